@@ -1,0 +1,39 @@
+# digitserve: `make serve` serves the shipped checkpoints, `make test` runs every test.
+# Both create .venv on first use. Python 3.11+ is expected as python3.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+PORT ?= 8080
+
+.PHONY: venv test lint serve train evaluate bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+venv: $(STAMP)
+
+test: venv
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+lint: venv
+	$(PY) -m ruff check .
+
+serve: venv
+	$(PY) -m app
+
+train: venv
+	PYTHON=$(PY) bash training/train_all.sh
+	$(PY) -m training.evaluate
+
+evaluate: venv
+	$(PY) -m training.evaluate
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

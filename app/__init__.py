@@ -1,0 +1,1 @@
+"""digitserve: handwritten-digit inference service."""

@@ -1,0 +1,1 @@
+"""Model code shared by training and serving: architectures, constants, checkpoints, decoding."""

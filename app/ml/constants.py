@@ -1,0 +1,19 @@
+"""Constants that training and serving must agree on. Written once, imported everywhere."""
+
+TASKS = ("digit", "overlap", "sum")
+
+IMAGE_SIZE = 28
+MNIST_MEAN = 0.1307
+MNIST_STD = 0.3081
+
+DIGITS = tuple(range(10))
+SUMS = tuple(range(19))
+
+# Overlap targets decoded jointly: every unordered set of one or two digits.
+# (i, i) stands for the single-digit set {i}: both averaged digits were the same.
+DIGIT_SETS = tuple((i, j) for i in range(10) for j in range(i, 10))
+
+
+def normalize(x01, mean: float = MNIST_MEAN, std: float = MNIST_STD):
+    """Map images in [0, 1] (MNIST: white ink on black) to the network's input scale."""
+    return (x01 - mean) / std

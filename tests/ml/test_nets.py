@@ -1,0 +1,33 @@
+import pytest
+import torch
+
+from app.ml.constants import DIGIT_SETS
+from app.ml.nets import HEADS, build_model, shift_to_sums
+
+
+@pytest.mark.parametrize("task,arch", sorted(HEADS))
+def test_every_registered_architecture_builds_and_has_the_right_outputs(task, arch):
+    model = build_model(task, arch).eval()
+    x = torch.randn(4, 1, 28, 28)
+    if task == "sum":
+        digit_logits, sum_logits = model(x, torch.tensor([0, 3, 9, 5]))
+        assert digit_logits.shape == (4, 10) and sum_logits.shape == (4, 19)
+    else:
+        out = model(x)
+        assert out.shape == (4, len(DIGIT_SETS) if HEADS[(task, arch)] == "pairs" else 10)
+
+
+def test_unknown_architecture_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="choose from"):
+        build_model("digit", "transformer")
+
+
+def test_sum_head_puts_each_digit_logit_at_digit_plus_number():
+    digit_logits = torch.randn(3, 10)
+    number = torch.tensor([0, 4, 9])
+    sums = shift_to_sums(digit_logits, number)
+    for row, k in enumerate(number.tolist()):
+        assert torch.equal(sums[row, k:k + 10], digit_logits[row])
+        assert (sums[row, :k] < -1e3).all() and (sums[row, k + 10:] < -1e3).all()
+    # the argmax sum is always the argmax digit plus the number: the sum head cannot be worse
+    assert torch.equal(sums.argmax(1), digit_logits.argmax(1) + number)

@@ -1,0 +1,79 @@
+"""Run a model over a fixed split and score it: used for validation in training and the test report."""
+
+import numpy as np
+import torch
+
+from app.ml.decode import decode_sets, digit_probs, overlap_probs
+from training import metrics
+from training.tasks import forward, main_logits
+
+
+@torch.no_grad()
+def collect(model, task: str, split: dict, device: str, batch_size: int = 1000) -> dict:
+    """Raw logits over a split, on CPU: {'logits': ...} plus {'sum_logits': ...} for sum."""
+    model.eval()
+    chunks, sums = [], []
+    n = len(split["x"])
+    for start in range(0, n, batch_size):
+        batch = {k: v[start:start + batch_size] for k, v in split.items()}
+        out = forward(model, task, batch, device)
+        chunks.append(main_logits(task, out).float().cpu())
+        if task == "sum":
+            sums.append(out[1].float().cpu())
+    result = {"logits": torch.cat(chunks)}
+    if sums:
+        result["sum_logits"] = torch.cat(sums)
+    return result
+
+
+def score(task: str, head: str, outputs: dict, split: dict, temperature: float = 1.0) -> dict:
+    """Metrics for one split. Includes arrays (under 'arrays') that the figures need."""
+    logits = outputs["logits"]
+    if task == "overlap":
+        p, set_p = overlap_probs(logits, head, temperature)
+        pred_sets = decode_sets(set_p)
+        pred_hot = np.zeros((len(pred_sets), 10), dtype=np.float32)
+        for row, digits in enumerate(pred_sets):
+            pred_hot[row, digits] = 1.0
+        true_hot = split["hot"].numpy()
+        conf = set_p.max(1).values.numpy()
+        correct = (pred_hot == true_hot).all(1)
+        m = metrics.multilabel(true_hot, pred_hot)
+        m["ece"] = metrics.ece(conf, correct)
+        m["n"] = len(true_hot)
+        m["arrays"] = {"confidence": conf, "correct": correct, "probs": p.numpy(), "pred_sets": pred_sets}
+        return m
+    p = digit_probs(logits, temperature)
+    pred = p.argmax(1).numpy()
+    y = split["y"].numpy()
+    conf = p.max(1).values.numpy()
+    correct = pred == y
+    cm = metrics.confusion(y, pred, 10)
+    m = {"accuracy": float(correct.mean()), "ece": metrics.ece(conf, correct), "n": len(y),
+         "per_class": metrics.per_class(cm), "confusion": cm.tolist()}
+    arrays = {"confidence": conf, "correct": correct, "probs": p.numpy(), "pred": pred}
+    if task == "sum":
+        sum_p = torch.softmax(outputs["sum_logits"] / temperature, 1)
+        sum_pred = sum_p.argmax(1).numpy()
+        sum_correct = sum_pred == split["sum"].numpy()
+        m["digit_accuracy"] = m["accuracy"]
+        m["sum_accuracy"] = float(sum_correct.mean())
+        m["joint_accuracy"] = float((sum_correct & correct).mean())
+        m["sum_ece"] = metrics.ece(sum_p.max(1).values.numpy(), sum_correct)
+        arrays["sum_pred"] = sum_pred
+    m["arrays"] = arrays
+    return m
+
+
+HEADLINE = {"digit": "accuracy", "overlap": "exact_set_accuracy", "sum": "sum_accuracy"}
+
+
+def headline(task: str, m: dict) -> float:
+    """The one number model selection maximizes."""
+    return m[HEADLINE[task]]
+
+
+def public(m: dict) -> dict:
+    """Metrics without the bulky arrays (what checkpoints and JSON reports store)."""
+    return {k: v for k, v in m.items() if k != "arrays"}
+

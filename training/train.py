@@ -1,0 +1,225 @@
+"""Train one digitserve model and write its checkpoint to models/.
+
+    python -m training.train --task digit
+    python -m training.train --task overlap --epochs 16
+    python -m training.train --task sum --init-from models/digit.pt
+    python -m training.train --task digit --arch mlp --name digit-mlp
+
+Validation is carved from the 60k training images; the 10k test images are scored once, after
+training, for the report stored in the checkpoint (never for selection or early stopping).
+"""
+
+import argparse
+import copy
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from app.ml.checkpoint import load_model, make_checkpoint, save_checkpoint
+from app.ml.constants import DIGIT_SETS, DIGITS, MNIST_MEAN, MNIST_STD, SUMS, TASKS
+from app.ml.nets import HEADS, build_model, model_kwargs
+from training import data
+from training.scoring import collect, headline, public, score
+from training.tasks import fixed_split, forward, loss_fn, targets_for_temperature, train_batches
+from training.temperature import fit_temperature
+
+log = logging.getLogger("training")
+
+VAL_SEED_OFFSET = 1
+TEST_PAIR_SEED = 20240607  # fixed for every run, so test pairs (and sum numbers) never change
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="Train a digitserve model.",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--task", choices=TASKS, required=True, help="which model to train")
+    p.add_argument("--arch", default="cnn", help="architecture name (see app/ml/nets.py HEADS)")
+    p.add_argument("--arch-kwargs", type=json.loads, default={}, help="JSON overrides, e.g. '{\"channels\": [16,32,64]}'")
+    p.add_argument("--epochs", type=int, default=15, help="maximum epochs (early stopping may end sooner)")
+    p.add_argument("--batch-size", type=int, default=128, help="training batch size")
+    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
+    p.add_argument("--weight-decay", type=float, default=5e-4, help="AdamW weight decay")
+    p.add_argument("--patience", type=int, default=5, help="early stopping: epochs without validation gain")
+    p.add_argument("--val-size", type=int, default=5000, help="validation images carved from the 60k")
+    p.add_argument("--pairs-per-epoch", type=int, default=60000, help="overlap: fresh training pairs per epoch")
+    p.add_argument("--no-augment", action="store_true", help="disable random affine augmentation")
+    p.add_argument("--init-from", type=Path, default=None, help="start from a checkpoint's weights (sum: a digit model)")
+    p.add_argument("--seed", type=int, default=0, help="seeds weights, batches, augmentation, split")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: CUDA (with AMP) when present")
+    p.add_argument("--threads", type=int, default=os.cpu_count(), help="torch intra-op threads on CPU")
+    p.add_argument("--data-dir", type=Path, default=data.DATA_DIR, help="local MNIST folder (git-ignored)")
+    p.add_argument("--out-dir", type=Path, default=Path("models"), help="where the checkpoint and card go")
+    p.add_argument("--name", default=None, help="checkpoint name (default: the task)")
+    p.add_argument("--limit", type=int, default=0, help="use only this many train/val/test images (0: all)")
+    p.add_argument("--dry-run", action="store_true", help="smoke run: 1 epoch, 3 batches, 500 images")
+    args = p.parse_args(argv)
+    if args.dry_run:
+        args.epochs, args.limit = 1, args.limit or 500
+    if (args.task, args.arch) not in HEADS:
+        p.error(f"--arch {args.arch} is not available for --task {args.task}")
+    return args
+
+
+def pick_device(choice: str) -> str:
+    if choice == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda requested but CUDA is not available")
+    return choice
+
+
+def seed_everything(seed: int) -> tuple[np.random.Generator, torch.Generator]:
+    torch.manual_seed(seed)
+    return np.random.default_rng(seed), torch.Generator().manual_seed(seed)
+
+
+def build_splits(args, mnist: data.Mnist) -> dict:
+    train_idx, val_idx = data.split_indices(len(mnist.train_x), args.val_size, args.seed)
+    test_x, test_y = mnist.test_x, mnist.test_y
+    if args.limit:
+        train_idx, val_idx = train_idx[:args.limit], val_idx[:args.limit]
+        test_x, test_y = test_x[:args.limit], test_y[:args.limit]
+    n_pairs = lambda n: min(10000, args.limit or 10000)  # noqa: E731
+    return {
+        "train": (mnist.train_x[train_idx], mnist.train_y[train_idx]),
+        "val": fixed_split(args.task, mnist.train_x[val_idx], mnist.train_y[val_idx],
+                           args.seed + VAL_SEED_OFFSET, n_pairs(len(val_idx))),
+        "test": fixed_split(args.task, test_x, test_y, TEST_PAIR_SEED, n_pairs(len(test_x))),
+        "train_idx": train_idx, "val_idx": val_idx,
+    }
+
+
+def classes_of(task: str):
+    return {"digit": list(DIGITS), "overlap": [list(s) for s in DIGIT_SETS],
+            "sum": {"digit": list(DIGITS), "sum": list(SUMS)}}[task]
+
+
+def train_epoch(model, args, splits, optimizer, scheduler, scaler, rng, gen, device, epoch) -> dict:
+    model.train()
+    images, labels = splits["train"]
+    head = HEADS[(args.task, args.arch)]
+    epoch_size = min(args.pairs_per_epoch, args.limit or args.pairs_per_epoch)
+    batches = train_batches(args.task, images, labels, args.batch_size, epoch_size, rng, gen, not args.no_augment)
+    total = (epoch_size if args.task == "overlap" else len(images) + args.batch_size - 1) // args.batch_size
+    losses = []
+    bar = tqdm(batches, total=total, desc=f"epoch {epoch}/{args.epochs}", leave=False, mininterval=2)
+    for step, batch in enumerate(bar):
+        with torch.autocast("cuda", enabled=device == "cuda"):
+            out = forward(model, args.task, batch, device)
+            loss = loss_fn(args.task, head, out, batch, device)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        if step < scheduler.total_steps - 1:
+            scheduler.step()
+        losses.append(loss.item())
+        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", refresh=False)
+        if args.dry_run and step >= 2:
+            break
+    return {"train_loss": float(np.mean(losses))}
+
+
+@torch.no_grad()
+def validation_loss(model, args, split, device) -> float:
+    head = HEADS[(args.task, args.arch)]
+    out = forward(model, args.task, split, device)
+    return float(loss_fn(args.task, head, out, split, device))
+
+
+def train(args) -> dict:
+    device = pick_device(args.device)
+    torch.set_num_threads(max(1, args.threads))
+    rng, gen = seed_everything(args.seed)
+    mnist = data.load_mnist(args.data_dir)
+    splits = build_splits(args, mnist)
+    head = HEADS[(args.task, args.arch)]
+    kwargs = model_kwargs(args.task, args.arch, **args.arch_kwargs)
+    model = build_model(args.task, args.arch, **kwargs).to(device)
+    if args.init_from:
+        donor, _ = load_model(args.init_from, device)
+        missing = init_from(model, donor)
+        log.info("initialized from %s (%d tensors not found there)", args.init_from, len(missing))
+    n_params = sum(p.numel() for p in model.parameters())
+    log.info("task=%s arch=%s head=%s params=%d device=%s train=%d val=%d data=%s", args.task, args.arch,
+             head, n_params, device, len(splits["train"][0]), len(splits["val"]["x"]), mnist.source)
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    epoch_size = min(args.pairs_per_epoch, args.limit or args.pairs_per_epoch) if args.task == "overlap" \
+        else len(splits["train"][0])
+    steps = args.epochs * ((epoch_size + args.batch_size - 1) // args.batch_size)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=max(steps, 2))
+    scaler = torch.amp.GradScaler("cuda", enabled=device == "cuda")
+
+    history, best, best_state, stale = [], -1.0, None, 0
+    started = time.time()
+    for epoch in range(1, args.epochs + 1):
+        row = {"epoch": epoch, **train_epoch(model, args, splits, optimizer, scheduler, scaler, rng, gen, device, epoch)}
+        val = score(args.task, head, collect(model, args.task, splits["val"], device), splits["val"])
+        row.update(val_loss=validation_loss(model, args, splits["val"], device), val_metric=headline(args.task, val),
+                   lr=scheduler.get_last_lr()[0], seconds=round(time.time() - started, 1))
+        history.append(row)
+        log.info("epoch %d: train_loss %.4f val_loss %.4f val %.4f (%.0fs)", epoch, row["train_loss"],
+                 row["val_loss"], row["val_metric"], row["seconds"])
+        if row["val_metric"] > best:
+            best, best_state, stale = row["val_metric"], copy.deepcopy(model.state_dict()), 0
+        else:
+            stale += 1
+            if stale >= args.patience:
+                log.info("early stopping: no validation gain for %d epochs", stale)
+                break
+    train_seconds = round(time.time() - started, 1)
+    model.load_state_dict(best_state)
+
+    val_out = collect(model, args.task, splits["val"], device)
+    temperature = fit_temperature(val_out["logits"],
+                                  targets_for_temperature(args.task, head, splits["val"]), head)
+    val = public(score(args.task, head, val_out, splits["val"], temperature))
+    test = public(score(args.task, head, collect(model, args.task, splits["test"], device), splits["test"], temperature))
+    log.info("temperature %.3f; validation %s; test %s", temperature, summary(args.task, val), summary(args.task, test))
+
+    config = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    ckpt = make_checkpoint(
+        model.cpu(), task=args.task, arch=args.arch, arch_kwargs=kwargs, head=head,
+        normalization={"mean": MNIST_MEAN, "std": MNIST_STD}, classes=classes_of(args.task),
+        temperature=temperature, metrics={"validation": val, "test": test, "train_seconds": train_seconds,
+                                          "epochs_run": len(history), "params": n_params},
+        history=history, train_config={**config, "device": device},
+        data={"source": mnist.source, "train_sha256": data.TRAIN_SHA256, "test_sha256": data.TEST_SHA256,
+              "val_size": len(splits["val_idx"]), "train_size": len(splits["train_idx"]),
+              "test_pair_seed": TEST_PAIR_SEED},
+    )
+    path = args.out_dir / f"{args.name or args.task}.pt"
+    card = save_checkpoint(ckpt, path)
+    log.info("wrote %s (%d bytes, sha256 %s) in %.0fs of training", path, card["bytes"], card["sha256"][:12], train_seconds)
+    return card
+
+
+def init_from(model, donor) -> list[str]:
+    """Copy every tensor whose name and shape match, also from a digit CNN into the sum model's backbone."""
+    donor_state = {**donor.state_dict(), **{f"digit.{k}": v for k, v in donor.state_dict().items()}}
+    own = model.state_dict()
+    matched = {k: v for k, v in donor_state.items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(matched, strict=False)
+    return [k for k in own if k not in matched]
+
+
+def summary(task: str, m: dict) -> str:
+    keys = {"digit": ["accuracy", "ece"], "overlap": ["exact_set_accuracy", "hamming_accuracy", "ece"],
+            "sum": ["digit_accuracy", "sum_accuracy", "ece"]}[task]
+    return " ".join(f"{k}={m[k]:.4f}" for k in keys)
+
+
+def main(argv=None):
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    train(parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()
