@@ -1,0 +1,111 @@
+"""The JSON API: three predict routes and the operational routes."""
+
+import hmac
+
+from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from app.api.schemas import (
+    DigitPrediction,
+    ErrorBody,
+    Health,
+    ModelCard,
+    ModelRef,
+    ModelsList,
+    OverlapPrediction,
+    Readiness,
+    SumPrediction,
+)
+from app.ml.constants import TASKS
+from app.services.predictor import Predictor
+
+router = APIRouter()
+
+ERRORS = {status: {"model": ErrorBody, "description": text} for status, text in {
+    401: "missing or wrong API key (only when API_KEY is set)",
+    413: "file larger than MAX_UPLOAD_BYTES, or image with too many pixels",
+    415: "not a decodable image",
+    422: "no file, two files, bad `number`, or no digit found in the image",
+    503: "model unavailable, or overloaded (see Retry-After)",
+    504: "not answered within REQUEST_TIMEOUT_S",
+}.items()}
+UPLOAD = File(description="the image: PNG, JPEG, GIF, BMP, WebP or TIFF")
+
+
+def require_api_key(request: Request, x_api_key: str | None = Header(None, description="needed when API_KEY is set")):
+    expected = request.app.state.settings.api_key
+    if expected and not (x_api_key and hmac.compare_digest(x_api_key.encode(), expected.encode())):
+        raise HTTPException(401, "missing or wrong X-API-Key header")
+
+
+async def single_upload(request: Request, file: UploadFile) -> bytes:
+    """The bytes of the one `file` field; two `file` fields are refused rather than guessed between."""
+    form = await request.form()
+    if len(form.getlist("file")) != 1:
+        raise HTTPException(422, "send exactly one file in the `file` field")
+    return await file.read()
+
+
+async def run(request: Request, task: str, file: UploadFile, number: int | None = None) -> dict:
+    predictor: Predictor = request.app.state.predictor
+    result, _, model = await predictor.predict(task, await single_upload(request, file), number)
+    answer = result.get("sum", result.get("digit")) if task != "overlap" else "+".join(map(str, result["digits"]))
+    request.app.state.telemetry.predictions.labels(task, str(answer)).inc()
+    return {**result, "model": ModelRef(**model.ref)}
+
+
+predict_deps = [Depends(require_api_key)]
+
+
+@router.post("/predict", response_model=DigitPrediction, responses=ERRORS, dependencies=predict_deps, tags=["predict"],
+             summary="Which digit is in the image?")
+async def predict_digit(request: Request, file: UploadFile = UPLOAD):
+    return await run(request, "digit", file)
+
+
+@router.post("/predict/overlap", response_model=OverlapPrediction, responses=ERRORS, dependencies=predict_deps,
+             tags=["predict"], summary="Which digits (one or two) are overlapped in the image?")
+async def predict_overlap(request: Request, file: UploadFile = UPLOAD):
+    return await run(request, "overlap", file)
+
+
+@router.post("/predict/sum", response_model=SumPrediction, responses=ERRORS, dependencies=predict_deps,
+             tags=["predict"], summary="The digit in the image plus a number 0-9")
+async def predict_sum(request: Request, file: UploadFile = UPLOAD,
+                      number: int = Form(..., ge=0, le=9, description="an integer 0-9 to add to the digit")):
+    return await run(request, "sum", file, number)
+
+
+@router.get("/health", response_model=Health, tags=["ops"], summary="Liveness: 200 while the process lives")
+async def health():
+    return {"status": "ok"}
+
+
+@router.get("/ready", response_model=Readiness, responses={503: {"model": Readiness}}, tags=["ops"],
+            summary="Readiness: 200 once every model is loaded")
+async def ready(request: Request):
+    store = request.app.state.store
+    if store is None:
+        return JSONResponse({"ready": False, "models": {t: "loading" for t in TASKS}}, status_code=503)
+    models = {t: "ready" if t in store.models else store.errors.get(t, "not loaded") for t in TASKS}
+    body = {"ready": store.ready(), "models": models}
+    return body if store.ready() else JSONResponse(body, status_code=503)
+
+
+@router.get("/models", response_model=ModelsList, tags=["ops"], summary="The model cards of the loaded models")
+async def models(request: Request):
+    store = request.app.state.store
+    cards = [ModelCard(name=m.name, task=m.task, arch=m.card["arch"], version=m.version, sha256=m.card["sha256"],
+                       temperature=m.card["temperature"], test_metrics=m.card["metrics"].get("test", {}), card=m.card)
+             for m in store.models.values()] if store else []
+    return {"models": cards, "unavailable": dict(store.errors) if store else {}}
+
+
+@router.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=Response,
+            responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}})
+async def metrics(request: Request):
+    telemetry = request.app.state.telemetry
+    for task, batcher in request.app.state.batchers.items():
+        telemetry.queue_depth.labels(task).set(batcher.queue.qsize())
+    return Response(generate_latest(telemetry.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,39 @@
+"""Typed settings from the environment (and an optional .env file). Cloud Run sets PORT."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MiB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    host: str = "0.0.0.0"
+    port: int = Field(8080, ge=1, le=65535)
+    model_dir: Path = Path("models")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    max_upload_bytes: int = Field(10 * MiB, gt=0, description="uploads larger than this get 413")
+    max_image_pixels: int = Field(40_000_000, gt=0, description="decoded images larger than this get 413")
+
+    max_batch_size: int = Field(32, ge=1, description="requests run together in one forward pass")
+    max_batch_wait_ms: float = Field(0.0, ge=0, description="how long a batch waits to fill up")
+    max_queue: int = Field(512, ge=1, description="waiting requests per model before 503")
+    request_timeout_s: float = Field(10.0, gt=0, description="a prediction not done by then gets 504")
+    retry_after_s: int = Field(1, ge=1)
+    preprocess_threads: int = Field(2, ge=1)
+    torch_threads: int = Field(0, ge=0, description="0: torch's default")
+
+    api_key: str | None = Field(None, description="when set, the predict routes require X-API-Key")
+    workers: int = Field(1, ge=1)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,107 @@
+"""Pure ASGI middleware: body size limit, security headers, request metrics.
+
+Pure ASGI (not BaseHTTPMiddleware) keeps the per-request cost low and lets the body limit act on
+the byte stream itself: a body over the limit is refused from its Content-Length at once, and a
+chunked body is cut off as soon as it passes the limit, so an unbounded body is never read.
+"""
+
+import json
+import time
+
+from app.core.telemetry import Telemetry
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+PAGE_CSP = (b"content-security-policy",
+            b"default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+            b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def send_json(send, status: int, body: dict, headers: list | None = None) -> None:
+    payload = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
+                            *(headers or [])]})
+    await send({"type": "http.response.body", "body": payload})
+
+
+class BodyLimitMiddleware:
+    def __init__(self, app, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            return await self.app(scope, receive, send)
+        limit_msg = {"detail": f"request body is larger than the {self.max_bytes}-byte limit"}
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    return await send_json(send, 400, {"detail": "invalid Content-Length header"})
+                if declared > self.max_bytes:
+                    return await send_json(send, 413, limit_msg, [(b"connection", b"close")])
+        received = 0
+        started = False
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        async def tracking_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await send_json(send, 413, limit_msg, [(b"connection", b"close")])
+
+
+class HeadersAndMetricsMiddleware:
+    """Adds security headers (CSP on HTML) and records count, latency and errors per route."""
+
+    def __init__(self, app, telemetry: Telemetry):
+        self.app, self.telemetry = app, telemetry
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        status_holder = {}
+
+        async def wrapped_send(message):
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                headers = list(message.get("headers", []))
+                headers.extend(SECURITY_HEADERS)
+                if any(k == b"content-type" and v.startswith(b"text/html") for k, v in headers):
+                    headers.append(PAGE_CSP)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, wrapped_send)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", None) or "unmatched"
+            status = status_holder.get("status", 500)
+            self.telemetry.requests.labels(scope["method"], path, str(status)).inc()
+            self.telemetry.latency.labels(path).observe(time.perf_counter() - started)
+            if status >= 400:
+                self.telemetry.errors.labels(path, str(status)).inc()

@@ -1,0 +1,124 @@
+"""The ASGI app: `app.main:app`, built by `create_app()`.
+
+The lifespan loads the three checkpoints once, warms them up and starts one micro-batcher per
+model; requests only ever touch what it built (in `app.state`).
+"""
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import torch
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.formparsers import MultiPartParser
+
+from app.api.routes import router as api_router
+from app.core.config import Settings, get_settings
+from app.core.middleware import BodyLimitMiddleware, HeadersAndMetricsMiddleware
+from app.core.telemetry import Telemetry
+from app.ml.preprocess import InputError
+from app.services.batcher import DeadlineExceeded, MicroBatcher, Overloaded
+from app.services.models import load_all, pick_device, warm_up
+from app.services.predictor import ModelUnavailable, Predictor
+from app.web.pages import router as web_router
+
+log = logging.getLogger("digitserve")
+STATIC = Path(__file__).parent / "web" / "static"
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("digitserve").setLevel(level.upper())
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    settings: Settings = app.state.settings
+    configure_logging(settings.log_level)
+    if settings.torch_threads:
+        torch.set_num_threads(settings.torch_threads)
+    device = pick_device(settings.device)
+    loop = asyncio.get_running_loop()
+    store = await loop.run_in_executor(None, load_all, settings.model_dir, device)
+    await loop.run_in_executor(None, warm_up, store)
+    inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+    preprocess = ThreadPoolExecutor(max_workers=settings.preprocess_threads, thread_name_prefix="preprocess")
+    telemetry: Telemetry = app.state.telemetry
+    batchers = {}
+    for task, model in store.models.items():
+        telemetry.models_loaded.labels(task).set(1)
+
+        def record(size, seconds, task=task):
+            telemetry.batch_size.labels(task).observe(size)
+            telemetry.batch_seconds.labels(task).observe(seconds)
+
+        batchers[task] = MicroBatcher(model.predict, inference, settings.max_batch_size, settings.max_batch_wait_ms / 1000,
+                                      settings.max_queue, settings.request_timeout_s, record)
+        batchers[task].start()
+    for task in store.errors:
+        telemetry.models_loaded.labels(task).set(0)
+    app.state.store, app.state.batchers = store, batchers
+    app.state.predictor = Predictor(store.models, store.errors, batchers, preprocess, settings.max_image_pixels)
+    log.info("ready: %s on %s%s", ", ".join(store.models) or "no models", device,
+             f"; unavailable: {', '.join(store.errors)}" if store.errors else "")
+    try:
+        yield
+    finally:
+        for batcher in batchers.values():
+            await batcher.stop()
+        inference.shutdown(wait=False, cancel_futures=True)
+        preprocess.shutdown(wait=False, cancel_futures=True)
+
+
+def error(status: int, detail: str, headers: dict | None = None, **extra) -> JSONResponse:
+    return JSONResponse({"detail": detail, **extra}, status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    retry = {"Retry-After": str(app.state.settings.retry_after_s)}
+
+    @app.exception_handler(InputError)
+    async def input_error(request: Request, exc: InputError):
+        return error(exc.status, exc.message)
+
+    @app.exception_handler(Overloaded)
+    async def overloaded(request: Request, exc: Overloaded):
+        return error(503, "server is at capacity; retry shortly", retry)
+
+    @app.exception_handler(DeadlineExceeded)
+    async def too_slow(request: Request, exc: DeadlineExceeded):
+        return error(504, "prediction not ready within the deadline; retry shortly", retry)
+
+    @app.exception_handler(ModelUnavailable)
+    async def unavailable(request: Request, exc: ModelUnavailable):
+        return error(503, str(exc), retry)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        problems = [f"{'.'.join(str(p) for p in e['loc'] if p != 'body')}: {e['msg']}" for e in exc.errors()]
+        return error(422, "; ".join(problems) or "invalid request")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    # Keep multipart uploads in memory (bounded by the body limit): never written to disk.
+    MultiPartParser.spool_max_size = settings.max_upload_bytes + 1024 * 1024
+    app = FastAPI(title="digitserve", version="1.0.0", lifespan=lifespan,
+                  description="Handwritten-digit recognition: one digit, two overlapped digits, digit + number.")
+    app.state.settings, app.state.telemetry = settings, Telemetry()
+    app.state.store, app.state.batchers = None, {}
+    install_error_handlers(app)
+    app.include_router(api_router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(HeadersAndMetricsMiddleware, telemetry=app.state.telemetry)
+    return app
+
+
+app = create_app()

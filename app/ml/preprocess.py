@@ -1,0 +1,198 @@
+"""Real uploads -> what the models saw: a 28x28 MNIST-style image (white ink on black, in [0, 1]).
+
+The one place this is written; the service, the page and the accuracy tests all call `prepare`.
+The MNIST recipe, step by step:
+
+1. decode any common format (PNG, JPEG, first GIF frame, BMP, WebP, TIFF), refusing bombs early;
+2. apply the EXIF orientation;
+3. flatten transparency onto a background that contrasts with the ink (a canvas export with black
+   strokes on a transparent background must not become black on black);
+4. grayscale (16-bit and float images scaled by their own range);
+5. polarity: MNIST ink is bright on dark; dark-on-light images are inverted;
+6. paper texture, shadows and noise are removed (flat-field by a morphological opening, then a
+   noise threshold), but only for images that are not already clean;
+7. crop to the ink, fit into a 20x20 box keeping the aspect ratio, centre by centre of mass in 28x28.
+
+An image that is already 28x28 is in model format: it is only converted to gray and polarity, never
+resampled, so MNIST digits and the averaged overlap pairs reach the model exactly as in training.
+"""
+
+import io
+import struct
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+
+SIZE = 28
+BOX = 20
+WORK_SIDE = 256  # larger uploads are area-downscaled to this before the pixel work
+INK_MIN = 0.15  # an image whose strongest ink is fainter than this holds no digit
+
+
+class InputError(Exception):
+    """A client's upload that cannot be turned into a digit; carries the HTTP status to answer."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class Prepared:
+    image: np.ndarray  # (28, 28) float32 in [0, 1], white ink on black
+    width: int  # the upload's size, after EXIF orientation
+    height: int
+    inverted: bool  # dark ink on light background was detected
+    passthrough: bool  # 28x28 input used as is
+
+
+def decode(data: bytes, max_pixels: int) -> Image.Image:
+    """Decode the first frame of an upload; 415 for non-images, 413 for too many pixels."""
+    if not data:
+        raise InputError(422, "the uploaded file is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            w, h = img.size
+            if w * h > max_pixels:
+                raise InputError(413, f"image has {w}x{h} = {w * h} pixels; the limit is {max_pixels}")
+            img.seek(0)
+            img.load()
+    except InputError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise InputError(413, f"image declares too many pixels ({exc})") from exc
+    except UnidentifiedImageError as exc:
+        raise InputError(415, "the file is not a decodable image (PNG, JPEG, GIF, BMP, WebP, TIFF)") from exc
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, struct.error) as exc:
+        raise InputError(415, f"the image is corrupt or truncated ({type(exc).__name__})") from exc
+    if w < 1 or h < 1:
+        raise InputError(422, "the image has no pixels")
+    return img
+
+
+def to_gray(img: Image.Image) -> np.ndarray:
+    """EXIF-oriented, transparency-flattened grayscale in [0, 1]."""
+    try:
+        img = ImageOps.exif_transpose(img)
+    except Exception:  # a malformed EXIF block must not cost the prediction
+        pass
+    if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        arr = np.asarray(img, dtype=np.float32)
+        top = 65535.0 if arr.max() > 255 else 255.0
+        return np.clip(arr / top, 0, 1)
+    if img.mode == "P" and "transparency" in img.info or img.mode in ("PA", "LA", "RGBA", "La", "RGBa"):
+        return flatten_alpha(img.convert("RGBA"))
+    if img.mode == "1":
+        img = img.convert("L")
+    return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+
+
+def flatten_alpha(rgba: Image.Image) -> np.ndarray:
+    """Composite onto white when the visible strokes are dark, onto black when they are light."""
+    arr = np.asarray(rgba, dtype=np.float32) / 255.0
+    alpha = arr[..., 3]
+    gray = arr[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    if alpha.min() > 0.99:  # opaque after all
+        return gray
+    visible = alpha > 0.5
+    if not visible.any():
+        raise InputError(422, "no digit found: the image is fully transparent")
+    background = 1.0 if gray[visible].mean() < 0.5 else 0.0
+    return gray * alpha + background * (1 - alpha)
+
+
+def border_level(x: np.ndarray) -> float:
+    border = np.concatenate([x[0], x[-1], x[:, 0], x[:, -1]])
+    return float(np.median(border))
+
+
+def is_clean(x: np.ndarray, background: float) -> bool:
+    """Canvas drawings, scans with flat background and MNIST: most pixels equal the background."""
+    return float(np.mean(np.abs(x - background) < 1e-3)) > 0.5
+
+
+def downscale(x: np.ndarray) -> np.ndarray:
+    h, w = x.shape
+    scale = WORK_SIDE / max(h, w)
+    if scale >= 1:
+        return x
+    img = Image.fromarray(x, mode="F").resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BOX)
+    return np.asarray(img, dtype=np.float32)
+
+
+def remove_background(x: np.ndarray) -> np.ndarray:
+    """Flat-field (subtract a morphological opening of a coarse copy) and cut the noise floor."""
+    h, w = x.shape
+    coarse = Image.fromarray(x, mode="F").resize((32, 32), Image.BOX)
+    opened = coarse.filter(ImageFilter.MinFilter(7)).filter(ImageFilter.MaxFilter(7))
+    smooth = opened.filter(ImageFilter.BoxBlur(2)).resize((w, h), Image.BILINEAR)
+    x = x - np.asarray(smooth, dtype=np.float32)
+    spread = 1.4826 * float(np.median(np.abs(x - np.median(x))))
+    floor = float(np.median(x)) + 4 * spread + 0.04
+    top = float(np.percentile(x, 99.5))
+    if top - floor < INK_MIN:
+        raise InputError(422, "no digit found: the image has no ink that stands out from the background")
+    return np.clip((x - floor) / (top - floor), 0, 1)
+
+
+def ink_box(x: np.ndarray, threshold: float) -> tuple[int, int, int, int]:
+    rows, cols = np.flatnonzero((x > threshold).any(1)), np.flatnonzero((x > threshold).any(0))
+    return rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+
+
+def fit_and_center(x: np.ndarray) -> np.ndarray:
+    """Crop to the ink, scale its longer side to 20 px, centre its mass in a 28x28 frame."""
+    top, bottom, left, right = ink_box(x, 0.05)
+    crop = x[top:bottom, left:right]
+    h, w = crop.shape
+    scale = BOX / max(h, w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    resample = Image.LANCZOS if scale < 1 else Image.BICUBIC
+    small = np.clip(np.asarray(Image.fromarray(crop, mode="F").resize((nw, nh), resample), dtype=np.float32), 0, 1)
+    out = np.zeros((SIZE, SIZE), dtype=np.float32)
+    total = small.sum()
+    cy = (small.sum(1) @ np.arange(nh)) / total if total > 0 else (nh - 1) / 2
+    cx = (small.sum(0) @ np.arange(nw)) / total if total > 0 else (nw - 1) / 2
+    oy = int(np.clip(round((SIZE - 1) / 2 - cy), 0, SIZE - nh))
+    ox = int(np.clip(round((SIZE - 1) / 2 - cx), 0, SIZE - nw))
+    out[oy:oy + nh, ox:ox + nw] = small
+    return out
+
+
+def prepare(data: bytes, max_pixels: int = 40_000_000) -> Prepared:
+    """Bytes of an upload -> Prepared (28x28 model input in [0, 1]). Raises InputError."""
+    img = decode(data, max_pixels)
+    x = to_gray(img)
+    height, width = x.shape
+    background = border_level(x)
+    inverted = background > 0.5
+    if inverted:
+        x, background = 1.0 - x, 1.0 - background
+    if (height, width) == (SIZE, SIZE):
+        if x.max() - background < INK_MIN:
+            raise InputError(422, "no digit found: the image is blank")
+        return Prepared(np.ascontiguousarray(x, dtype=np.float32), width, height, inverted, True)
+    x = downscale(x)
+    if is_clean(x, background):
+        x = np.clip(x - background, 0, 1)
+        if x.max() < INK_MIN:
+            raise InputError(422, "no digit found: the image is blank")
+        x = x / x.max()
+    else:
+        x = remove_background(x)
+    return Prepared(fit_and_center(x), width, height, inverted, False)
+
+
+def to_png(image01: np.ndarray, scale: int = 1) -> bytes:
+    """A 28x28 [0, 1] array as PNG bytes (for 'what the model sees')."""
+    img = Image.fromarray(np.round(image01 * 255).astype(np.uint8), mode="L")
+    if scale > 1:
+        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()

@@ -1,0 +1,85 @@
+"""The web page: GET / shows it; POST / answers a plain form upload (no JavaScript needed);
+POST /ui/predict is what the page's JavaScript calls for live results (JSON plus the 28x28 preview)."""
+
+import base64
+import io
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.templating import Jinja2Templates
+from PIL import ImageOps
+from starlette.datastructures import UploadFile
+
+from app.ml.constants import TASKS
+from app.ml.preprocess import InputError, decode, to_png
+from app.services.batcher import DeadlineExceeded, Overloaded
+from app.services.predictor import ModelUnavailable, Predictor
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")  # autoescape on for .html
+
+
+def data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def thumbnail(data: bytes, max_pixels: int) -> str:
+    img = ImageOps.exif_transpose(decode(data, max_pixels))
+    img.thumbnail((280, 280))
+    if img.mode not in ("RGB", "RGBA", "L", "LA"):
+        img = img.convert("RGBA")
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return data_uri(buf.getvalue())
+
+
+async def form_prediction(request: Request) -> tuple[int, dict]:
+    """Parse task/file/number from the form and predict. Returns (status, view)."""
+    form = await request.form()
+    task = str(form.get("task", "digit"))
+    upload = form.get("file")
+    view = {"task": task if task in TASKS else "digit", "number": form.get("number", "")}
+    if task not in TASKS:
+        return 422, {**view, "error": f"unknown task {task!r}"}
+    if not isinstance(upload, UploadFile) or len(form.getlist("file")) != 1:
+        return 422, {**view, "error": "choose one image file to upload"}
+    number = None
+    if task == "sum":
+        raw = str(form.get("number", "")).strip()
+        if not raw.isdigit() or not 0 <= int(raw) <= 9:
+            return 422, {**view, "error": "number must be an integer from 0 to 9"}
+        number = int(raw)
+    data = await upload.read()
+    view["filename"] = upload.filename or "upload"
+    predictor: Predictor = request.app.state.predictor
+    try:
+        result, prepared, model = await predictor.predict(task, data, number)
+    except InputError as exc:
+        return exc.status, {**view, "error": exc.message}
+    except (Overloaded, DeadlineExceeded):
+        return 503, {**view, "error": "the server is busy; please try again"}
+    except ModelUnavailable as exc:
+        return 503, {**view, "error": str(exc)}
+    view.update(result=result, model=model.ref, preview=data_uri(to_png(prepared.image, scale=1)),
+                upload_size=f"{prepared.width}x{prepared.height}", inverted=prepared.inverted,
+                uploaded=thumbnail(data, request.app.state.settings.max_image_pixels))
+    return 200, view
+
+
+@router.get("/", response_class=HTMLResponse)
+async def page(request: Request):
+    return templates.TemplateResponse(request, "index.html", {"view": {"task": "digit"}, "tasks": TASKS})
+
+
+@router.post("/", response_class=HTMLResponse)
+async def page_upload(request: Request):
+    status, view = await form_prediction(request)
+    return templates.TemplateResponse(request, "index.html", {"view": view, "tasks": TASKS}, status_code=status)
+
+
+@router.post("/ui/predict")
+async def ui_predict(request: Request):
+    status, view = await form_prediction(request)
+    view.pop("uploaded", None)
+    return JSONResponse(view, status_code=status)
