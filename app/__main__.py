@@ -1,12 +1,22 @@
-"""`python -m app`: serve on $HOST:$PORT with the settings from the environment."""
+"""`python -m app`: serve on $HOST:$PORT with the settings from the environment (the image's CMD)."""
+
+import signal
+import sys
 
 import uvicorn
 
 from app.core.config import get_settings
 
 
+def exit_cleanly(signum, frame):
+    """Uvicorn drains in-flight requests on SIGTERM, then re-raises the signal with the handler that
+    was there before it: this one, so the process ends with status 0 instead of 'killed by SIGTERM'."""
+    sys.exit(0)
+
+
 def main() -> None:
     s = get_settings()
+    signal.signal(signal.SIGTERM, exit_cleanly)
     uvicorn.run("app.main:app", host=s.host, port=s.port, workers=s.workers, log_level=s.log_level,
                 loop="uvloop", http="httptools", timeout_graceful_shutdown=8, timeout_keep_alive=5,
                 proxy_headers=True, forwarded_allow_ips="*", access_log=False)

@@ -30,7 +30,7 @@ def evaluate(path: Path, mnist: data.Mnist, reports: Path, device: str, limit: i
     task, head, temperature = card["task"], card["head"], card["temperature"]
     test_x, test_y = (mnist.test_x[:limit], mnist.test_y[:limit]) if limit else (mnist.test_x, mnist.test_y)
     split = fixed_split(task, test_x, test_y, TEST_PAIR_SEED, min(10000, limit or 10000))
-    m = score(task, head, collect(model, task, split, device), split, temperature)
+    m = score(task, head, collect(model, task, split, device), split, temperature, card.get("threshold", 0.5))
     out = reports / path.stem
     out.mkdir(parents=True, exist_ok=True)
     result = {"name": path.stem, "task": task, "arch": card["arch"], "head": head, "sha256": card["sha256"],

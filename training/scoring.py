@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from app.ml.decode import decode_sets, digit_probs, overlap_probs
+from app.ml.decode import decode_sets, decode_threshold, digit_probs, overlap_probs, set_index
 from training import metrics
 from training.tasks import forward, main_logits
 
@@ -26,19 +26,30 @@ def collect(model, task: str, split: dict, device: str, batch_size: int = 1000) 
     return result
 
 
-def score(task: str, head: str, outputs: dict, split: dict, temperature: float = 1.0) -> dict:
-    """Metrics for one split. Includes arrays (under 'arrays') that the figures need."""
+def to_hot(sets: list[list[int]]) -> np.ndarray:
+    hot = np.zeros((len(sets), 10), dtype=np.float32)
+    for row, digits in enumerate(sets):
+        hot[row, digits] = 1.0
+    return hot
+
+
+def score(task: str, head: str, outputs: dict, split: dict, temperature: float = 1.0, threshold: float = 0.5) -> dict:
+    """Metrics for one split. Includes arrays (under 'arrays') that the figures need.
+
+    Overlap predictions use the service's rule: digits whose probability reaches `threshold`
+    (one or two); the joint argmax over the 55 sets is scored alongside for comparison.
+    """
     logits = outputs["logits"]
     if task == "overlap":
         p, set_p = overlap_probs(logits, head, temperature)
-        pred_sets = decode_sets(set_p)
-        pred_hot = np.zeros((len(pred_sets), 10), dtype=np.float32)
-        for row, digits in enumerate(pred_sets):
-            pred_hot[row, digits] = 1.0
-        true_hot = split["hot"].numpy()
-        conf = set_p.max(1).values.numpy()
+        pred_sets = decode_threshold(p, threshold)
+        pred_hot, true_hot = to_hot(pred_sets), split["hot"].numpy()
+        chosen = torch.tensor([set_index(s[0], s[-1]) for s in pred_sets])
+        conf = set_p.gather(1, chosen.view(-1, 1)).squeeze(1).numpy()
         correct = (pred_hot == true_hot).all(1)
         m = metrics.multilabel(true_hot, pred_hot)
+        m["exact_set_accuracy_argmax"] = float((to_hot(decode_sets(set_p)) == true_hot).all(1).mean())
+        m["threshold"] = threshold
         m["ece"] = metrics.ece(conf, correct)
         m["n"] = len(true_hot)
         m["arrays"] = {"confidence": conf, "correct": correct, "probs": p.numpy(), "pred_sets": pred_sets}

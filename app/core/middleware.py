@@ -49,28 +49,37 @@ class BodyLimitMiddleware:
                 if declared > self.max_bytes:
                     return await send_json(send, 413, limit_msg, [(b"connection", b"close")])
         received = 0
-        started = False
+        started = exceeded = False
 
         async def limited_receive():
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    exceeded = True
                     raise BodyTooLarge
             return message
 
-        async def tracking_send(message):
+        async def guarded_send(message):
+            # Once the body overflowed, whatever the app answers (frameworks turn the error into a 400)
+            # is replaced by one 413.
             nonlocal started
+            if exceeded:
+                if not started:
+                    started = True
+                    await send_json(send, 413, limit_msg, [(b"connection", b"close")])
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, guarded_send)
         except BodyTooLarge:
-            if not started:
-                await send_json(send, 413, limit_msg, [(b"connection", b"close")])
+            pass
+        if exceeded and not started:
+            await send_json(send, 413, limit_msg, [(b"connection", b"close")])
 
 
 class HeadersAndMetricsMiddleware:

@@ -130,7 +130,7 @@ def remove_background(x: np.ndarray) -> np.ndarray:
     h, w = x.shape
     coarse = Image.fromarray(x, mode="F").resize((32, 32), Image.BOX)
     opened = coarse.filter(ImageFilter.MinFilter(7)).filter(ImageFilter.MaxFilter(7))
-    smooth = opened.filter(ImageFilter.BoxBlur(2)).resize((w, h), Image.BILINEAR)
+    smooth = opened.resize((w, h), Image.BILINEAR)
     x = x - np.asarray(smooth, dtype=np.float32)
     spread = 1.4826 * float(np.median(np.abs(x - np.median(x))))
     floor = float(np.median(x)) + 4 * spread + 0.04

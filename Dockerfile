@@ -1,0 +1,43 @@
+# syntax=docker/dockerfile:1
+# digitserve image. Build flavours (TORCH_FLAVOUR):
+#   cu130 (default)  torch 2.14.1 from PyPI, CUDA 13.0 runtime inside the wheels: NVIDIA driver >= 580
+#   cu126            torch 2.14.1+cu126 from the PyTorch index: driver >= 525 (Cloud Run's L4 runs 535)
+#   cpu              torch 2.14.1+cpu: CPU hosts and CPU Cloud Run, a far smaller image
+# The CUDA runtime, cuDNN and cuBLAS come inside the torch wheels, so the base is a slim Python; the
+# host only needs the NVIDIA driver and the NVIDIA Container Toolkit.
+
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
+ARG TORCH_FLAVOUR=cu130
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+COPY requirements-serve.txt /tmp/
+# hadolint ignore=DL3013
+RUN if [ "$TORCH_FLAVOUR" != "cu130" ]; then \
+        pip install "torch==2.14.1+${TORCH_FLAVOUR}" --index-url "https://download.pytorch.org/whl/${TORCH_FLAVOUR}"; \
+    fi \
+    && pip install -r /tmp/requirements-serve.txt \
+    && find /opt/venv -name '__pycache__' -prune -exec rm -rf {} +
+
+FROM ${PYTHON_IMAGE} AS runtime
+LABEL org.opencontainers.image.title="digitserve" \
+      org.opencontainers.image.description="Handwritten-digit inference service (FastAPI + PyTorch)"
+RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --no-create-home app
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /srv
+COPY --chown=app:app app/ app/
+COPY --chown=app:app models/ models/
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PORT=8080 \
+    MODEL_DIR=/srv/models \
+    NVIDIA_VISIBLE_DEVICES=all \
+    NVIDIA_DRIVER_CAPABILITIES=compute,utility
+USER 10001:10001
+EXPOSE 8080
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '8080'), timeout=2)"]
+CMD ["python", "-m", "app"]

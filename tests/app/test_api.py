@@ -1,0 +1,209 @@
+"""Every route, and every client mistake answered with a 4xx JSON error that names it."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.app.conftest import make_client
+from tests.images import encode, png
+
+
+@pytest.fixture(scope="module")
+def seven(mnist_fixture):
+    images, labels = mnist_fixture
+    return png(images[int(np.flatnonzero(labels == 7)[0])])
+
+
+def test_predict_returns_the_contract(client, seven):
+    r = client.post("/predict", files={"file": ("7.png", seven, "image/png")})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) == {"digit", "confidence", "probabilities", "model"}
+    assert body["digit"] == 7
+    assert len(body["probabilities"]) == 10 and abs(sum(body["probabilities"]) - 1) < 1e-4
+    assert body["confidence"] == max(body["probabilities"])
+    assert body["model"]["name"] == "digit" and len(body["model"]["version"]) == 12
+
+
+def test_overlap_returns_sorted_digits_and_per_digit_probabilities(client, mnist_fixture):
+    images, labels = mnist_fixture
+    a, b = int(np.flatnonzero(labels == 3)[0]), int(np.flatnonzero(labels == 8)[0])
+    pair = ((images[a].astype(np.float32) + images[b]) / 2).round().astype(np.uint8)
+    r = client.post("/predict/overlap", files={"file": ("pair.png", png(pair), "image/png")})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) == {"digits", "probabilities", "threshold", "model"}
+    assert body["digits"] == sorted(body["digits"]) and 1 <= len(body["digits"]) <= 2
+    assert body["digits"] == [3, 8]
+    assert all(body["probabilities"][d] >= body["threshold"] for d in body["digits"])
+
+
+def test_sum_adds_the_number(client, seven):
+    r = client.post("/predict/sum", files={"file": ("7.png", seven, "image/png")}, data={"number": "5"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) == {"digit", "number", "sum", "confidence", "model"}
+    assert (body["digit"], body["number"], body["sum"]) == (7, 5, 12)
+
+
+def test_health_ready_models_metrics(client, seven):
+    assert client.get("/health").json() == {"status": "ok"}
+    ready = client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json() == {"ready": True, "models": {t: "ready" for t in ("digit", "overlap", "sum")}}
+    cards = client.get("/models").json()
+    assert {c["task"] for c in cards["models"]} == {"digit", "overlap", "sum"} and cards["unavailable"] == {}
+    for c in cards["models"]:
+        assert len(c["sha256"]) == 64 and c["version"] == c["sha256"][:12] and c["test_metrics"]
+    client.post("/predict", files={"file": ("7.png", seven, "image/png")})
+    text = client.get("/metrics").text
+    assert 'digitserve_requests_total{method="POST",route="/predict",status="200"}' in text
+    assert 'digitserve_predictions_total{answer="7",model="digit"}' in text
+    assert "digitserve_request_duration_seconds_bucket" in text and "digitserve_batch_size_bucket" in text
+
+
+def all_paths(routes) -> list[str]:
+    paths = []
+    for r in routes:
+        if hasattr(r, "original_router"):
+            paths += all_paths(r.original_router.routes)
+        else:
+            paths.append(r.path)
+    return paths
+
+
+def test_no_route_ends_in_z(client):
+    paths = all_paths(client.app.routes)
+    assert {"/predict", "/health", "/ready", "/metrics", "/"} <= set(paths)
+    assert not [p for p in paths if p.endswith("z")]
+
+
+def test_openapi_documents_the_three_predict_routes_with_their_models(client):
+    spec = client.get("/openapi.json").json()
+    for path, schema in (("/predict", "DigitPrediction"), ("/predict/overlap", "OverlapPrediction"),
+                         ("/predict/sum", "SumPrediction")):
+        ok = spec["paths"][path]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert ok["$ref"].endswith(schema)
+        for status in ("413", "415", "422", "503"):
+            assert status in spec["paths"][path]["post"]["responses"]
+
+
+def error_of(r, status):
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    return r.json()["detail"]
+
+
+def test_no_file_is_422(client):
+    assert "file" in error_of(client.post("/predict", data={"x": "1"}), 422)
+
+
+def test_not_an_image_is_415(client):
+    assert "not a decodable image" in error_of(client.post("/predict", files={"file": ("a.txt", b"hello", "text/plain")}), 415)
+
+
+def test_truncated_image_is_415(client, seven):
+    assert "corrupt" in error_of(client.post("/predict", files={"file": ("t.png", seven[:60], "image/png")}), 415)
+
+
+def test_too_large_is_413_before_reading_the_body():
+    with make_client(max_upload_bytes=1000) as small:
+        detail = error_of(small.post("/predict", files={"file": ("big.png", b"\0" * 5000, "image/png")}), 413)
+        assert "1000-byte limit" in detail
+
+
+def test_too_large_chunked_body_is_413():
+    def chunks():
+        for _ in range(50):
+            yield b"x" * 1000
+
+    with make_client(max_upload_bytes=10_000) as small:
+        r = small.post("/predict", content=chunks(), headers={"content-type": "multipart/form-data; boundary=abc"})
+        assert error_of(r, 413)
+
+
+def test_too_many_pixels_is_413(client):
+    bomb = encode(Image.new("1", (10_000, 10_000)), "PNG")
+    assert len(bomb) < 100_000
+    assert "pixels" in error_of(client.post("/predict", files={"file": ("bomb.png", bomb, "image/png")}), 413)
+
+
+@pytest.mark.parametrize("number,fragment", [(None, "number"), ("10", "less than or equal to 9"), ("-1", "greater than"),
+                                             ("abc", "integer"), ("2.5", "integer"), ("", "number")])
+def test_bad_number_is_422(client, seven, number, fragment):
+    data = {} if number is None else {"number": number}
+    detail = error_of(client.post("/predict/sum", files={"file": ("7.png", seven, "image/png")}, data=data), 422)
+    assert fragment in detail
+
+
+@pytest.mark.parametrize("color", [0, 255])
+def test_image_without_ink_is_422_no_digit_found(client, color):
+    blank = encode(Image.new("L", (200, 120), color), "PNG")
+    assert "no digit found" in error_of(client.post("/predict", files={"file": ("blank.png", blank, "image/png")}), 422)
+
+
+def test_two_files_are_refused(client, seven):
+    files = [("file", ("a.png", seven, "image/png")), ("file", ("b.png", seven, "image/png"))]
+    assert "exactly one file" in error_of(client.post("/predict", files=files), 422)
+
+
+def test_api_key_guards_predict_routes_only(seven):
+    with make_client(api_key="s3cret") as guarded:
+        upload = {"file": ("7.png", seven, "image/png")}
+        assert error_of(guarded.post("/predict", files=upload), 401)
+        assert error_of(guarded.post("/predict", files=upload, headers={"X-API-Key": "wrong"}), 401)
+        assert guarded.post("/predict", files=upload, headers={"X-API-Key": "s3cret"}).status_code == 200
+        assert guarded.get("/health").status_code == 200 and guarded.get("/").status_code == 200
+
+
+def test_missing_checkpoint_keeps_other_models_serving(tmp_path, seven, caplog):
+    import shutil
+
+    from tests.app.conftest import MODEL_DIR
+
+    for name in ("digit.pt", "digit.json", "sum.pt", "sum.json"):
+        shutil.copy(MODEL_DIR / name, tmp_path / name)
+    with make_client(model_dir=tmp_path) as partial:
+        ready = partial.get("/ready")
+        assert ready.status_code == 503
+        assert ready.json()["models"]["overlap"].endswith("checkpoint file not found")
+        assert partial.post("/predict", files={"file": ("7.png", seven, "image/png")}).status_code == 200
+        r = partial.post("/predict/overlap", files={"file": ("7.png", seven, "image/png")})
+        assert "unavailable" in error_of(r, 503) and r.headers["retry-after"]
+    assert "make train" in caplog.text and "overlap.pt" in caplog.text
+
+
+def test_page_security_headers(client):
+    r = client.get("/")
+    assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_form_upload_without_javascript_renders_the_answer_and_escapes_the_filename(client, seven):
+    name = '<script>alert("x")</script>.png'
+    r = client.post("/", files={"file": (name, seven, "image/png")}, data={"task": "digit"})
+    assert r.status_code == 200
+    assert "Digit <strong>7</strong>" in r.text
+    assert "<script>alert" not in r.text and "&lt;script&gt;alert" in r.text
+    assert 'src="data:image/png;base64,' in r.text
+
+
+def test_form_sum_shows_the_equation(client, seven):
+    r = client.post("/", files={"file": ("7.png", seven, "image/png")}, data={"task": "sum", "number": "2"})
+    assert "7 + 2 = 9" in r.text
+
+
+def test_form_errors_are_shown_on_the_page(client):
+    r = client.post("/", files={"file": ("x.txt", b"nope", "text/plain")}, data={"task": "digit"})
+    assert r.status_code == 415 and "not a decodable image" in r.text
+
+
+def test_ui_predict_returns_preview_png(client, seven):
+    r = client.post("/ui/predict", files={"file": ("7.png", seven, "image/png")}, data={"task": "digit"})
+    body = r.json()
+    assert body["result"]["digit"] == 7 and body["preview"].startswith("data:image/png;base64,")
+    preview = Image.open(io.BytesIO(__import__("base64").b64decode(body["preview"].split(",")[1])))
+    assert preview.size == (28, 28)

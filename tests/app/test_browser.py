@@ -1,0 +1,108 @@
+"""The page in a real headless Chromium (Debian's), driven by Playwright: upload and draw."""
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import numpy as np
+import pytest
+
+from tests.app.conftest import MODEL_DIR, ROOT
+from tests.images import png
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+pytestmark = pytest.mark.browser
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    env = {"PATH": "/usr/bin:/bin", "PORT": str(port), "HOST": "127.0.0.1", "MODEL_DIR": str(MODEL_DIR),
+           "DEVICE": "cpu"}
+    proc = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(base + "/ready", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("server did not become ready")
+    yield base
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        page = browser.new_page(viewport={"width": 420, "height": 900})
+        yield page
+        browser.close()
+
+
+def test_upload_through_the_file_picker_shows_the_answer(page, server, mnist_fixture, tmp_path):
+    images, labels = mnist_fixture
+    k = int(np.flatnonzero(labels == 4)[0])
+    path = tmp_path / "four.png"
+    path.write_bytes(png(images[k]))
+    page.goto(server + "/")
+    page.set_input_files("#file", str(path))
+    page.wait_for_selector("#answer strong", timeout=10_000)
+    assert page.inner_text("#answer strong") == "4"
+    assert page.locator("#bars rect").count() == 10 and page.locator("#bars rect.chosen").count() == 1
+    assert page.get_attribute("#preview", "src").startswith("data:image/png;base64,")
+
+
+def test_drawing_on_the_canvas_with_the_mouse_gets_a_prediction(page, server):
+    page.goto(server + "/")
+    page.wait_for_selector("#canvas")
+    box = page.locator("#canvas").bounding_box()
+    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
+    page.mouse.move(x + 0.5 * w, y + 0.15 * h)  # a "1": one vertical stroke
+    page.mouse.down()
+    for t in np.linspace(0.15, 0.85, 15):
+        page.mouse.move(x + 0.5 * w, y + t * h)
+    page.mouse.up()
+    page.wait_for_selector("#answer strong", timeout=10_000)
+    assert page.inner_text("#answer strong") == "1"
+    assert "confident" in page.inner_text("#answer")
+
+
+def test_sum_task_shows_the_number_field_and_the_equation(page, server, mnist_fixture, tmp_path):
+    images, labels = mnist_fixture
+    k = int(np.flatnonzero(labels == 6)[0])
+    path = tmp_path / "six.png"
+    path.write_bytes(png(images[k]))
+    page.goto(server + "/")
+    assert not page.is_visible("#number")
+    page.check("input[name=task][value=sum]")
+    assert page.is_visible("#number")
+    page.fill("#number", "7")
+    page.set_input_files("#file", str(path))
+    page.wait_for_selector("#answer strong", timeout=10_000)
+    assert page.inner_text("#answer strong") == "6 + 7 = 13"
+
+
+def test_page_fits_a_phone_screen(page, server):
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto(server + "/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360

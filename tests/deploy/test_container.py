@@ -1,0 +1,108 @@
+"""The container contract, run as a subprocess exactly as the image's CMD runs it (`python -m app`)."""
+
+import concurrent.futures
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+READY_BUDGET_S = 30  # the Cloud Run startup probe allows 30 x 1 s
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(port: int, **env) -> subprocess.Popen:
+    environment = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "DEVICE": "cpu", **env}
+    return subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=environment,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_ready(port: int, proc: subprocess.Popen, budget: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < budget:
+        assert proc.poll() is None, proc.stdout.read()
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+                return time.monotonic() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("not ready within the budget")
+
+
+def big_photo() -> bytes:
+    """A 2000x2000 JPEG: slow enough to preprocess that requests are surely in flight."""
+    rng = np.random.default_rng(0)
+    arr = (200 + rng.normal(0, 10, (2000, 2000))).clip(0, 255).astype(np.uint8)
+    arr[600:1400, 950:1050] = 20
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="JPEG", quality=90)
+    return buf.getvalue()
+
+
+def test_starts_on_the_given_port_and_is_ready_within_the_budget():
+    port = free_port()
+    proc = start(port)
+    try:
+        elapsed = wait_ready(port, proc, READY_BUDGET_S)
+        assert httpx.get(f"http://127.0.0.1:{port}/health").json() == {"status": "ok"}
+        print(f"ready after {elapsed:.2f}s")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+
+
+def test_sigterm_lets_in_flight_requests_finish_and_exits_0_within_10s():
+    port = free_port()
+    proc = start(port)
+    wait_ready(port, proc, READY_BUDGET_S)
+    photo = big_photo()
+
+    def upload(_):
+        return httpx.post(f"http://127.0.0.1:{port}/predict", files={"file": ("p.jpg", photo, "image/jpeg")}, timeout=20)
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(upload, i) for i in range(8)]
+        time.sleep(0.3)  # the uploads are being read and preprocessed now
+        assert not all(f.done() for f in futures), "requests finished before SIGTERM; the test proves nothing"
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        answers = [f.result() for f in futures]
+    code = proc.wait(10)
+    took = time.monotonic() - sent
+    assert [a.status_code for a in answers] == [200] * 8
+    assert code == 0 and took < 10
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here; the CUDA path is proved where one exists")
+def test_inference_runs_on_cuda_when_available():
+    from fastapi.testclient import TestClient
+
+    from app.core.config import Settings
+    from app.main import create_app
+    from tests.images import png
+
+    with TestClient(create_app(Settings(device="auto"))) as client:
+        store = client.app.state.store
+        assert all(next(m.module.parameters()).is_cuda for m in store.models.values())
+        digit = np.zeros((28, 28), np.uint8)
+        digit[4:24, 13:15] = 255
+        r = client.post("/predict", files={"file": ("one.png", png(digit), "image/png")})
+        assert r.status_code == 200 and r.json()["digit"] == 1

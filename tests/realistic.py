@@ -1,0 +1,142 @@
+"""Realistic uploads made from MNIST digits and fonts, for the preprocessing accuracy checks.
+
+Four handwriting sets (phone photo of ink on textured paper, transparent-background canvas export,
+white-on-black canvas, scan-like dark-on-light PNG) are built from real MNIST test digits; the
+printed set renders digits in the fonts matplotlib ships. Everything is seeded.
+
+    python -m tests.realistic --n 1000     # full figures through POST /predict (needs data/ MNIST)
+"""
+
+import argparse
+import io
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+FONTS = ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSansMono.ttf", "DejaVuSerif-Bold.ttf",
+         "STIXGeneral.ttf", "cmss10.ttf", "DejaVuSans-Oblique.ttf"]
+
+
+def encode(img: Image.Image, fmt: str, **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def stroke_mask(digit: np.ndarray, height: int) -> Image.Image:
+    """The MNIST digit scaled up smoothly to `height` pixels tall: ink intensity 0..255."""
+    img = Image.fromarray(digit).resize((height, height), Image.BICUBIC)
+    return img.filter(ImageFilter.GaussianBlur(height / 120))
+
+
+def photo(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    """Dark ink on light, textured, unevenly lit paper, off-centre, JPEG-compressed, RGB."""
+    w, h = int(rng.integers(300, 480)), int(rng.integers(300, 480))
+    size = int(rng.integers(150, min(w, h) - 20))
+    yy, xx = np.mgrid[0:h, 0:w] / max(w, h)
+    paper = rng.uniform(0.72, 0.92) + rng.uniform(-0.12, 0.12) * xx + rng.uniform(-0.12, 0.12) * yy
+    blotches = np.asarray(Image.fromarray((rng.random((h // 16 + 1, w // 16 + 1)) * 255).astype(np.uint8))
+                          .resize((w, h), Image.BICUBIC), dtype=np.float32) / 255
+    paper = paper + 0.06 * (blotches - 0.5) + rng.normal(0, rng.uniform(0.01, 0.035), (h, w))
+    ink = np.zeros((h, w), np.float32)
+    x0, y0 = int(rng.integers(0, w - size)), int(rng.integers(0, h - size))
+    ink[y0:y0 + size, x0:x0 + size] = np.asarray(stroke_mask(digit, size), dtype=np.float32) / 255
+    ink_level = rng.uniform(0.05, 0.3)
+    gray = paper * (1 - ink) + ink_level * ink
+    tint = rng.uniform(0.9, 1.05, 3)
+    rgb = np.clip(gray[..., None] * tint, 0, 1)
+    img = Image.fromarray((rgb * 255).astype(np.uint8), "RGB").filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.2)))
+    return encode(img, "JPEG", quality=int(rng.integers(60, 92)))
+
+
+def canvas_transparent(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    """A drawing app's export: black strokes, alpha = ink, fully transparent background."""
+    side = int(rng.integers(200, 400))
+    size = int(rng.integers(side // 2, side - 10))
+    alpha = Image.new("L", (side, side), 0)
+    alpha.paste(stroke_mask(digit, size), (int(rng.integers(0, side - size)), int(rng.integers(0, side - size))))
+    rgba = Image.merge("RGBA", [Image.new("L", (side, side), 0)] * 3 + [alpha])
+    return encode(rgba, "PNG")
+
+
+def canvas_white_on_black(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    side = int(rng.integers(200, 400))
+    size = int(rng.integers(side // 2, side - 10))
+    img = Image.new("L", (side, side), 0)
+    img.paste(stroke_mask(digit, size), (int(rng.integers(0, side - size)), int(rng.integers(0, side - size))))
+    return encode(img.convert("RGB"), "PNG")
+
+
+def scan(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    """Dark on white, clean background, off-centre, small margin: a scanner or screenshot."""
+    w, h = int(rng.integers(120, 300)), int(rng.integers(120, 300))
+    size = int(rng.integers(60, min(w, h) - 4))
+    img = Image.new("L", (w, h), 255)
+    mask = stroke_mask(digit, size)
+    img.paste(Image.new("L", (size, size), 20), (int(rng.integers(0, w - size)), int(rng.integers(0, h - size))), mask)
+    return encode(img, "PNG")
+
+
+HANDWRITING = {"photo": photo, "canvas-transparent": canvas_transparent, "canvas-white-on-black": canvas_white_on_black,
+               "scan": scan}
+
+
+def printed(digit: int, font_name: str, rng: np.random.Generator) -> bytes:
+    """A digit typed in a font, dark on light, at a random size and position, sometimes noisy."""
+    w, h = int(rng.integers(160, 320)), int(rng.integers(160, 320))
+    font = ImageFont.truetype(str(FONT_DIR / font_name), int(rng.integers(60, min(w, h) - 20)))
+    img = Image.new("L", (w, h), int(rng.integers(215, 256)))
+    draw = ImageDraw.Draw(img)
+    left, top, right, bottom = draw.textbbox((0, 0), str(digit), font=font)
+    x = int(rng.integers(0, max(1, w - (right - left)))) - left
+    y = int(rng.integers(0, max(1, h - (bottom - top)))) - top
+    draw.text((x, y), str(digit), fill=int(rng.integers(0, 60)), font=font)
+    arr = np.asarray(img, np.float32) + rng.normal(0, rng.uniform(0, 8), (h, w))
+    return encode(Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)), "PNG")
+
+
+def handwriting_sets(images: np.ndarray, labels: np.ndarray, seed: int = 0):
+    """{set name: [(bytes, label), ...]} over the given MNIST digits."""
+    rng = np.random.default_rng(seed)
+    return {name: [(make(img, rng), int(y)) for img, y in zip(images, labels)] for name, make in HANDWRITING.items()}
+
+
+def printed_set(per_font_digit: int = 2, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return [(printed(d, f, rng), d) for f in FONTS for d in range(10) for _ in range(per_font_digit)]
+
+
+def accuracy(client, samples) -> float:
+    right = 0
+    for data, label in samples:
+        r = client.post("/predict", files={"file": ("x", data, "application/octet-stream")})
+        right += r.status_code == 200 and r.json()["digit"] == label
+    return right / len(samples)
+
+
+def main() -> None:
+    from fastapi.testclient import TestClient
+
+    from app.core.config import Settings
+    from app.main import create_app
+    from training.data import load_mnist
+
+    p = argparse.ArgumentParser(description="Accuracy of POST /predict on the realistic sets.")
+    p.add_argument("--n", type=int, default=1000, help="MNIST test digits per handwriting set")
+    p.add_argument("--per-font-digit", type=int, default=5, help="printed samples per font and digit")
+    args = p.parse_args()
+    mnist = load_mnist()
+    idx = np.random.default_rng(7).choice(len(mnist.test_x), args.n, replace=False)
+    with TestClient(create_app(Settings(device="cpu"))) as client:
+        for name, samples in handwriting_sets(mnist.test_x[idx], mnist.test_y[idx], seed=1).items():
+            print(f"{name:24s} n={len(samples):5d} accuracy {100 * accuracy(client, samples):.2f}%")
+        samples = printed_set(args.per_font_digit, seed=1)
+        label = f"printed ({len(FONTS)} fonts)"
+        print(f"{label:24s} n={len(samples):5d} accuracy {100 * accuracy(client, samples):.2f}%")
+
+
+if __name__ == "__main__":
+    main()
