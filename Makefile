@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 PORT ?= 8080
 
-.PHONY: venv chromium test lint serve train evaluate bench clean
+.PHONY: venv system-deps test lint serve train evaluate bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,13 +18,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 venv: $(STAMP)
 
-# The browser tests drive Debian's Chromium; install it when missing (as root, via apt).
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
-	  else echo "chromium missing: run 'sudo apt-get install chromium' (Debian/Ubuntu)"; exit 1; fi; }
+# Tests drive Debian's Chromium (browser tests) and `hey` (load tests); install them when missing.
+system-deps:
+	@command -v chromium >/dev/null 2>&1 && command -v hey >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium hey; \
+	  else echo "missing: run 'sudo apt-get install chromium hey' (Debian/Ubuntu)"; exit 1; fi; }
 
-test: venv chromium
+test: venv system-deps
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
@@ -40,6 +40,9 @@ train: venv
 
 evaluate: venv
 	$(PY) -m training.evaluate
+
+bench: venv system-deps
+	$(PY) -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -9,6 +9,7 @@ printed set renders digits in the fonts matplotlib ships. Everything is seeded.
 
 import argparse
 import io
+import logging
 from pathlib import Path
 
 import matplotlib
@@ -128,6 +129,7 @@ def main() -> None:
     p.add_argument("--n", type=int, default=1000, help="MNIST test digits per handwriting set")
     p.add_argument("--per-font-digit", type=int, default=5, help="printed samples per font and digit")
     args = p.parse_args()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     mnist = load_mnist()
     idx = np.random.default_rng(7).choice(len(mnist.test_x), args.n, replace=False)
     with TestClient(create_app(Settings(device="cpu"))) as client:

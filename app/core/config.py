@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     max_upload_bytes: int = Field(10 * MiB, gt=0, description="uploads larger than this get 413")
+    body_timeout_s: float = Field(10.0, gt=0, description="an upload not fully received by then gets 408")
     max_image_pixels: int = Field(40_000_000, gt=0, description="decoded images larger than this get 413")
 
     max_batch_size: int = Field(32, ge=1, description="requests run together in one forward pass")

@@ -5,6 +5,7 @@ the byte stream itself: a body over the limit is refused from its Content-Length
 chunked body is cut off as soon as it passes the limit, so an unbounded body is never read.
 """
 
+import asyncio
 import json
 import time
 
@@ -24,6 +25,10 @@ class BodyTooLarge(Exception):
     pass
 
 
+class BodyTooSlow(Exception):
+    pass
+
+
 async def send_json(send, status: int, body: dict, headers: list | None = None) -> None:
     payload = json.dumps(body).encode()
     await send({"type": "http.response.start", "status": status,
@@ -33,8 +38,11 @@ async def send_json(send, status: int, body: dict, headers: list | None = None) 
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app, max_bytes: int):
-        self.app, self.max_bytes = app, max_bytes
+    """Refuses bodies over `max_bytes` (413) and bodies not fully received within `timeout_s` (408):
+    a client trickling its upload cannot hold a connection and its buffers for long."""
+
+    def __init__(self, app, max_bytes: int, timeout_s: float = 10.0):
+        self.app, self.max_bytes, self.timeout_s = app, max_bytes, timeout_s
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
@@ -50,10 +58,16 @@ class BodyLimitMiddleware:
                     return await send_json(send, 413, limit_msg, [(b"connection", b"close")])
         received = 0
         started = exceeded = False
+        error: tuple[int, dict] = (413, limit_msg)
+        deadline = time.monotonic() + self.timeout_s
 
         async def limited_receive():
-            nonlocal received, exceeded
-            message = await receive()
+            nonlocal received, exceeded, error
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                exceeded, error = True, (408, {"detail": f"request body not received within {self.timeout_s:g} s"})
+                raise BodyTooSlow from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
@@ -62,13 +76,13 @@ class BodyLimitMiddleware:
             return message
 
         async def guarded_send(message):
-            # Once the body overflowed, whatever the app answers (frameworks turn the error into a 400)
-            # is replaced by one 413.
+            # Once the body overflowed or stalled, whatever the app answers (frameworks turn the error
+            # into a 400) is replaced by one 413 or 408.
             nonlocal started
             if exceeded:
                 if not started:
                     started = True
-                    await send_json(send, 413, limit_msg, [(b"connection", b"close")])
+                    await send_json(send, *error, [(b"connection", b"close")])
                 return
             if message["type"] == "http.response.start":
                 started = True
@@ -76,10 +90,10 @@ class BodyLimitMiddleware:
 
         try:
             await self.app(scope, limited_receive, guarded_send)
-        except BodyTooLarge:
+        except (BodyTooLarge, BodyTooSlow):
             pass
         if exceeded and not started:
-            await send_json(send, 413, limit_msg, [(b"connection", b"close")])
+            await send_json(send, *error, [(b"connection", b"close")])
 
 
 class HeadersAndMetricsMiddleware:

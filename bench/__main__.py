@@ -1,0 +1,182 @@
+"""Load benchmark: the HTTP floor, a demo-style baseline and the service, one after another.
+
+    python -m bench                      # or: make bench
+    python -m bench --duration 20 --warmup 3 --servers floor baseline service
+
+Each server starts on a free loopback port; we time process start -> /ready, warm it up, then load
+it with Debian's `hey` (one 28x28 PNG multipart upload per request) at 1 and 32 clients. Peak RSS
+is the process's VmHWM. Results go to stdout and bench/RESULTS.md.
+"""
+
+import argparse
+import datetime as dt
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from tests.images import png
+
+ROOT = Path(__file__).resolve().parent.parent
+STACK = ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+SERVERS = {
+    "floor": [sys.executable, "-m", "uvicorn", "bench.floor:app", *STACK],
+    "baseline": [sys.executable, "-m", "uvicorn", "bench.baseline:app", *STACK],
+    "service": [sys.executable, "-m", "app"],
+}
+BOUNDARY = "digitservebenchboundary"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def multipart(data: bytes, fields: dict | None = None) -> bytes:
+    parts = [f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+             for k, v in (fields or {}).items()]
+    parts.append(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="d.png"\r\n'
+                 f"Content-Type: image/png\r\n\r\n".encode() + data + b"\r\n")
+    return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
+
+
+def start(name: str, port: int) -> tuple[subprocess.Popen, float]:
+    cmd = SERVERS[name] + (["--host", "127.0.0.1", "--port", str(port)] if name != "service" else [])
+    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "DEVICE": "cpu", "LOG_LEVEL": "warning"}
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while time.monotonic() - t0 < 60:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+                return proc, time.monotonic() - t0
+        except httpx.HTTPError:
+            time.sleep(0.02)
+    proc.kill()
+    raise RuntimeError(f"{name} did not become ready")
+
+
+def peak_rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+
+
+def hey_command(url: str, body: Path, clients: int, seconds: float) -> list[str]:
+    return ["hey", "-z", f"{seconds}s", "-c", str(clients), "-m", "POST", "-D", str(body),
+            "-T", f"multipart/form-data; boundary={BOUNDARY}", url]
+
+
+def parse_hey(out: str) -> dict:
+    """req/s, p50/p99 (ms), 200s and everything else (other statuses and transport errors) from hey's summary."""
+    codes = {int(c): int(n) for c, n in re.findall(r"\[(\d+)\]\s+(\d+) responses", out)}
+    errors = re.search(r"Error distribution:(.*)", out, re.S)
+    n_errors = sum(int(n) for n in re.findall(r"\[(\d+)\]", errors.group(1))) if errors else 0
+    pct = dict(re.findall(r"(\d+)% in ([\d.]+) secs", out))
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50": 1000 * float(pct.get("50", "nan")), "p99": 1000 * float(pct.get("99", "nan")),
+            "ok": codes.get(200, 0), "errors": n_errors + sum(n for c, n in codes.items() if c != 200)}
+
+
+def hey(url: str, body: Path, clients: int, seconds: float) -> dict:
+    return parse_hey(subprocess.run(hey_command(url, body, clients, seconds), capture_output=True, text=True,
+                                    check=True).stdout)
+
+
+def mixed_run(port: int, bodies: dict, seconds: float) -> dict:
+    """32 clients over the three endpoints at once (16 digit, 8 overlap, 8 sum), summed."""
+    loads = (("/predict", 16, "digit"), ("/predict/overlap", 8, "overlap"), ("/predict/sum", 8, "sum"))
+    procs = [subprocess.Popen(hey_command(f"http://127.0.0.1:{port}{path}", bodies[key], clients, seconds),
+                              stdout=subprocess.PIPE, text=True) for path, clients, key in loads]
+    parts = [parse_hey(p.communicate()[0]) for p in procs]
+    return {"rps": sum(r["rps"] for r in parts), "ok": sum(r["ok"] for r in parts),
+            "errors": sum(r["errors"] for r in parts), "p50": max(r["p50"] for r in parts),
+            "p99": max(r["p99"] for r in parts)}
+
+
+def run_server(name: str, bodies: dict, args) -> list[dict]:
+    port = free_port()
+    proc, ready_s = start(name, port)
+    rows = []
+    try:
+        url = f"http://127.0.0.1:{port}/predict"
+        hey(url, bodies["digit"], 8, args.warmup)
+        for clients in args.clients:
+            r = hey(url, bodies["digit"], clients, args.duration)
+            rows.append({"server": name, "load": f"/predict x{clients}", **r})
+        if name == "service" and args.mixed:
+            rows.append({"server": name, "load": "mixed x32 (16 digit, 8 overlap, 8 sum)",
+                         **mixed_run(port, bodies, args.duration)})
+        rss = peak_rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(15)
+    for row in rows:
+        row.update(rss=rss, ready=ready_s)
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| server | load | req/s | p50 ms | p99 ms | errors | peak RSS MB | ready s |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['server']} | {r['load']} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['errors']} | "
+                     f"{r['rss']:.0f} | {r['ready']:.2f} |")
+    return "\n".join(lines)
+
+
+def ratios(rows: list[dict], clients: int) -> str:
+    by = {r["server"]: r["rps"] for r in rows if r["load"] == f"/predict x{clients}"}
+    out = []
+    if "service" in by and "floor" in by:
+        out.append(f"service/floor at {clients} clients: {by['service'] / by['floor']:.2f}")
+    if "service" in by and "baseline" in by:
+        out.append(f"service/baseline at {clients} clients: {by['service'] / by['baseline']:.2f}")
+    return "\n".join(out)
+
+
+def bodies_for(tmp: Path) -> dict:
+    with np.load(ROOT / "tests" / "fixtures" / "mnist_test_300.npz") as f:
+        images, labels = f["images"], f["labels"]
+    seven, three = images[int(np.flatnonzero(labels == 7)[0])], images[int(np.flatnonzero(labels == 3)[0])]
+    pair = ((seven.astype(np.float32) + three) / 2).round().astype(np.uint8)
+    files = {"digit": multipart(png(seven)), "overlap": multipart(png(pair)), "sum": multipart(png(seven), {"number": 4})}
+    paths = {}
+    for key, body in files.items():
+        paths[key] = tmp / f"{key}.body"
+        paths[key].write_bytes(body)
+    return paths
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--servers", nargs="+", default=list(SERVERS), choices=list(SERVERS))
+    p.add_argument("--clients", nargs="+", type=int, default=[1, 32])
+    p.add_argument("--duration", type=float, default=20, help="seconds per measured run")
+    p.add_argument("--warmup", type=float, default=3, help="seconds of warm-up load at 8 clients")
+    p.add_argument("--no-mixed", dest="mixed", action="store_false", help="skip the mixed three-endpoint run")
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    args = p.parse_args()
+    if not shutil.which("hey"):
+        sys.exit("the load generator `hey` is missing: apt-get install hey")
+    with tempfile.TemporaryDirectory() as tmp:
+        bodies = bodies_for(Path(tmp))
+        rows = [row for name in args.servers for row in run_server(name, bodies, args)]
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}"
+    report = (f"# Benchmark results\n\n{dt.date.today()} on {machine}; `hey`, one 28x28 PNG multipart upload per "
+              f"request, {args.duration:.0f} s per run after {args.warmup:.0f} s of warm-up.\n\n{table(rows)}\n\n"
+              + "\n".join(filter(None, [ratios(rows, c) for c in args.clients])) + "\n")
+    print(report)
+    args.out.write_text(report)
+
+
+if __name__ == "__main__":
+    main()

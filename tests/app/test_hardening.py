@@ -1,0 +1,183 @@
+"""Bad input: a 4xx JSON error or a correct prediction, never a 500, never a dead process."""
+
+import io
+import socket
+import time
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from app.ml.preprocess import InputError, prepare
+from tests.images import encode, png
+from tests.server import running_service
+
+THREE = 3
+
+
+@pytest.fixture(scope="module")
+def three(mnist_fixture) -> np.ndarray:
+    images, labels = mnist_fixture
+    return images[int(np.flatnonzero(labels == THREE)[1])]
+
+
+def on_white(digit: np.ndarray, size: int = 140) -> Image.Image:
+    return Image.fromarray(255 - digit).resize((size, size), Image.BICUBIC)
+
+
+def with_bad_crc(data: bytes) -> bytes:
+    raw = bytearray(data)
+    idat = raw.index(b"IDAT")
+    length = int.from_bytes(raw[idat - 4:idat], "big")
+    raw[idat + 4 + length] ^= 0xFF  # first byte of the IDAT chunk's CRC
+    return bytes(raw)
+
+
+def exif_rotated(digit: np.ndarray) -> bytes:
+    """The digit stored rotated 90 degrees, with EXIF orientation 6 telling viewers to rotate it back."""
+    img = on_white(digit).convert("RGB").transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return encode(img, "JPEG", quality=95, exif=exif.tobytes())
+
+
+def animated_gif(digit: np.ndarray) -> bytes:
+    first = on_white(digit).convert("P")
+    second = Image.new("P", first.size, 0)
+    return encode(first, "GIF", save_all=True, append_images=[second], duration=100, loop=0)
+
+
+def rgba_transparent(digit: np.ndarray) -> bytes:
+    alpha = Image.fromarray(digit).resize((200, 200), Image.BICUBIC)
+    return encode(Image.merge("RGBA", [Image.new("L", (200, 200), 0)] * 3 + [alpha]), "PNG")
+
+
+def corpus(digit: np.ndarray) -> list[tuple[str, bytes, set]]:
+    """(name, file bytes, accepted statuses); 200 must also be the right digit."""
+    good = png(digit)
+    white = on_white(digit)
+    line_wide = np.full((1, 20000), 255, np.uint8)
+    line_wide[0, 9000:11000] = 0
+    return [
+        ("text file", b"just some text\n", {415}),
+        ("html", b"<html><body><script>alert(1)</script></body></html>", {415}),
+        ("svg", b'<svg xmlns="http://www.w3.org/2000/svg"><text>3</text></svg>', {415}),
+        ("truncated png", good[: len(good) // 2], {415}),
+        ("png with bad crc", with_bad_crc(good), {415, 200}),
+        ("0-byte file", b"", {422}),
+        ("1x1 image", encode(Image.new("L", (1, 1), 0), "PNG"), {422}),
+        ("1x1 white", encode(Image.new("L", (1, 1), 255), "PNG"), {422}),
+        ("1x20000", encode(Image.fromarray(line_wide), "PNG"), {200, 422}),
+        ("20000x1", encode(Image.fromarray(line_wide.T.copy()), "PNG"), {200, 422}),
+        ("decompression bomb", encode(Image.new("1", (20000, 20000)), "PNG"), {413}),
+        ("16-bit grayscale png", encode(Image.fromarray(digit.astype(np.uint16) * 257), "PNG"), {200}),
+        ("cmyk jpeg", encode(white.convert("CMYK"), "JPEG", quality=95), {200}),
+        ("palette gif", encode(white.convert("P"), "GIF"), {200}),
+        ("animated gif", animated_gif(digit), {200}),
+        ("tiff", encode(white, "TIFF"), {200}),
+        ("bmp", encode(white, "BMP"), {200}),
+        ("webp", encode(white, "WEBP", quality=95), {200}),
+        ("exif-rotated jpeg", exif_rotated(digit), {200}),
+        ("rgba transparent background", rgba_transparent(digit), {200}),
+        ("all white", encode(Image.new("L", (100, 100), 255), "PNG"), {422}),
+        ("all black", encode(Image.new("L", (100, 100), 0), "PNG"), {422}),
+        ("all gray noise-free", encode(Image.new("RGB", (64, 64), (120, 120, 120)), "JPEG"), {422}),
+    ]
+
+
+def test_every_corpus_input_gets_a_4xx_or_the_right_digit(client, three):
+    for name, data, accepted in corpus(three):
+        r = client.post("/predict", files={"file": ("upload", data, "application/octet-stream")})
+        assert r.status_code in accepted, f"{name}: {r.status_code} {r.text[:200]}"
+        body = r.json()
+        if r.status_code == 200:
+            if accepted == {200}:
+                assert body["digit"] == THREE, f"{name}: read as {body['digit']}"
+        else:
+            assert isinstance(body["detail"], str) and body["detail"], name
+    r = client.post("/predict", files={"file": ("3.png", png(three), "image/png")})
+    assert r.status_code == 200 and r.json()["digit"] == THREE, "still alive and right after the corpus"
+
+
+def test_request_level_mistakes_are_4xx(client, three):
+    assert client.post("/predict").status_code == 422
+    assert client.post("/predict", content=b"", headers={"content-type": "multipart/form-data; boundary=x"}).status_code in (400, 422)
+    assert client.post("/predict", content=b"garbage", headers={"content-type": "application/json"}).status_code == 422
+    assert client.post("/predict", data={"file": "not a file"}).status_code == 422
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=4096))
+def test_preprocessing_random_bytes_raises_only_the_typed_error(data):
+    try:
+        prepare(data)
+    except InputError as exc:
+        assert 400 <= exc.status < 500
+
+
+@st.composite
+def random_images(draw):
+    w, h = draw(st.integers(1, 300)), draw(st.integers(1, 300))
+    mode = draw(st.sampled_from(["L", "RGB", "RGBA", "LA", "P", "1", "I;16", "I", "F", "CMYK"]))
+    fmt = draw(st.sampled_from(["PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP"]))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    kind = draw(st.sampled_from(["noise", "blank", "blob"]))
+    base = np.zeros((h, w), np.uint8) if kind != "noise" else rng.integers(0, 256, (h, w), dtype=np.uint8)
+    if kind == "blob":
+        base[h // 4: 3 * h // 4 + 1, w // 3: w // 3 + max(1, w // 6)] = 255
+    img = Image.fromarray(base).convert(mode) if mode not in ("I;16",) else Image.fromarray(base.astype(np.uint16) * 257)
+    try:
+        return encode(img, fmt)
+    except (OSError, ValueError, KeyError):
+        return encode(img.convert("L"), "PNG")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_images())
+def test_preprocessing_random_images_gives_a_28x28_input_or_the_typed_error(data):
+    try:
+        out = prepare(data)
+    except InputError as exc:
+        assert 400 <= exc.status < 500
+        return
+    assert out.image.shape == (28, 28) and out.image.dtype == np.float32
+    assert np.isfinite(out.image).all() and out.image.min() >= 0 and out.image.max() <= 1
+
+
+def test_a_slow_client_trickling_its_upload_gets_408_and_the_service_keeps_answering(three):
+    body = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.png\"\r\n\r\n" + png(three) + b"\r\n--b--\r\n"
+    with running_service(body_timeout_s=1.5) as (base, _):
+        port = int(base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                      + f"Content-Length: {len(body)}\r\n\r\n".encode() + body[:20])
+            started = time.monotonic()
+            s.settimeout(10)
+            answer = s.recv(4096)
+            waited = time.monotonic() - started
+        assert answer.startswith(b"HTTP/1.1 408") and waited < 5
+        import httpx
+
+        r = httpx.post(base + "/predict", files={"file": ("3.png", png(three), "image/png")})
+        assert r.status_code == 200 and r.json()["digit"] == THREE
+
+
+def test_uploads_are_never_written_to_disk():
+    from starlette.formparsers import MultiPartParser
+
+    from tests.app.conftest import make_client
+
+    with make_client():
+        assert MultiPartParser.spool_max_size > 10 * 1024 * 1024, "uploads up to the limit stay in memory"
+
+
+def test_logs_never_contain_image_bytes(client, three, caplog):
+    marker = png(three)
+    client.post("/predict", files={"file": ("3.png", marker, "image/png")})
+    client.post("/predict", files={"file": ("bad.png", marker[:50], "image/png")})
+    logged = caplog.text.encode(errors="ignore")
+    assert marker[16:40] not in logged and b"IHDR" not in logged
+    assert io.BytesIO(marker).read(8) == b"\x89PNG\r\n\x1a\n"
