@@ -14,7 +14,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ import httpx
 import numpy as np
 
 from tests.images import png
+from tests.server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK = ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
@@ -34,12 +34,6 @@ SERVERS = {
     "service": [sys.executable, "-m", "app"],
 }
 BOUNDARY = "digitservebenchboundary"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def multipart(data: bytes, fields: dict | None = None) -> bytes:

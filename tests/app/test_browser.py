@@ -1,17 +1,13 @@
 """The page in a real headless Chromium (Debian's), driven by Playwright: upload and draw."""
 
 import shutil
-import socket
-import subprocess
-import sys
-import time
 
-import httpx
 import numpy as np
 import pytest
 
-from tests.app.conftest import MODEL_DIR, ROOT
+from tests.app.conftest import MODEL_DIR
 from tests.images import png
+from tests.server import running_service
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -20,32 +16,10 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-backgroun
 pytestmark = pytest.mark.browser
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    port = free_port()
-    env = {"PATH": "/usr/bin:/bin", "PORT": str(port), "HOST": "127.0.0.1", "MODEL_DIR": str(MODEL_DIR),
-           "DEVICE": "cpu"}
-    proc = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(base + "/ready", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("server did not become ready")
-    yield base
-    proc.terminate()
-    proc.wait(10)
+    with running_service(model_dir=MODEL_DIR) as (base, _):
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -59,13 +33,17 @@ def page(server):
         browser.close()
 
 
-def test_upload_through_the_file_picker_shows_the_answer(page, server, mnist_fixture, tmp_path):
+def fixture_png(mnist_fixture, digit: int, tmp_path) -> str:
     images, labels = mnist_fixture
-    k = int(np.flatnonzero(labels == 4)[0])
-    path = tmp_path / "four.png"
-    path.write_bytes(png(images[k]))
+    path = tmp_path / f"{digit}.png"
+    path.write_bytes(png(images[int(np.flatnonzero(labels == digit)[0])]))
+    return str(path)
+
+
+def test_upload_through_the_file_picker_shows_the_answer(page, server, mnist_fixture, tmp_path):
+    path = fixture_png(mnist_fixture, 4, tmp_path)
     page.goto(server + "/")
-    page.set_input_files("#file", str(path))
+    page.set_input_files("#file", path)
     page.wait_for_selector("#answer strong", timeout=10_000)
     assert page.inner_text("#answer strong") == "4"
     assert page.locator("#bars rect").count() == 10 and page.locator("#bars rect.chosen").count() == 1
@@ -88,16 +66,13 @@ def test_drawing_on_the_canvas_with_the_mouse_gets_a_prediction(page, server):
 
 
 def test_sum_task_shows_the_number_field_and_the_equation(page, server, mnist_fixture, tmp_path):
-    images, labels = mnist_fixture
-    k = int(np.flatnonzero(labels == 6)[0])
-    path = tmp_path / "six.png"
-    path.write_bytes(png(images[k]))
+    path = fixture_png(mnist_fixture, 6, tmp_path)
     page.goto(server + "/")
     assert not page.is_visible("#number")
     page.check("input[name=task][value=sum]")
     assert page.is_visible("#number")
     page.fill("#number", "7")
-    page.set_input_files("#file", str(path))
+    page.set_input_files("#file", path)
     page.wait_for_selector("#answer strong", timeout=10_000)
     assert page.inner_text("#answer strong") == "6 + 7 = 13"
 

@@ -4,7 +4,6 @@ import concurrent.futures
 import io
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,14 +15,10 @@ import pytest
 import torch
 from PIL import Image
 
+from tests.server import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 READY_BUDGET_S = 30  # the Cloud Run startup probe allows 30 x 1 s
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(port: int, **env) -> subprocess.Popen:
