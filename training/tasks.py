@@ -56,8 +56,10 @@ def fixed_split(task: str, images: np.ndarray, labels: np.ndarray, seed: int, n_
 
 
 def train_batches(task: str, images: np.ndarray, labels: np.ndarray, batch_size: int, epoch_size: int,
-                  rng: np.random.Generator, gen: torch.Generator, augment: bool):
-    """One epoch of fresh training batches: shuffled digits, fresh pairs, fresh numbers."""
+                  rng: np.random.Generator, gen: torch.Generator, augment: dict | None):
+    """One epoch of fresh training batches: shuffled digits, fresh pairs, fresh numbers.
+
+    `augment` holds random_affine's keyword arguments (None: no augmentation)."""
     n = epoch_size if task == "overlap" else len(images)
     order = rng.integers(0, len(images), size=(n, 2)) if task == "overlap" else rng.permutation(n)
     labels = labels.astype(np.int64)
@@ -65,13 +67,13 @@ def train_batches(task: str, images: np.ndarray, labels: np.ndarray, batch_size:
         idx = order[start:start + batch_size]
         if task == "overlap":
             a, b = to_unit(images[idx[:, 0]]), to_unit(images[idx[:, 1]])
-            if augment:
-                a, b = random_affine(a, gen), random_affine(b, gen)
+            if augment is not None:
+                a, b = random_affine(a, gen, **augment), random_affine(b, gen, **augment)
             pl = labels[idx]
             yield {"x": (a + b) / 2, "set": set_targets(pl), "hot": torch.from_numpy(multi_hot(pl))}
             continue
         x = to_unit(images[idx])
-        batch = {"x": random_affine(x, gen) if augment else x, "y": torch.from_numpy(labels[idx])}
+        batch = {"x": random_affine(x, gen, **augment) if augment is not None else x, "y": torch.from_numpy(labels[idx])}
         if task == "sum":
             batch["number"] = torch.from_numpy(rng.integers(0, 10, size=len(idx)))
             batch["sum"] = batch["y"] + batch["number"]

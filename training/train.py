@@ -32,7 +32,8 @@ from training.temperature import fit_temperature
 log = logging.getLogger("training")
 
 VAL_SEED_OFFSET = 1
-TEST_PAIR_SEED = 20240607  # fixed for every run, so test pairs (and sum numbers) never change
+TEST_PAIR_SEED = 20240607
+TTA_SHIFTS = [[0, 0], [0, 1], [0, -1], [1, 0], [-1, 0]]  # fixed for every run, so test pairs (and sum numbers) never change
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -49,6 +50,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--val-size", type=int, default=5000, help="validation images carved from the 60k")
     p.add_argument("--pairs-per-epoch", type=int, default=60000, help="overlap: fresh training pairs per epoch")
     p.add_argument("--no-augment", action="store_true", help="disable random affine augmentation")
+    p.add_argument("--aug-degrees", type=float, default=12.0, help="augmentation: max rotation")
+    p.add_argument("--aug-translate", type=float, default=0.1, help="augmentation: max shift, fraction of the side")
+    p.add_argument("--aug-scale", type=float, default=0.1, help="augmentation: max relative zoom")
+    p.add_argument("--tta", action="store_true",
+                   help="CNN: average logits over the input and its 1-pixel shifts at evaluation and serving")
     p.add_argument("--init-from", type=Path, default=None, help="start from a checkpoint's weights (sum: a digit model)")
     p.add_argument("--seed", type=int, default=0, help="seeds weights, batches, augmentation, split")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: CUDA (with AMP) when present")
@@ -105,7 +111,9 @@ def train_epoch(model, args, splits, optimizer, scheduler, scaler, rng, gen, dev
     images, labels = splits["train"]
     head = HEADS[(args.task, args.arch)]
     epoch_size = min(args.pairs_per_epoch, args.limit or args.pairs_per_epoch)
-    batches = train_batches(args.task, images, labels, args.batch_size, epoch_size, rng, gen, not args.no_augment)
+    augment = None if args.no_augment else {"degrees": args.aug_degrees, "translate": args.aug_translate,
+                                            "scale": (1 - args.aug_scale, 1 + args.aug_scale)}
+    batches = train_batches(args.task, images, labels, args.batch_size, epoch_size, rng, gen, augment)
     total = (epoch_size if args.task == "overlap" else len(images) + args.batch_size - 1) // args.batch_size
     losses = []
     bar = tqdm(batches, total=total, desc=f"epoch {epoch}/{args.epochs}", leave=False, mininterval=2)
@@ -140,7 +148,7 @@ def train(args) -> dict:
     mnist = data.load_mnist(args.data_dir)
     splits = build_splits(args, mnist)
     head = HEADS[(args.task, args.arch)]
-    kwargs = model_kwargs(args.task, args.arch, **args.arch_kwargs)
+    kwargs = model_kwargs(args.task, args.arch, **args.arch_kwargs, **({"tta_shifts": TTA_SHIFTS} if args.tta else {}))
     model = build_model(args.task, args.arch, **kwargs).to(device)
     if args.init_from:
         donor, _ = load_model(args.init_from, device)

@@ -24,8 +24,10 @@ class ConvNet(nn.Module):
     on MNIST for a third of the FLOPs, and serving throughput is bounded by FLOPs per image.
     """
 
-    def __init__(self, out_features: int = N_DIGITS, channels: tuple = (32, 48, 96), dropout: float = 0.1):
+    def __init__(self, out_features: int = N_DIGITS, channels: tuple = (32, 48, 96), dropout: float = 0.1,
+                 tta_shifts: list | None = None):
         super().__init__()
+        self.tta_shifts = [tuple(s) for s in tta_shifts] if tta_shifts else None
         c1, c2, c3 = channels
         self.features = nn.Sequential(
             conv_bn(1, c1), nn.MaxPool2d(2),
@@ -36,7 +38,31 @@ class ConvNet(nn.Module):
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(c3, out_features))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.tta_shifts and not self.training:
+            return self.forward_tta(x)
         return self.head(self.features(x))
+
+    def forward_tta(self, x: torch.Tensor) -> torch.Tensor:
+        """Test-time augmentation: logits averaged over copies shifted by (dy, dx) pixels, in one pass.
+
+        Shifted-in pixels take each image's own background value (its top-left pixel), so an
+        image's answer never depends on the other images in its batch."""
+        background = x[:, :, :1, :1]
+        copies = [shift(x, dy, dx, background) for dy, dx in self.tta_shifts]
+        logits = self.head(self.features(torch.cat(copies)))
+        return logits.view(len(copies), x.shape[0], -1).mean(0)
+
+
+def shift(x: torch.Tensor, dy: int, dx: int, fill: torch.Tensor) -> torch.Tensor:
+    """Translate a batch of images by whole pixels, filling the uncovered border with `fill`."""
+    if dy == 0 and dx == 0:
+        return x
+    out = fill.expand_as(x).clone()
+    h, w = x.shape[-2:]
+    ys, yd = (slice(0, h - dy), slice(dy, h)) if dy >= 0 else (slice(-dy, h), slice(0, h + dy))
+    xs, xd = (slice(0, w - dx), slice(dx, w)) if dx >= 0 else (slice(-dx, w), slice(0, w + dx))
+    out[..., yd, xd] = x[..., ys, xs]
+    return out
 
 
 class MLP(nn.Module):

@@ -31,3 +31,28 @@ def test_sum_head_puts_each_digit_logit_at_digit_plus_number():
         assert (sums[row, :k] < -1e3).all() and (sums[row, k + 10:] < -1e3).all()
     # the argmax sum is always the argmax digit plus the number: the sum head cannot be worse
     assert torch.equal(sums.argmax(1), digit_logits.argmax(1) + number)
+
+
+def test_tta_averages_shifted_copies_and_keeps_each_answer_independent_of_its_batch():
+    torch.manual_seed(0)
+    plain = build_model("overlap", "cnn").eval()
+    tta = build_model("overlap", "cnn", tta_shifts=[[0, 0], [0, 1], [1, 0]]).eval()
+    tta.load_state_dict(plain.state_dict())
+    x = torch.randn(4, 1, 28, 28)
+    from app.ml.nets import shift
+
+    expected = torch.stack([plain(shift(x, dy, dx, x[:, :, :1, :1])) for dy, dx in [(0, 0), (0, 1), (1, 0)]]).mean(0)
+    assert torch.allclose(tta(x), expected, atol=1e-5)
+    assert torch.allclose(tta(x)[2:3], tta(x[2:3]), atol=1e-5)
+    tta.train()
+    assert tta(x).shape == (4, 55), "training sees plain inputs"
+
+
+def test_shift_moves_pixels_and_fills_the_border():
+    from app.ml.nets import shift
+
+    x = torch.arange(16.0).view(1, 1, 4, 4)
+    down = shift(x, 1, 0, torch.tensor(-1.0)).squeeze()
+    assert down[0].tolist() == [-1.0] * 4 and down[1].tolist() == [0.0, 1.0, 2.0, 3.0]
+    left = shift(x, 0, -1, torch.tensor(-1.0)).squeeze()
+    assert left[:, -1].tolist() == [-1.0] * 4 and left[0, 0] == 1.0
