@@ -158,21 +158,36 @@ def test_api_key_guards_predict_routes_only(seven):
         assert guarded.get("/health").status_code == 200 and guarded.get("/").status_code == 200
 
 
-def test_missing_checkpoint_keeps_other_models_serving(tmp_path, seven, caplog):
+@pytest.mark.parametrize("fault,message", [("missing", "checkpoint file not found"),
+                                           ("truncated", "sha256"), ("tampered", "sha256")])
+def test_a_bad_checkpoint_is_reported_and_the_other_models_keep_serving(tmp_path, seven, caplog, fault, message):
     import shutil
 
     from tests.app.conftest import MODEL_DIR
 
-    for name in ("digit.pt", "digit.json", "sum.pt", "sum.json"):
-        shutil.copy(MODEL_DIR / name, tmp_path / name)
+    for task in ("digit", "sum", "overlap"):
+        for ext in (".pt", ".json"):
+            shutil.copy(MODEL_DIR / f"{task}{ext}", tmp_path / f"{task}{ext}")
+    broken = tmp_path / "overlap.pt"
+    raw = broken.read_bytes()
+    if fault == "missing":
+        broken.unlink()
+    elif fault == "truncated":
+        broken.write_bytes(raw[: len(raw) // 2])
+    else:
+        tampered = bytearray(raw)
+        tampered[len(raw) // 2] ^= 0x01
+        broken.write_bytes(bytes(tampered))
     with make_client(model_dir=tmp_path) as partial:
         ready = partial.get("/ready")
         assert ready.status_code == 503
-        assert ready.json()["models"]["overlap"].endswith("checkpoint file not found")
+        assert message in ready.json()["models"]["overlap"]
+        assert ready.json()["models"]["digit"] == "ready" and ready.json()["models"]["sum"] == "ready"
         assert partial.post("/predict", files={"file": ("7.png", seven, "image/png")}).status_code == 200
         r = partial.post("/predict/overlap", files={"file": ("7.png", seven, "image/png")})
         assert "unavailable" in error_of(r, 503) and r.headers["retry-after"]
-    assert "make train" in caplog.text and "overlap.pt" in caplog.text
+    errors = [rec for rec in caplog.records if rec.levelname == "ERROR" and "overlap" in rec.getMessage()]
+    assert len(errors) == 1 and "make train" in errors[0].getMessage() and "overlap.pt" in errors[0].getMessage()
 
 
 def test_page_security_headers(client):
