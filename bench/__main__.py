@@ -44,9 +44,10 @@ def multipart(data: bytes, fields: dict | None = None) -> bytes:
     return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
 
 
-def start(name: str, port: int) -> tuple[subprocess.Popen, float]:
+def start(name: str, port: int, extra_env: dict | None = None) -> tuple[subprocess.Popen, float]:
     cmd = SERVERS[name] + (["--host", "127.0.0.1", "--port", str(port)] if name != "service" else [])
-    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "DEVICE": "cpu", "LOG_LEVEL": "warning"}
+    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "DEVICE": "cpu", "LOG_LEVEL": "warning",
+           **(extra_env if name == "service" else {})}
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while time.monotonic() - t0 < 60:
@@ -60,8 +61,12 @@ def start(name: str, port: int) -> tuple[subprocess.Popen, float]:
 
 
 def peak_rss_mb(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+    """Peak RSS (VmHWM) of the process, or of its largest child (uvicorn worker processes)."""
+    def hwm(p: int) -> float:
+        return int(re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{p}/status").read_text()).group(1)) / 1024
+
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return max([hwm(pid)] + [hwm(int(c)) for c in children])
 
 
 def hey_command(url: str, body: Path, clients: int, seconds: float) -> list[str]:
@@ -98,7 +103,7 @@ def mixed_run(port: int, bodies: dict, seconds: float) -> dict:
 
 def run_server(name: str, bodies: dict, args) -> list[dict]:
     port = free_port()
-    proc, ready_s = start(name, port)
+    proc, ready_s = start(name, port, dict(kv.split("=", 1) for kv in args.env))
     rows = []
     try:
         url = f"http://127.0.0.1:{port}/predict"
@@ -157,6 +162,7 @@ def main() -> None:
     p.add_argument("--duration", type=float, default=20, help="seconds per measured run")
     p.add_argument("--warmup", type=float, default=3, help="seconds of warm-up load at 8 clients")
     p.add_argument("--no-mixed", dest="mixed", action="store_false", help="skip the mixed three-endpoint run")
+    p.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE", help="settings for the service, e.g. WORKERS=2")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = p.parse_args()
     if not shutil.which("hey"):
@@ -166,7 +172,8 @@ def main() -> None:
         rows = [row for name in args.servers for row in run_server(name, bodies, args)]
     machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}"
     report = (f"# Benchmark results\n\n{dt.date.today()} on {machine}; `hey`, one 28x28 PNG multipart upload per "
-              f"request, {args.duration:.0f} s per run after {args.warmup:.0f} s of warm-up.\n\n{table(rows)}\n\n"
+              f"request, {args.duration:.0f} s per run after {args.warmup:.0f} s of warm-up; service settings: "
+              f"{' '.join(args.env) or 'defaults'}. Peak RSS is per process (largest worker).\n\n{table(rows)}\n\n"
               + "\n".join(filter(None, [ratios(rows, c) for c in args.clients])) + "\n")
     print(report)
     args.out.write_text(report)
