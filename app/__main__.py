@@ -1,5 +1,6 @@
 """`python -m app`: serve on $HOST:$PORT with the settings from the environment (the image's CMD)."""
 
+import os
 import signal
 import sys
 
@@ -16,6 +17,11 @@ def exit_cleanly(signum, frame):
 
 def main() -> None:
     s = get_settings()
+    if s.torch_threads == 1:
+        # With one intra-op thread, an idle-waiting OpenMP runtime adds ~2.5 ms to every small forward
+        # pass run from the inference thread (measured: 3.5 ms vs 1.2 ms per batch of one). Spinning
+        # costs nothing here because there are no other OpenMP threads. Must be set before torch loads.
+        os.environ.setdefault("OMP_WAIT_POLICY", "ACTIVE")
     signal.signal(signal.SIGTERM, exit_cleanly)
     uvicorn.run("app.main:app", host=s.host, port=s.port, workers=s.workers, log_level=s.log_level,
                 loop="uvloop", http="httptools", timeout_graceful_shutdown=8, timeout_keep_alive=5,
