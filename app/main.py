@@ -44,9 +44,13 @@ async def lifespan(app: FastAPI):
         torch.set_num_threads(settings.torch_threads)
     device = pick_device(settings.device)
     loop = asyncio.get_running_loop()
-    store = await loop.run_in_executor(None, load_all, settings.model_dir, device)
-    await loop.run_in_executor(None, warm_up, store)
-    inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+    # Every torch call runs on this one thread; OpenMP's thread count is per calling thread, so it is
+    # set there too (otherwise that thread's default team would spin under OMP_WAIT_POLICY=ACTIVE).
+    threads = settings.torch_threads or torch.get_num_threads()
+    inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference",
+                                   initializer=torch.set_num_threads, initargs=(threads,))
+    store = await loop.run_in_executor(inference, load_all, settings.model_dir, device)
+    await loop.run_in_executor(inference, warm_up, store)
     preprocess = ThreadPoolExecutor(max_workers=settings.preprocess_threads, thread_name_prefix="preprocess")
     telemetry: Telemetry = app.state.telemetry
     batchers = {}
