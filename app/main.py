@@ -21,9 +21,10 @@ from app.api.routes import router as api_router
 from app.core.config import Settings, get_settings
 from app.core.middleware import BodyLimitMiddleware, HeadersAndMetricsMiddleware
 from app.core.telemetry import Telemetry
+from app.ml.nets import pick_device
 from app.ml.preprocess import InputError
 from app.services.batcher import DeadlineExceeded, MicroBatcher, Overloaded
-from app.services.models import load_all, pick_device, warm_up
+from app.services.models import load_all, warm_up
 from app.services.predictor import ModelUnavailable, Predictor
 from app.web.pages import router as web_router
 
@@ -40,8 +41,6 @@ def configure_logging(level: str) -> None:
 async def lifespan(app: FastAPI):
     settings: Settings = app.state.settings
     configure_logging(settings.log_level)
-    if settings.torch_threads:
-        torch.set_num_threads(settings.torch_threads)
     device = pick_device(settings.device)
     loop = asyncio.get_running_loop()
     # Every torch call runs on this one thread; OpenMP's thread count is per calling thread, so it is
@@ -67,7 +66,8 @@ async def lifespan(app: FastAPI):
     for task in store.errors:
         telemetry.models_loaded.labels(task).set(0)
     app.state.store, app.state.batchers = store, batchers
-    app.state.predictor = Predictor(store.models, store.errors, batchers, preprocess, settings.max_image_pixels)
+    app.state.predictor = Predictor(store.models, store.errors, batchers, preprocess, settings.max_image_pixels,
+                                    telemetry)
     log.info("ready: %s on %s%s", ", ".join(store.models) or "no models", device,
              f"; unavailable: {', '.join(store.errors)}" if store.errors else "")
     try:

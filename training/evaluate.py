@@ -16,10 +16,11 @@ from pathlib import Path
 import torch
 
 from app.ml.checkpoint import atomic_write, load_model
+from app.ml.nets import pick_device
 from training import data, figures
 from training.scoring import collect, public, score
 from training.tasks import fixed_split
-from training.train import TEST_PAIR_SEED, pick_device
+from training.train import TEST_PAIR_SEED
 
 log = logging.getLogger("evaluate")
 DEFAULT_MODELS = [Path("models") / f"{t}.pt" for t in ("digit", "overlap", "sum")]

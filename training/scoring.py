@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from app.ml.decode import decode_sets, decode_threshold, digit_probs, overlap_probs, set_index
+from app.ml.decode import calibrated_softmax, decode_sets, decode_threshold, overlap_probs, set_index
 from training import metrics
 from training.tasks import forward, main_logits
 
@@ -54,7 +54,7 @@ def score(task: str, head: str, outputs: dict, split: dict, temperature: float =
         m["n"] = len(true_hot)
         m["arrays"] = {"confidence": conf, "correct": correct, "probs": p.numpy(), "pred_sets": pred_sets}
         return m
-    p = digit_probs(logits, temperature)
+    p = calibrated_softmax(logits, temperature)
     pred = p.argmax(1).numpy()
     y = split["y"].numpy()
     conf = p.max(1).values.numpy()
@@ -64,7 +64,7 @@ def score(task: str, head: str, outputs: dict, split: dict, temperature: float =
          "per_class": metrics.per_class(cm), "confusion": cm.tolist()}
     arrays = {"confidence": conf, "correct": correct, "probs": p.numpy(), "pred": pred}
     if task == "sum":
-        sum_p = torch.softmax(outputs["sum_logits"] / temperature, 1)
+        sum_p = calibrated_softmax(outputs["sum_logits"], temperature)
         sum_pred = sum_p.argmax(1).numpy()
         sum_correct = sum_pred == split["sum"].numpy()
         m["digit_accuracy"] = m["accuracy"]

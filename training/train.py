@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from app.ml.checkpoint import load_model, make_checkpoint, save_checkpoint
 from app.ml.constants import DIGIT_SETS, DIGITS, MNIST_MEAN, MNIST_STD, SUMS, TASKS
-from app.ml.nets import HEADS, build_model, model_kwargs
+from app.ml.nets import HEADS, build_model, model_kwargs, pick_device
 from training import data
 from training.scoring import collect, headline, public, score
 from training.tasks import fixed_split, forward, loss_fn, targets_for_temperature, train_batches
@@ -70,14 +70,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     if (args.task, args.arch) not in HEADS:
         p.error(f"--arch {args.arch} is not available for --task {args.task}")
     return args
-
-
-def pick_device(choice: str) -> str:
-    if choice == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if choice == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("--device cuda requested but CUDA is not available")
-    return choice
 
 
 def seed_everything(seed: int) -> tuple[np.random.Generator, torch.Generator]:

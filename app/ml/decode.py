@@ -17,14 +17,15 @@ def set_index(a: int, b: int) -> int:
     return SET_INDEX[(min(a, b), max(a, b))]
 
 
-def digit_probs(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+def calibrated_softmax(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Temperature-scaled class probabilities (digits, sums or digit sets)."""
     return torch.softmax(logits / temperature, dim=1)
 
 
 def overlap_probs(logits: torch.Tensor, head: str, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-digit probabilities (B, 10) and the probability of every digit set (B, 55)."""
     if head == "pairs":
-        set_p = torch.softmax(logits / temperature, dim=1)
+        set_p = calibrated_softmax(logits, temperature)
         return set_p @ MEMBERSHIP.to(set_p.device), set_p
     p = torch.sigmoid(logits / temperature)
     return p, sigmoid_set_probs(p)

@@ -159,3 +159,12 @@ def model_kwargs(task: str, arch: str, **overrides) -> dict:
     """The full kwargs a checkpoint records, defaults included, as JSON-friendly values."""
     kwargs = {**DEFAULT_KWARGS.get((task, arch), {}), **overrides}
     return {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}
+
+
+def pick_device(choice: str) -> str:
+    """'auto' -> CUDA when available, else CPU; an explicit 'cuda' without CUDA is an error."""
+    if choice == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' requested but CUDA is not available")
+    return choice

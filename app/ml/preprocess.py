@@ -188,11 +188,9 @@ def prepare(data: bytes, max_pixels: int = 40_000_000) -> Prepared:
     return Prepared(fit_and_center(x), width, height, inverted, False)
 
 
-def to_png(image01: np.ndarray, scale: int = 1) -> bytes:
+def to_png(image01: np.ndarray) -> bytes:
     """A 28x28 [0, 1] array as PNG bytes (for 'what the model sees')."""
     img = Image.fromarray(np.round(image01 * 255).astype(np.uint8), mode="L")
-    if scale > 1:
-        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()

@@ -9,7 +9,7 @@ import torch
 
 from app.ml.checkpoint import CheckpointError, load_model
 from app.ml.constants import TASKS, normalize
-from app.ml.decode import decode_threshold, digit_probs, overlap_probs
+from app.ml.decode import calibrated_softmax, decode_threshold, overlap_probs
 
 log = logging.getLogger("digitserve.models")
 
@@ -42,8 +42,8 @@ class ServedModel:
         if self.task == "sum":
             number = torch.from_numpy(numbers).to(self.device)
             digit_logits, sum_logits = self.module(x, number)
-            p = digit_probs(digit_logits.float(), t).cpu()
-            sum_p = torch.softmax(sum_logits.float() / t, 1).cpu()
+            p = calibrated_softmax(digit_logits.float(), t).cpu()
+            sum_p = calibrated_softmax(sum_logits.float(), t).cpu()
             return [{"digit": int(p[i].argmax()), "number": int(numbers[i]), "sum": int(sum_p[i].argmax()),
                      "confidence": float(sum_p[i].max()), "probabilities": p[i].tolist()} for i in range(len(images))]
         logits = self.module(x).float()
@@ -53,7 +53,7 @@ class ServedModel:
             digits = decode_threshold(p, self.threshold())
             return [{"digits": digits[i], "probabilities": p[i].tolist(), "threshold": self.threshold()}
                     for i in range(len(images))]
-        p = digit_probs(logits, t).cpu()
+        p = calibrated_softmax(logits, t).cpu()
         return [{"digit": int(p[i].argmax()), "confidence": float(p[i].max()), "probabilities": p[i].tolist()}
                 for i in range(len(images))]
 
@@ -65,12 +65,6 @@ class ModelStore:
 
     def ready(self) -> bool:
         return not self.errors and set(self.models) == set(TASKS)
-
-
-def pick_device(choice: str) -> str:
-    if choice == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return choice
 
 
 def load_all(model_dir: Path, device: str) -> ModelStore:

@@ -34,7 +34,7 @@ def thumbnail(data: bytes, max_pixels: int) -> str:
     return data_uri(buf.getvalue())
 
 
-async def form_prediction(request: Request) -> tuple[int, dict]:
+async def form_prediction(request: Request, with_thumbnail: bool) -> tuple[int, dict]:
     """Parse task/file/number from the form and predict. Returns (status, view)."""
     form = await request.form()
     task = str(form.get("task", "digit"))
@@ -61,9 +61,10 @@ async def form_prediction(request: Request) -> tuple[int, dict]:
         return 503, {**view, "error": "the server is busy; please try again"}
     except ModelUnavailable as exc:
         return 503, {**view, "error": str(exc)}
-    view.update(result=result, model=model.ref, preview=data_uri(to_png(prepared.image, scale=1)),
-                upload_size=f"{prepared.width}x{prepared.height}", inverted=prepared.inverted,
-                uploaded=thumbnail(data, request.app.state.settings.max_image_pixels))
+    view.update(result=result, model=model.ref, preview=data_uri(to_png(prepared.image)),
+                upload_size=f"{prepared.width}x{prepared.height}", inverted=prepared.inverted)
+    if with_thumbnail:  # only the server-rendered page shows it; decoding a large upload stays off the loop
+        view["uploaded"] = await predictor.run(thumbnail, data, predictor.max_pixels)
     return 200, view
 
 
@@ -74,12 +75,11 @@ async def page(request: Request):
 
 @router.post("/", response_class=HTMLResponse)
 async def page_upload(request: Request):
-    status, view = await form_prediction(request)
+    status, view = await form_prediction(request, with_thumbnail=True)
     return templates.TemplateResponse(request, "index.html", {"view": view, "tasks": TASKS}, status_code=status)
 
 
 @router.post("/ui/predict")
 async def ui_predict(request: Request):
-    status, view = await form_prediction(request)
-    view.pop("uploaded", None)
+    status, view = await form_prediction(request, with_thumbnail=False)
     return JSONResponse(view, status_code=status)

@@ -209,6 +209,25 @@ def test_form_upload_without_javascript_renders_the_answer_and_escapes_the_filen
 def test_form_sum_shows_the_equation(client, seven):
     r = client.post("/", files={"file": ("7.png", seven, "image/png")}, data={"task": "sum", "number": "2"})
     assert "7 + 2 = 9" in r.text
+    assert 'digitserve_predictions_total{answer="9",model="sum"}' in client.get("/metrics").text, "page answers count too"
+
+
+def test_shed_requests_are_counted(seven):
+    import asyncio
+
+    import httpx
+
+    with make_client(max_queue=1) as small:
+        async def burst():
+            transport = httpx.ASGITransport(app=small.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+                return await asyncio.gather(*[c.post("/predict", files={"file": ("7.png", seven, "image/png")})
+                                              for _ in range(64)])
+
+        statuses = [r.status_code for r in small.portal.call(burst)]
+        shed = statuses.count(503)
+        assert shed > 0 and set(statuses) <= {200, 503}
+        assert f'digitserve_shed_total{{model="digit"}} {shed:.1f}' in small.get("/metrics").text
 
 
 def test_form_errors_are_shown_on_the_page(client):
