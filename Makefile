@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-serve.txt requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 PORT ?= 8080
 
-.PHONY: venv system-deps test lint serve train evaluate bench clean
+.PHONY: venv system-deps test lint serve train onnx evaluate bench clean
 
 $(STAMP): requirements-serve.txt requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ serve: venv
 train: venv
 	PYTHON=$(PY) bash training/train_all.sh
 	$(PY) -m training.evaluate
+
+# ONNX exports of the shipped checkpoints, which the service runs on CPU (train.py writes them too).
+onnx: venv
+	$(PY) -m training.export
 
 evaluate: venv
 	$(PY) -m training.evaluate

@@ -17,10 +17,11 @@ def exit_cleanly(signum, frame):
 
 def main() -> None:
     s = get_settings()
-    if s.torch_threads == 1:
-        # With one intra-op thread, an idle-waiting OpenMP runtime adds ~2.5 ms to every small forward
-        # pass run from the inference thread (measured: 3.5 ms vs 1.2 ms per batch of one). Spinning
-        # costs nothing here because there are no other OpenMP threads. Must be set before torch loads.
+    if s.inference_threads == 1:
+        # When torch runs the models (CUDA, or INFERENCE_RUNTIME=torch) with one intra-op thread, an
+        # idle-waiting OpenMP runtime adds ~2.5 ms to every small forward pass run from the inference
+        # thread (measured: 3.5 ms vs 1.2 ms per batch of one). Spinning costs nothing here because
+        # there are no other OpenMP threads. Must be set before torch loads.
         os.environ.setdefault("OMP_WAIT_POLICY", "ACTIVE")
     signal.signal(signal.SIGTERM, exit_cleanly)
     uvicorn.run("app.main:app", host=s.host, port=s.port, workers=s.workers, log_level=s.log_level,

@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import torch
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -21,11 +20,11 @@ from app.api.routes import router as api_router
 from app.core.config import Settings, get_settings
 from app.core.middleware import BodyLimitMiddleware, HeadersAndMetricsMiddleware
 from app.core.telemetry import Telemetry
-from app.ml.nets import pick_device
 from app.ml.preprocess import InputError
 from app.services.batcher import DeadlineExceeded, MicroBatcher, Overloaded
 from app.services.models import load_all, warm_up
 from app.services.predictor import ModelUnavailable, Predictor
+from app.services.runtimes import resolve_device
 from app.web.pages import router as web_router
 
 log = logging.getLogger("digitserve")
@@ -41,15 +40,13 @@ def configure_logging(level: str) -> None:
 async def lifespan(app: FastAPI):
     settings: Settings = app.state.settings
     configure_logging(settings.log_level)
-    device = pick_device(settings.device)
+    device = resolve_device(settings.device, settings.inference_runtime)
     loop = asyncio.get_running_loop()
-    # Every torch call runs on this one thread; OpenMP's thread count is per calling thread, so it is
-    # set there too (otherwise that thread's default team would spin under OMP_WAIT_POLICY=ACTIVE).
-    threads = settings.torch_threads or torch.get_num_threads()
-    inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference",
-                                   initializer=torch.set_num_threads, initargs=(threads,))
-    store = await loop.run_in_executor(inference, load_all, settings.model_dir, device)
-    await loop.run_in_executor(inference, warm_up, store)
+    # Models are loaded and run on this one thread: torch's thread count is per calling thread.
+    inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+    store = await loop.run_in_executor(inference, load_all, settings.model_dir, device, settings.inference_runtime,
+                                       settings.inference_threads)
+    await loop.run_in_executor(inference, warm_up, store, settings.max_batch_size)
     preprocess = ThreadPoolExecutor(max_workers=settings.preprocess_threads, thread_name_prefix="preprocess")
     telemetry: Telemetry = app.state.telemetry
     batchers = {}
@@ -68,7 +65,8 @@ async def lifespan(app: FastAPI):
     app.state.store, app.state.batchers = store, batchers
     app.state.predictor = Predictor(store.models, store.errors, batchers, preprocess, settings.max_image_pixels,
                                     telemetry)
-    log.info("ready: %s on %s%s", ", ".join(store.models) or "no models", device,
+    log.info("ready: %s on %s%s", ", ".join(f"{t} ({m.runtime.name})" for t, m in store.models.items()) or "no models",
+             device,
              f"; unavailable: {', '.join(store.errors)}" if store.errors else "")
     try:
         yield

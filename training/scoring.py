@@ -3,7 +3,8 @@
 import numpy as np
 import torch
 
-from app.ml.decode import calibrated_softmax, decode_sets, decode_threshold, overlap_probs, set_index
+from app.ml.answers import decode_threshold
+from app.ml.decode import calibrated_softmax, decode_sets, overlap_probs, set_index
 from training import metrics
 from training.tasks import forward, main_logits
 

@@ -25,6 +25,7 @@ from app.ml.checkpoint import load_model, make_checkpoint, save_checkpoint
 from app.ml.constants import DIGIT_SETS, DIGITS, MNIST_MEAN, MNIST_STD, SUMS, TASKS
 from app.ml.nets import HEADS, build_model, model_kwargs, pick_device
 from training import data
+from training.export import export
 from training.scoring import collect, headline, public, score
 from training.tasks import fixed_split, forward, loss_fn, targets_for_temperature, train_batches
 from training.temperature import fit_temperature
@@ -63,6 +64,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out-dir", type=Path, default=Path("models"), help="where the checkpoint and card go")
     p.add_argument("--name", default=None, help="checkpoint name (default: the task)")
     p.add_argument("--limit", type=int, default=0, help="use only this many train/val/test images (0: all)")
+    p.add_argument("--no-export", dest="export", action="store_false",
+                   help="skip the ONNX export the CPU service runs (see training/export.py)")
     p.add_argument("--dry-run", action="store_true", help="smoke run: 1 epoch, 3 batches, 500 images")
     args = p.parse_args(argv)
     if args.dry_run:
@@ -200,7 +203,7 @@ def train(args) -> dict:
     path = args.out_dir / f"{args.name or args.task}.pt"
     card = save_checkpoint(ckpt, path)
     log.info("wrote %s (%d bytes, sha256 %s) in %.0fs of training", path, card["bytes"], card["sha256"][:12], train_seconds)
-    return card
+    return export(path) if args.export else card
 
 
 def pick_threshold(head: str, val_out: dict, split: dict, temperature: float) -> float:

@@ -3,5 +3,5 @@
 set -euo pipefail
 PY=${PYTHON:-python}
 for task in digit overlap sum; do
-  $PY -m training.train --task "$task" --arch mlp --epochs 10 --lr 1e-3 --out-dir models/baselines --name "$task-mlp" "$@"
+  $PY -m training.train --task "$task" --arch mlp --epochs 10 --lr 1e-3 --out-dir models/baselines --name "$task-mlp" --no-export "$@"
 done

@@ -29,10 +29,12 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(10.0, gt=0, description="a prediction not done by then gets 504")
     retry_after_s: int = Field(1, ge=1)
     preprocess_threads: int = Field(2, ge=1)
-    torch_threads: int = Field(1, ge=0, description="intra-op threads per worker (0: torch's default)")
+    inference_runtime: Literal["auto", "onnx", "torch"] = Field(
+        "auto", description="auto: the ONNX export in onnxruntime on CPU, torch on CUDA")
+    inference_threads: int = Field(1, ge=0, description="intra-op threads per worker (0: the runtime's default)")
 
     api_key: str | None = Field(None, description="when set, the predict routes require X-API-Key")
-    workers: int = Field(2, ge=1, description="server processes; one per core with TORCH_THREADS=1 measured best")
+    workers: int = Field(2, ge=1, description="server processes; one per core with INFERENCE_THREADS=1 measured best")
 
 
 @lru_cache

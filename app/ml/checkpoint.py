@@ -1,52 +1,24 @@
 """The checkpoint schema: one self-describing file per model, loadable with weights_only=True.
 
 A checkpoint is a plain dict of JSON-like metadata plus `state_dict`. Beside each `<name>.pt` lies
-`<name>.json`, the model card: the same metadata plus the checkpoint's sha256 and size.
+`<name>.json`, the model card (see `app.ml.cards`): the same metadata plus the checkpoint's sha256 and size.
 """
 
 import datetime as dt
-import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from app.ml.cards import CheckpointError, atomic_write, read_card, sha256_file, write_card
 from app.ml.nets import HEADS, build_model
 
 SCHEMA_VERSION = 1
 REQUIRED_KEYS = ("schema_version", "task", "arch", "arch_kwargs", "head", "normalization", "classes",
                  "temperature", "metrics", "torch_version", "train_config", "data", "state_dict")
-
-
-class CheckpointError(Exception):
-    """A checkpoint that is missing, unreadable, unsafe or does not match its model card."""
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call write(file_object) on a temp file in the same folder, then rename it over `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+__all__ = ["CheckpointError", "atomic_write", "card_of", "load_model", "make_checkpoint", "read_checkpoint",
+           "save_checkpoint"]
 
 
 def make_checkpoint(model: nn.Module, **metadata) -> dict:
@@ -71,7 +43,7 @@ def save_checkpoint(ckpt: dict, path: Path) -> dict:
     path = Path(path)
     atomic_write(path, lambda f: torch.save(ckpt, f))
     card = {**card_of(ckpt), "file": path.name, "sha256": sha256_file(path), "bytes": path.stat().st_size}
-    atomic_write(path.with_suffix(".json"), lambda f: f.write((json.dumps(card, indent=2) + "\n").encode()))
+    write_card(path, card)
     return card
 
 
@@ -83,17 +55,7 @@ def read_checkpoint(path: Path, verify_card: bool = True) -> tuple[dict, dict]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint file not found")
-    card_path = path.with_suffix(".json")
-    card = None
-    if verify_card:
-        try:
-            card = json.loads(card_path.read_text())
-        except (OSError, ValueError) as exc:
-            raise CheckpointError(f"{card_path}: model card missing or unreadable ({exc})") from exc
-        actual = sha256_file(path)
-        if card.get("sha256") != actual:
-            raise CheckpointError(f"{path}: sha256 {actual[:12]} differs from its model card's "
-                                  f"{str(card.get('sha256'))[:12]} (tampered or partial file)")
+    card = read_card(path) if verify_card else None
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt/unsafe files

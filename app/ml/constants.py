@@ -13,6 +13,11 @@ SUMS = tuple(range(19))
 # (i, i) stands for the single-digit set {i}: both averaged digits were the same.
 DIGIT_SETS = tuple((i, j) for i in range(10) for j in range(i, 10))
 
+# The served computation's interface (`app.ml.scorer.Scorer` and its ONNX export), by task.
+SCORER_INPUTS = {"digit": ["images"], "overlap": ["images"], "sum": ["images", "numbers"]}
+SCORER_OUTPUTS = {"digit": ["probabilities"], "overlap": ["probabilities"],
+                  "sum": ["probabilities", "sum_probabilities"]}
+
 
 def normalize(x01, mean: float = MNIST_MEAN, std: float = MNIST_STD):
     """Map images in [0, 1] (MNIST: white ink on black) to the network's input scale."""

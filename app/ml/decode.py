@@ -39,16 +39,6 @@ def sigmoid_set_probs(p: torch.Tensor) -> torch.Tensor:
     return torch.softmax(scores, dim=1)
 
 
-def decode_threshold(per_digit: torch.Tensor, threshold: float) -> list[list[int]]:
-    """Digits whose probability reaches the threshold; at least the top one, at most the top two."""
-    result = []
-    for row in per_digit.tolist():
-        ranked = sorted(range(10), key=lambda d: -row[d])
-        chosen = [d for d in ranked[:2] if row[d] >= threshold] or ranked[:1]
-        result.append(sorted(chosen))
-    return result
-
-
 def decode_sets(set_p: torch.Tensor) -> list[list[int]]:
     """The most probable digit set per row, as a sorted list of one or two digits."""
     best = set_p.argmax(dim=1).tolist()

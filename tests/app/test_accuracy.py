@@ -1,5 +1,8 @@
 """Uploads reach the models as in training: MNIST-format inputs unharmed, realistic uploads right.
 
+The service runs the ONNX export in onnxruntime; the reference here is the checkpoint itself in torch,
+so these tests also hold the two runtimes to the same answers.
+
 Full-size figures (all 10k test digits, 1000 per realistic set) come from `python -m tests.realistic`
 and `python -m bench.api_accuracy`; here the same checks run on the committed 300-digit fixture.
 """
@@ -8,26 +11,30 @@ import numpy as np
 import pytest
 import torch
 
-from app.ml.constants import normalize
-from app.ml.decode import decode_threshold, overlap_probs
+from app.ml.answers import decode_threshold
+from app.ml.checkpoint import load_model
+from app.ml.scorer import Scorer
+from tests.app.conftest import MODEL_DIR
 from tests.images import png, png16
 from tests.realistic import handwriting_sets, printed_set
 from training.data import pair_images
 
 
-def served(client, task):
-    return client.app.state.store.models[task]
-
-
 @torch.no_grad()
-def direct(model, images01, numbers=None):
-    x = normalize(torch.from_numpy(images01.astype(np.float32)).unsqueeze(1))
-    return model.module(x, torch.from_numpy(numbers)) if numbers is not None else model.module(x)
+def direct(task, images01, numbers=None) -> tuple[torch.Tensor, ...]:
+    """The shipped checkpoint's probabilities, computed in torch."""
+    scorer = Scorer(*load_model(MODEL_DIR / f"{task}.pt")).eval()
+    x = torch.from_numpy(images01.astype(np.float32))
+    return scorer(x, torch.from_numpy(numbers)) if numbers is not None else scorer(x)
+
+
+def test_the_service_answers_with_the_onnx_export_and_without_torch(client):
+    assert {m.runtime.name for m in client.app.state.store.models.values()} == {"onnxruntime"}
 
 
 def test_mnist_pngs_through_the_api_get_exactly_the_models_own_answers(client, mnist_fixture):
     images, labels = mnist_fixture
-    expected = direct(served(client, "digit"), images / 255.0).argmax(1).numpy()
+    expected = direct("digit", images / 255.0)[0].argmax(1).numpy()
     got = np.array([client.post("/predict", files={"file": ("d.png", png(img), "image/png")}).json()["digit"]
                     for img in images])
     assert (got == expected).all()
@@ -38,9 +45,7 @@ def test_overlap_pairs_through_the_api_match_the_model_on_its_training_format(cl
     images, labels = mnist_fixture
     idx = np.random.default_rng(3).integers(0, len(images), size=(200, 2))
     pairs = pair_images(images, idx)
-    model = served(client, "overlap")
-    p, _ = overlap_probs(direct(model, pairs), model.card["head"], model.card["temperature"])
-    expected = decode_threshold(p, model.threshold())
+    expected = decode_threshold(direct("overlap", pairs)[0], client.app.state.store.models["overlap"].threshold())
     got = [client.post("/predict/overlap", files={"file": ("p.png", png16(x), "image/png")}).json()["digits"]
            for x in pairs]
     assert got == expected
@@ -51,10 +56,10 @@ def test_overlap_pairs_through_the_api_match_the_model_on_its_training_format(cl
 def test_sum_through_the_api_matches_the_model(client, mnist_fixture):
     images, labels = mnist_fixture
     numbers = np.random.default_rng(4).integers(0, 10, len(images))
-    _, sum_logits = direct(served(client, "sum"), images / 255.0, numbers)
+    _, sum_p = direct("sum", images / 255.0, numbers)
     got = [client.post("/predict/sum", files={"file": ("d.png", png(img), "image/png")},
                        data={"number": str(n)}).json()["sum"] for img, n in zip(images, numbers)]
-    assert (np.array(got) == sum_logits.argmax(1).numpy()).all()
+    assert (np.array(got) == sum_p.argmax(1).numpy()).all()
     assert (np.array(got) == labels + numbers).mean() >= 0.99
 
 

@@ -1,6 +1,8 @@
 """Every route, and every client mistake answered with a 4xx JSON error that names it."""
 
 import io
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -158,16 +160,24 @@ def test_api_key_guards_predict_routes_only(seven):
         assert guarded.get("/health").status_code == 200 and guarded.get("/").status_code == 200
 
 
-@pytest.mark.parametrize("fault,message", [("missing", "checkpoint file not found"),
-                                           ("truncated", "sha256"), ("tampered", "sha256")])
-def test_a_bad_checkpoint_is_reported_and_the_other_models_keep_serving(tmp_path, seven, caplog, fault, message):
-    import shutil
-
+def copy_models(to: Path) -> None:
     from tests.app.conftest import MODEL_DIR
 
     for task in ("digit", "sum", "overlap"):
-        for ext in (".pt", ".json"):
-            shutil.copy(MODEL_DIR / f"{task}{ext}", tmp_path / f"{task}{ext}")
+        for ext in (".pt", ".json", ".onnx"):
+            shutil.copy(MODEL_DIR / f"{task}{ext}", to / f"{task}{ext}")
+
+
+def flip_a_byte(path: Path) -> None:
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    path.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("fault,message", [("missing", "checkpoint file not found"),
+                                           ("truncated", "sha256"), ("tampered", "sha256")])
+def test_a_bad_checkpoint_is_reported_and_the_other_models_keep_serving(tmp_path, seven, caplog, fault, message):
+    copy_models(tmp_path)
     broken = tmp_path / "overlap.pt"
     raw = broken.read_bytes()
     if fault == "missing":
@@ -175,9 +185,7 @@ def test_a_bad_checkpoint_is_reported_and_the_other_models_keep_serving(tmp_path
     elif fault == "truncated":
         broken.write_bytes(raw[: len(raw) // 2])
     else:
-        tampered = bytearray(raw)
-        tampered[len(raw) // 2] ^= 0x01
-        broken.write_bytes(bytes(tampered))
+        flip_a_byte(broken)
     with make_client(model_dir=tmp_path) as partial:
         ready = partial.get("/ready")
         assert ready.status_code == 503
@@ -188,6 +196,23 @@ def test_a_bad_checkpoint_is_reported_and_the_other_models_keep_serving(tmp_path
         assert "unavailable" in error_of(r, 503) and r.headers["retry-after"]
     errors = [rec for rec in caplog.records if rec.levelname == "ERROR" and "overlap" in rec.getMessage()]
     assert len(errors) == 1 and "make train" in errors[0].getMessage() and "overlap.pt" in errors[0].getMessage()
+
+
+def test_a_tampered_onnx_export_is_never_run(tmp_path, seven, caplog):
+    """By default the service falls back to the verified checkpoint in torch; with
+    INFERENCE_RUNTIME=onnx the model is unavailable instead."""
+    copy_models(tmp_path)
+    flip_a_byte(tmp_path / "digit.onnx")
+    with make_client(model_dir=tmp_path) as fallback:
+        assert fallback.get("/ready").status_code == 200
+        assert fallback.app.state.store.models["digit"].runtime.name == "torch"
+        assert fallback.post("/predict", files={"file": ("7.png", seven, "image/png")}).json()["digit"] == 7
+    assert any(r.levelname == "WARNING" and "digit.onnx" in r.getMessage() and "sha256" in r.getMessage()
+               for r in caplog.records)
+    with make_client(model_dir=tmp_path, inference_runtime="onnx") as strict:
+        ready = strict.get("/ready")
+        assert ready.status_code == 503 and "sha256" in ready.json()["models"]["digit"]
+        assert ready.json()["models"]["sum"] == "ready"
 
 
 def test_page_security_headers(client):

@@ -96,7 +96,8 @@ def test_inference_runs_on_cuda_when_available():
 
     with TestClient(create_app(Settings(device="auto"))) as client:
         store = client.app.state.store
-        assert all(next(m.module.parameters()).is_cuda for m in store.models.values())
+        assert {(m.runtime.name, m.runtime.device) for m in store.models.values()} == {("torch", "cuda")}
+        assert all(next(m.runtime.scorer.parameters()).is_cuda for m in store.models.values())
         digit = np.zeros((28, 28), np.uint8)
         digit[4:24, 13:15] = 255
         r = client.post("/predict", files={"file": ("one.png", png(digit), "image/png")})

@@ -22,6 +22,7 @@ def test_tiny_digit_run_lowers_the_loss_and_writes_a_loadable_checkpoint(tmp_pat
     assert card["metrics"]["validation"]["accuracy"] > 0.5
     assert card["data"]["source"] and card["temperature"] > 0
     assert card["train_config"]["seed"] == 0 and card["torch_version"]
+    assert card["onnx"]["source_sha256"] == card["sha256"], "exported for the CPU service"
 
 
 def test_training_is_reproducible_for_a_seed(tmp_path, mnist_data_dir):

@@ -1,0 +1,80 @@
+"""Model cards and the files they vouch for, without torch.
+
+Beside each checkpoint `<name>.pt` lies its card `<name>.json`: the checkpoint's metadata plus its
+sha256, and, once exported, the ONNX graph `<name>.onnx` with that file's sha256. Serving on CPU reads
+only cards and ONNX files, so this module must not import torch (it costs ~0.5 GB and seconds).
+"""
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+class CheckpointError(Exception):
+    """A checkpoint, card or export that is missing, unreadable, unsafe or does not match its card."""
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call write(file_object) on a temp file in the same folder, then rename it over `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_card(path: Path, card: dict) -> None:
+    """Write the card of checkpoint `path` (<name>.pt -> <name>.json) atomically."""
+    atomic_write(Path(path).with_suffix(".json"), lambda f: f.write((json.dumps(card, indent=2) + "\n").encode()))
+
+
+def read_card(path: Path) -> dict:
+    """The card of checkpoint `path`, after checking that the checkpoint is the one it describes."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint file not found")
+    card_path = path.with_suffix(".json")
+    try:
+        card = json.loads(card_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{card_path}: model card missing or unreadable ({exc})") from exc
+    check_sha256(path, card.get("sha256"), "its model card's")
+    return card
+
+
+def check_sha256(path: Path, expected: str | None, whose: str) -> None:
+    actual = sha256_file(path)
+    if expected != actual:
+        raise CheckpointError(f"{path}: sha256 {actual[:12]} differs from {whose} "
+                              f"{str(expected)[:12]} (tampered or partial file)")
+
+
+def onnx_export(path: Path, card: dict) -> Path:
+    """The ONNX export of checkpoint `path` that its card records, checked against the card's sha256."""
+    export = card.get("onnx")
+    if not export:
+        raise CheckpointError(f"{path}: no ONNX export recorded in its card (run `make onnx`)")
+    if export.get("source_sha256") != card.get("sha256"):
+        raise CheckpointError(f"{path}: the card's ONNX export was made from another checkpoint (run `make onnx`)")
+    onnx_path = Path(path).with_name(export["file"])
+    if not onnx_path.is_file():
+        raise CheckpointError(f"{onnx_path}: ONNX export not found (run `make onnx`)")
+    check_sha256(onnx_path, export.get("sha256"), "the card's ONNX entry")
+    return onnx_path
