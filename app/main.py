@@ -5,6 +5,7 @@ model; requests only ever touch what it built (in `app.state`).
 """
 
 import asyncio
+import gc
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -65,6 +66,11 @@ async def lifespan(app: FastAPI):
     app.state.store, app.state.batchers = store, batchers
     app.state.predictor = Predictor(store.models, store.errors, batchers, preprocess, settings.max_image_pixels,
                                     telemetry)
+    # Everything built so far (modules, app, sessions) lives as long as the process. Moving it out of
+    # the collector's reach makes each full collection scan only per-request garbage: measured at 32
+    # clients, p99 70-76 ms -> 33-37 ms and +10-15% req/s.
+    gc.collect()
+    gc.freeze()
     log.info("ready: %s on %s%s", ", ".join(f"{t} ({m.runtime.name})" for t, m in store.models.items()) or "no models",
              device,
              f"; unavailable: {', '.join(store.errors)}" if store.errors else "")

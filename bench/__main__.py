@@ -1,11 +1,14 @@
 """Load benchmark: the HTTP floor, a demo-style baseline and the service, one after another.
 
     python -m bench                      # or: make bench
-    python -m bench --duration 20 --warmup 3 --servers floor baseline service
+    python -m bench --duration 20 --warmup 3 --rounds 3 --servers floor baseline service
 
 Each server starts on a free loopback port; we time process start -> /ready, warm it up, then load
 it with Debian's `hey` (one 28x28 PNG multipart upload per request) at 1 and 32 clients. Peak RSS
-is the process's VmHWM. Results go to stdout and bench/RESULTS.md.
+is the process's VmHWM. The servers run one after another, and that sequence is repeated `--rounds`
+times: on a small shared machine one 20 s run swings by +-25%, so the table gives each figure's
+median over the rounds, and every round's throughput is listed too. Results go to stdout and
+bench/RESULTS.md.
 """
 
 import argparse
@@ -14,6 +17,7 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -132,6 +136,26 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def medians(rows: list[dict]) -> list[dict]:
+    """One row per (server, load): the median of each figure over the rounds (errors: the total)."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["server"], r["load"]), []).append(r)
+    return [{"server": server, "load": load, "errors": sum(r["errors"] for r in runs),
+             **{k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99", "rss", "ready")}}
+            for (server, load), runs in groups.items()]
+
+
+def every_round(rows: list[dict]) -> str:
+    rounds = sorted({r["round"] for r in rows})
+    lines = ["| server | load | " + " | ".join(f"round {i + 1} req/s" for i in rounds) + " |",
+             "|---|---|" + "---|" * len(rounds)]
+    for server, load in dict.fromkeys((r["server"], r["load"]) for r in rows):
+        by_round = {r["round"]: r["rps"] for r in rows if (r["server"], r["load"]) == (server, load)}
+        lines.append(f"| {server} | {load} | " + " | ".join(f"{by_round[i]:.0f}" for i in rounds) + " |")
+    return "\n".join(lines)
+
+
 def ratios(rows: list[dict], clients: int) -> str:
     by = {r["server"]: r["rps"] for r in rows if r["load"] == f"/predict x{clients}"}
     out = []
@@ -161,6 +185,7 @@ def main() -> None:
     p.add_argument("--clients", nargs="+", type=int, default=[1, 32])
     p.add_argument("--duration", type=float, default=20, help="seconds per measured run")
     p.add_argument("--warmup", type=float, default=3, help="seconds of warm-up load at 8 clients")
+    p.add_argument("--rounds", type=int, default=3, help="times the whole sequence of servers runs")
     p.add_argument("--no-mixed", dest="mixed", action="store_false", help="skip the mixed three-endpoint run")
     p.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE", help="settings for the service, e.g. WORKERS=2")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
@@ -169,12 +194,19 @@ def main() -> None:
         sys.exit("the load generator `hey` is missing: apt-get install hey")
     with tempfile.TemporaryDirectory() as tmp:
         bodies = bodies_for(Path(tmp))
-        rows = [row for name in args.servers for row in run_server(name, bodies, args)]
+        rows = []
+        for i in range(args.rounds):
+            for name in args.servers:
+                rows += [{**row, "round": i} for row in run_server(name, bodies, args)]
+                print(f"round {i + 1}/{args.rounds}: {name} done", flush=True)
+    summary = medians(rows)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}"
     report = (f"# Benchmark results\n\n{dt.date.today()} on {machine}; `hey`, one 28x28 PNG multipart upload per "
               f"request, {args.duration:.0f} s per run after {args.warmup:.0f} s of warm-up; service settings: "
-              f"{' '.join(args.env) or 'defaults'}. Peak RSS is per process (largest worker).\n\n{table(rows)}\n\n"
-              + "\n".join(filter(None, [ratios(rows, c) for c in args.clients])) + "\n")
+              f"{' '.join(args.env) or 'defaults'}. Peak RSS is per process (largest worker). "
+              f"Medians over {args.rounds} rounds (errors: total over all rounds).\n\n{table(summary)}\n\n"
+              + "\n".join(filter(None, [ratios(summary, c) for c in args.clients]))
+              + f"\n\nEvery round (servers run one after another in each round):\n\n{every_round(rows)}\n")
     print(report)
     args.out.write_text(report)
 

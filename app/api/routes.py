@@ -35,7 +35,9 @@ ERRORS = {status: {"model": ErrorBody, "description": text} for status, text in 
 UPLOAD = File(description="the image: PNG, JPEG, GIF, BMP, WebP or TIFF")
 
 
-def require_api_key(request: Request, x_api_key: str | None = Header(None, description="needed when API_KEY is set")):
+async def require_api_key(request: Request,
+                          x_api_key: str | None = Header(None, description="needed when API_KEY is set")):
+    """async on purpose: FastAPI runs a plain `def` dependency in a thread pool, a thread hop per request."""
     expected = request.app.state.settings.api_key
     if expected and not (x_api_key and hmac.compare_digest(x_api_key.encode(), expected.encode())):
         raise HTTPException(401, "missing or wrong X-API-Key header")
