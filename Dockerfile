@@ -23,7 +23,7 @@ RUN if [ "$TORCH_FLAVOUR" != "cu130" ]; then \
 
 FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="digitserve" \
-      org.opencontainers.image.description="Handwritten-digit inference service (FastAPI + PyTorch)"
+      org.opencontainers.image.description="Handwritten-digit inference service (FastAPI; ONNX Runtime on CPU, PyTorch on CUDA)"
 RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --no-create-home app
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /srv

@@ -77,10 +77,11 @@ def decode(data: bytes, max_pixels: int) -> Image.Image:
 
 def to_gray(img: Image.Image) -> np.ndarray:
     """EXIF-oriented, transparency-flattened grayscale in [0, 1]."""
-    try:
-        img = ImageOps.exif_transpose(img)
-    except Exception:  # a malformed EXIF block must not cost the prediction
-        pass
+    if not (img.format == "PNG" and "exif" not in img.info):  # a PNG without an eXIf chunk has no orientation
+        try:
+            img = ImageOps.exif_transpose(img)
+        except Exception:  # a malformed EXIF block must not cost the prediction
+            pass
     if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
         arr = np.asarray(img, dtype=np.float32)
         top = 65535.0 if arr.max() > 255 else 255.0
@@ -107,8 +108,10 @@ def flatten_alpha(rgba: Image.Image) -> np.ndarray:
 
 
 def border_level(x: np.ndarray) -> float:
-    border = np.concatenate([x[0], x[-1], x[:, 0], x[:, -1]])
-    return float(np.median(border))
+    """The median of the outermost pixels (np.median's own overhead is 30 us, a third of a 28x28 upload)."""
+    border = np.sort(np.concatenate([x[0], x[-1], x[:, 0], x[:, -1]]))
+    n = len(border)
+    return float((border[(n - 1) // 2] + border[n // 2]) / 2)
 
 
 def is_clean(x: np.ndarray, background: float) -> bool:

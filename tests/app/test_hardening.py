@@ -35,12 +35,12 @@ def with_bad_crc(data: bytes) -> bytes:
     return bytes(raw)
 
 
-def exif_rotated(digit: np.ndarray) -> bytes:
+def exif_rotated(digit: np.ndarray, fmt: str = "JPEG") -> bytes:
     """The digit stored rotated 90 degrees, with EXIF orientation 6 telling viewers to rotate it back."""
     img = on_white(digit).convert("RGB").transpose(Image.Transpose.ROTATE_90)
     exif = Image.Exif()
     exif[0x0112] = 6
-    return encode(img, "JPEG", quality=95, exif=exif.tobytes())
+    return encode(img, fmt, exif=exif.tobytes(), **({"quality": 95} if fmt == "JPEG" else {}))
 
 
 def animated_gif(digit: np.ndarray) -> bytes:
@@ -80,6 +80,7 @@ def corpus(digit: np.ndarray) -> list[tuple[str, bytes, set]]:
         ("bmp", encode(white, "BMP"), {200}),
         ("webp", encode(white, "WEBP", quality=95), {200}),
         ("exif-rotated jpeg", exif_rotated(digit), {200}),
+        ("exif-rotated png", exif_rotated(digit, "PNG"), {200}),
         ("rgba transparent background", rgba_transparent(digit), {200}),
         ("all white", encode(Image.new("L", (100, 100), 255), "PNG"), {422}),
         ("all black", encode(Image.new("L", (100, 100), 0), "PNG"), {422}),
