@@ -102,7 +102,8 @@ async def ready(request: Request):
 async def models(request: Request):
     store = request.app.state.store
     cards = [ModelCard(name=m.name, task=m.task, arch=m.card["arch"], version=m.version, sha256=m.card["sha256"],
-                       temperature=m.card["temperature"], test_metrics=m.card["metrics"].get("test", {}), card=m.card)
+                       temperature=m.card["temperature"], runtime=m.runtime.name, device=m.runtime.device,
+                       test_metrics=m.card["metrics"].get("test", {}), card=m.card)
              for m in store.models.values()] if store else []
     return {"models": cards, "unavailable": dict(store.errors) if store else {}}
 

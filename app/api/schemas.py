@@ -52,6 +52,8 @@ class ModelCard(BaseModel):
     version: str
     sha256: str
     temperature: float
+    runtime: str = Field(description="what runs the model: 'onnxruntime' (its ONNX export, CPU) or 'torch'")
+    device: str = Field(description="'cpu' or 'cuda'")
     test_metrics: dict
     card: dict = Field(description="the full model card stored beside the checkpoint")
 

@@ -59,6 +59,7 @@ def test_health_ready_models_metrics(client, seven):
     assert {c["task"] for c in cards["models"]} == {"digit", "overlap", "sum"} and cards["unavailable"] == {}
     for c in cards["models"]:
         assert len(c["sha256"]) == 64 and c["version"] == c["sha256"][:12] and c["test_metrics"]
+        assert (c["runtime"], c["device"]) == ("onnxruntime", "cpu")
     client.post("/predict", files={"file": ("7.png", seven, "image/png")})
     text = client.get("/metrics").text
     assert 'digitserve_requests_total{method="POST",route="/predict",status="200"}' in text
