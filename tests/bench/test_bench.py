@@ -1,0 +1,61 @@
+"""The benchmark script works end to end and reads hey's output right (no timing is asserted)."""
+
+import subprocess
+import sys
+
+from bench.__main__ import medians, parse_hey
+from tests.app.conftest import ROOT
+
+HEY_OK = """
+Summary:
+  Requests/sec:	1234.5678
+
+Latency distribution:
+  10% in 0.0010 secs
+  50% in 0.0020 secs
+  99% in 0.0150 secs
+
+Status code distribution:
+  [200]	24000 responses
+  [503]	12 responses
+"""
+
+HEY_REFUSED = """
+Summary:
+  Requests/sec:	53866.3118
+
+Status code distribution:
+
+Error distribution:
+  [53889]	Get "http://127.0.0.1:1/": dial tcp 127.0.0.1:1: connect: connection refused
+"""
+
+
+def test_hey_output_is_parsed_and_every_non_200_counts_as_an_error():
+    r = parse_hey(HEY_OK)
+    assert (r["rps"], r["p50"], r["p99"], r["ok"], r["errors"]) == (1234.5678, 2.0, 15.0, 24000, 12)
+    refused = parse_hey(HEY_REFUSED)
+    assert refused["ok"] == 0 and refused["errors"] == 53889
+
+
+def test_medians_are_taken_per_server_and_load_and_errors_summed():
+    rows = [{"server": "s", "load": "x32", "rps": v, "p50": v / 100, "p99": v / 10, "errors": e, "rss": 100 + v,
+             "ready": 1.0} for v, e in ((900, 0), (1000, 1), (2000, 2))]
+    (m,) = medians(rows)
+    assert (m["rps"], m["p99"], m["errors"], m["rss"]) == (1000, 100, 3, 1100)
+
+
+def test_a_short_benchmark_run_writes_the_table_and_the_ratios(tmp_path):
+    out = tmp_path / "RESULTS.md"
+    run = subprocess.run([sys.executable, "-m", "bench", "--servers", "floor", "service", "--rounds", "1",
+                          "--duration", "1", "--warmup", "0.5", "--out", str(out)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=180)
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = out.read_text()
+    for row in ("| floor | /predict x1 |", "| floor | /predict x32 |", "| service | /predict x32 |",
+                "| service | mixed x32"):
+        assert row in report
+    assert "service/floor at 32 clients:" in report
+    summary = report.split("Every round")[0]
+    rows = [line.split("|") for line in summary.splitlines() if line.startswith(("| floor", "| service"))]
+    assert len(rows) == 5 and all(float(r[3]) > 0 and r[6].strip() == "0" for r in rows), "req/s > 0, no errors"
