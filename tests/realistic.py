@@ -2,7 +2,8 @@
 
 Four handwriting sets (phone photo of ink on textured paper, transparent-background canvas export,
 white-on-black canvas, scan-like dark-on-light PNG) are built from real MNIST test digits; the
-printed set renders digits in the fonts matplotlib ships. Everything is seeded.
+overlap sets render averaged pairs of them the same four ways; the printed set renders digits in the
+fonts matplotlib ships. Everything is seeded.
 
     python -m tests.realistic --n 1000     # full figures through POST /predict (needs data/ MNIST)
 """
@@ -105,16 +106,27 @@ def handwriting_sets(images: np.ndarray, labels: np.ndarray, seed: int = 0):
     return {name: [(make(img, rng), int(y)) for img, y in zip(images, labels)] for name, make in HANDWRITING.items()}
 
 
+def overlap_sets(images: np.ndarray, labels: np.ndarray, n_pairs: int, seed: int = 0):
+    """{set name: [(bytes, sorted digits), ...]}: averaged MNIST pairs, rendered like the handwriting sets."""
+    from training.data import pair_images
+
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(images), size=(n_pairs, 2))
+    pairs = np.round(pair_images(images, idx) * 255).astype(np.uint8)
+    truth = [sorted({int(labels[a]), int(labels[b])}) for a, b in idx]
+    return {name: [(make(p, rng), t) for p, t in zip(pairs, truth)] for name, make in HANDWRITING.items()}
+
+
 def printed_set(per_font_digit: int = 2, seed: int = 0):
     rng = np.random.default_rng(seed)
     return [(printed(d, f, rng), d) for f in FONTS for d in range(10) for _ in range(per_font_digit)]
 
 
-def accuracy(client, samples) -> float:
+def accuracy(client, samples, route: str = "/predict", answer: str = "digit") -> float:
     right = 0
     for data, label in samples:
-        r = client.post("/predict", files={"file": ("x", data, "application/octet-stream")})
-        right += r.status_code == 200 and r.json()["digit"] == label
+        r = client.post(route, files={"file": ("x", data, "application/octet-stream")})
+        right += r.status_code == 200 and r.json()[answer] == label
     return right / len(samples)
 
 
@@ -125,8 +137,8 @@ def main() -> None:
     from app.main import create_app
     from training.data import load_mnist
 
-    p = argparse.ArgumentParser(description="Accuracy of POST /predict on the realistic sets.")
-    p.add_argument("--n", type=int, default=1000, help="MNIST test digits per handwriting set")
+    p = argparse.ArgumentParser(description="Accuracy of POST /predict and /predict/overlap on the realistic sets.")
+    p.add_argument("--n", type=int, default=1000, help="MNIST test digits (and pairs) per handwriting (overlap) set")
     p.add_argument("--per-font-digit", type=int, default=5, help="printed samples per font and digit")
     args = p.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -134,10 +146,14 @@ def main() -> None:
     idx = np.random.default_rng(7).choice(len(mnist.test_x), args.n, replace=False)
     with TestClient(create_app(Settings(device="cpu"))) as client:
         for name, samples in handwriting_sets(mnist.test_x[idx], mnist.test_y[idx], seed=1).items():
-            print(f"{name:24s} n={len(samples):5d} accuracy {100 * accuracy(client, samples):.2f}%")
+            print(f"{name:30s} n={len(samples):5d} accuracy {100 * accuracy(client, samples):.2f}%")
+        for name, samples in overlap_sets(mnist.test_x, mnist.test_y, args.n, seed=1).items():
+            label = f"overlap {name}"
+            print(f"{label:30s} n={len(samples):5d} exact-set accuracy "
+                  f"{100 * accuracy(client, samples, '/predict/overlap', 'digits'):.2f}%")
         samples = printed_set(args.per_font_digit, seed=1)
         label = f"printed ({len(FONTS)} fonts)"
-        print(f"{label:24s} n={len(samples):5d} accuracy {100 * accuracy(client, samples):.2f}%")
+        print(f"{label:30s} n={len(samples):5d} accuracy {100 * accuracy(client, samples):.2f}%")
 
 
 if __name__ == "__main__":

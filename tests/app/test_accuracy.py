@@ -76,6 +76,24 @@ def test_realistic_handwriting_is_right_at_least_97_percent(client, realistic, n
     assert accuracy(client, realistic[name]) >= 0.97
 
 
+@pytest.fixture(scope="module")
+def realistic_pairs(mnist_fixture):
+    from tests.realistic import overlap_sets
+
+    images, labels = mnist_fixture
+    return overlap_sets(images, labels, n_pairs=200, seed=0)
+
+
+@pytest.mark.parametrize("name,bar", [("scan", 0.93), ("canvas-transparent", 0.93), ("canvas-white-on-black", 0.93),
+                                      ("photo", 0.70)])
+def test_realistic_uploads_of_overlapped_digits(client, realistic_pairs, name, bar):
+    """Photos of overlapped digits are the known weak spot (README: 83.8% on 1,000 pairs): faint half-ink strokes
+    partly fall under the noise floor that keeps single-digit photos clean."""
+    from tests.realistic import accuracy
+
+    assert accuracy(client, realistic_pairs[name], "/predict/overlap", "digits") >= bar
+
+
 def test_printed_digits_in_several_fonts_are_right_at_least_90_percent(client):
     from tests.realistic import accuracy
 
