@@ -9,7 +9,7 @@ import numpy as np
 from app.ml.answers import answers
 from app.ml.cards import CheckpointError
 from app.ml.constants import TASKS
-from app.services.runtimes import open_model
+from app.services.runtimes import Runtime, open_model
 
 log = logging.getLogger("digitserve.models")
 
@@ -18,7 +18,7 @@ log = logging.getLogger("digitserve.models")
 class ServedModel:
     name: str
     task: str
-    runtime: object  # OnnxRuntime or TorchRuntime: (images, numbers) -> list of probability arrays
+    runtime: Runtime
     card: dict
 
     @property

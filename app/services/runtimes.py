@@ -9,6 +9,7 @@ is ~0.5 GB resident). torch is imported only when a model runs on it.
 import glob
 import logging
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -16,6 +17,15 @@ from app.ml.cards import CheckpointError, onnx_export, read_card
 from app.ml.constants import SCORER_INPUTS
 
 log = logging.getLogger("digitserve.runtimes")
+
+
+class Runtime(Protocol):
+    """Runs a model's Scorer: (images, numbers) -> its outputs as NumPy arrays."""
+
+    name: str
+    device: str
+
+    def __call__(self, images: np.ndarray, numbers: np.ndarray | None = None) -> list[np.ndarray]: ...
 
 
 class OnnxRuntime:
@@ -75,7 +85,7 @@ def resolve_device(device: str, runtime: str) -> str:
     return pick_device(device)
 
 
-def open_model(path: Path, device: str, runtime: str, threads: int):
+def open_model(path: Path, device: str, runtime: str, threads: int) -> tuple[Runtime, dict]:
     """(runtime, card) for checkpoint `path`. On CPU with runtime 'auto', a missing or stale ONNX
     export falls back to torch with a warning; with 'onnx' it is an error."""
     if runtime == "torch" or device != "cpu":
