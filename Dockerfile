@@ -2,8 +2,10 @@
 # digitserve image. Build flavours (TORCH_FLAVOUR):
 #   cu130 (default)  torch 2.14.1 from PyPI, CUDA 13.0 runtime inside the wheels: NVIDIA driver >= 580
 #   cu126            torch 2.14.1+cu126 from the PyTorch index: driver >= 525 (Cloud Run's L4 runs 535)
-#   cpu              torch 2.14.1+cpu: CPU hosts and CPU Cloud Run, a far smaller image
-# The CUDA runtime, cuDNN and cuBLAS come inside the torch wheels, so the base is a slim Python; the
+#   cpu              no torch: the models' ONNX exports in ONNX Runtime only; CPU hosts and CPU Cloud
+#                    Run, a far smaller image
+# Every flavour serves on CPU with ONNX Runtime; the CUDA ones run the models in torch on a GPU. The
+# CUDA runtime, cuDNN and cuBLAS come inside the torch wheels, so the base is a slim Python; the
 # host only needs the NVIDIA driver and the NVIDIA Container Toolkit.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
@@ -13,11 +15,12 @@ ARG TORCH_FLAVOUR=cu130
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
-COPY requirements-serve.txt /tmp/
-# hadolint ignore=DL3013
-RUN if [ "$TORCH_FLAVOUR" != "cu130" ]; then \
-        pip install "torch==2.14.1+${TORCH_FLAVOUR}" --index-url "https://download.pytorch.org/whl/${TORCH_FLAVOUR}"; \
-    fi \
+COPY requirements-serve.txt requirements-torch.txt /tmp/
+RUN case "$TORCH_FLAVOUR" in \
+        cpu) ;; \
+        cu130) pip install -r /tmp/requirements-torch.txt ;; \
+        *) pip install -r /tmp/requirements-torch.txt --index-url "https://download.pytorch.org/whl/${TORCH_FLAVOUR}" ;; \
+    esac \
     && pip install -r /tmp/requirements-serve.txt \
     && find /opt/venv -name '__pycache__' -prune -exec rm -rf {} +
 

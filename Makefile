@@ -4,12 +4,12 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements-serve.txt requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements-serve.txt requirements-torch.txt requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 PORT ?= 8080
 
 .PHONY: venv system-deps test lint serve train onnx evaluate bench clean
 
-$(STAMP): requirements-serve.txt requirements.txt requirements-dev.txt
+$(STAMP): requirements-serve.txt requirements-torch.txt requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt

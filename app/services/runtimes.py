@@ -80,16 +80,21 @@ def resolve_device(device: str, runtime: str) -> str:
         return "cpu"
     if device == "cpu" or (device == "auto" and not glob.glob("/dev/nvidia[0-9]*")):
         return "cpu"
-    from app.ml.nets import pick_device
-
+    try:
+        from app.ml.nets import pick_device
+    except ImportError:  # the CPU image has no torch
+        if device == "auto":
+            return "cpu"
+        raise RuntimeError("DEVICE=cuda needs torch, which this installation lacks (use a CUDA image)") from None
     return pick_device(device)
 
 
 def open_model(path: Path, device: str, runtime: str, threads: int) -> tuple[Runtime, dict]:
     """(runtime, card) for checkpoint `path`. On CPU with runtime 'auto', a missing or stale ONNX
-    export falls back to torch with a warning; with 'onnx' it is an error."""
+    export falls back to torch with a warning (an error where torch is not installed, as in the
+    CPU image); with 'onnx' it is an error."""
     if runtime == "torch" or device != "cpu":
-        model = TorchRuntime(path, device, threads)
+        model = in_torch(path, device, threads)
         return model, model.card
     card = read_card(path)
     try:
@@ -97,6 +102,14 @@ def open_model(path: Path, device: str, runtime: str, threads: int) -> tuple[Run
     except CheckpointError as exc:
         if runtime == "onnx":
             raise
+        model = in_torch(path, device, threads, because=str(exc))
         log.warning("%s; serving %s with torch instead", exc, path.name)
-        model = TorchRuntime(path, device, threads)
         return model, model.card
+
+
+def in_torch(path: Path, device: str, threads: int, because: str = "") -> TorchRuntime:
+    try:
+        return TorchRuntime(path, device, threads)
+    except ImportError as exc:  # the CPU image has no torch: ONNX exports only
+        reason = f"{because}; " if because else ""
+        raise CheckpointError(f"{reason}torch is not installed here to run {path.name} ({exc})") from exc

@@ -52,3 +52,43 @@ def test_device_resolution():
     assert resolve_device("auto", "onnx") == "cpu"
     with pytest.raises(RuntimeError, match="runs on CPU"):
         resolve_device("cuda", "onnx")
+
+
+WITHOUT_TORCH = """
+import sys
+
+
+class NoTorch:
+    '''As if torch were not installed (the CPU image): any import of it fails.'''
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ModuleNotFoundError("No module named 'torch'")
+
+
+sys.meta_path.insert(0, NoTorch())
+from fastapi.testclient import TestClient
+from app.core.config import Settings
+from app.main import create_app
+
+with TestClient(create_app(Settings(device="auto", model_dir=sys.argv[1]))) as client:
+    image = open(sys.argv[2], "rb").read()
+    print(client.post("/predict", files={"file": ("x.png", image, "image/png")}).status_code)
+    print(client.post("/predict/sum", files={"file": ("x.png", image, "image/png")}, data={"number": "1"}).status_code)
+    print(client.get("/ready").json()["models"]["sum"])
+"""
+
+
+def test_without_torch_installed_the_exports_serve_and_a_missing_export_is_named(tmp_path, mnist_fixture):
+    from tests.app.test_api import copy_models
+
+    copy_models(tmp_path)
+    (tmp_path / "sum.onnx").unlink()
+    image = tmp_path / "x.png"
+    image.write_bytes(png(mnist_fixture[0][0]))
+    out = subprocess.run([sys.executable, "-c", WITHOUT_TORCH, str(tmp_path), str(image)], capture_output=True,
+                         text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    digit_status, sum_status, sum_state = out.stdout.strip().splitlines()
+    assert digit_status == "200" and sum_status == "503"
+    assert "ONNX export not found" in sum_state and "torch is not installed" in sum_state

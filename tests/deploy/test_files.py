@@ -49,7 +49,8 @@ def test_port_defaults_to_8080_and_follows_the_environment(monkeypatch):
 
 def test_dockerignore_keeps_data_tests_and_training_out():
     lines = (ROOT / ".dockerignore").read_text().split()
-    assert lines[lines.index("*")] == "*" and {"!app/", "!models/", "!requirements-serve.txt"} <= set(lines)
+    shipped = {"!app/", "!models/", "!requirements-serve.txt", "!requirements-torch.txt"}
+    assert lines[lines.index("*")] == "*" and shipped <= set(lines)
     assert not any(line.startswith("!") and line.strip("!/") in ("data", "tests", "training", "reports") for line in lines)
 
 
