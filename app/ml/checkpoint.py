@@ -53,9 +53,9 @@ def read_checkpoint(path: Path, verify_card: bool = True) -> tuple[dict, dict]:
     Returns (checkpoint, card). Raises CheckpointError naming the problem.
     """
     path = Path(path)
-    if not path.is_file():
+    card = read_card(path) if verify_card else None  # read_card reports a missing file itself
+    if card is None and not path.is_file():
         raise CheckpointError(f"{path}: checkpoint file not found")
-    card = read_card(path) if verify_card else None
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt/unsafe files

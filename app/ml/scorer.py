@@ -8,7 +8,7 @@ written by `training.export`); both are this one definition, so they cannot drif
 import torch
 from torch import nn
 
-from app.ml.constants import normalize
+from app.ml.constants import IMAGE_SIZE, normalize
 from app.ml.decode import calibrated_softmax, overlap_probs
 
 
@@ -36,5 +36,5 @@ class Scorer(nn.Module):
 
 
 def example_inputs(task: str, batch: int = 2) -> tuple[torch.Tensor, ...]:
-    images = torch.rand(batch, 28, 28)
+    images = torch.rand(batch, IMAGE_SIZE, IMAGE_SIZE)
     return (images, torch.arange(batch) % 10) if task == "sum" else (images,)

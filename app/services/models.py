@@ -8,7 +8,7 @@ import numpy as np
 
 from app.ml.answers import answers
 from app.ml.cards import CheckpointError
-from app.ml.constants import TASKS
+from app.ml.constants import IMAGE_SIZE, TASKS
 from app.services.runtimes import Runtime, open_model
 
 log = logging.getLogger("digitserve.models")
@@ -70,5 +70,5 @@ def warm_up(store: ModelStore, max_batch: int = 1) -> None:
     initialization or for growing the runtime's memory arena."""
     for model in store.models.values():
         for size in sorted({1, max_batch}):
-            blank = np.zeros((size, 28, 28), dtype=np.float32)
+            blank = np.zeros((size, IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
             model.predict(blank, np.zeros(size, dtype=np.int64) if model.task == "sum" else None)

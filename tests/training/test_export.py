@@ -11,6 +11,7 @@ from app.ml.checkpoint import load_model, make_checkpoint, save_checkpoint
 from app.ml.nets import HEADS, build_model
 from app.ml.scorer import Scorer
 from app.services.runtimes import open_model
+from tests.ml.test_checkpoint import meta
 from training.export import export
 
 TINY = {"channels": [4, 6, 8]}
@@ -19,11 +20,9 @@ TINY = {"channels": [4, 6, 8]}
 def tiny_checkpoint(tmp_path, task: str, seed: int = 0):
     torch.manual_seed(seed)
     model = build_model(task, "cnn", **TINY).eval()
-    meta = dict(task=task, arch="cnn", arch_kwargs=TINY, head=HEADS[(task, "cnn")],
-                normalization={"mean": 0.13, "std": 0.31}, classes=list(range(10)), temperature=1.3,
-                threshold=0.4, metrics={}, train_config={}, data={"source": "unit-test"})
     path = tmp_path / f"{task}.pt"
-    save_checkpoint(make_checkpoint(model, **meta), path)
+    save_checkpoint(make_checkpoint(model, **meta(task=task, arch_kwargs=TINY, head=HEADS[(task, "cnn")],
+                                                  threshold=0.4)), path)
     return path
 
 
