@@ -10,6 +10,7 @@ fonts matplotlib ships. Everything is seeded.
 
 import argparse
 import io
+import json
 import logging
 from pathlib import Path
 
@@ -130,6 +131,92 @@ def accuracy(client, samples, route: str = "/predict", answer: str = "digit") ->
     return right / len(samples)
 
 
+def statuses(client, samples, route: str = "/predict") -> list:
+    """(status, json) of each upload."""
+    out = []
+    for data in samples:
+        r = client.post(route, files={"file": ("x", data, "application/octet-stream")})
+        out.append((r.status_code, r.json()))
+    return out
+
+
+def rejection_report(client, mnist, n: int, per_kind: int, n_pen: int, out: Path) -> dict:
+    """Issue #11's figures: rejection by kind of non-digit, false rejections on MNIST and on every
+    realistic set, accuracy on pen drawings by pen width and digit size; JSON and figures in `out`."""
+    from training.heldout import nondigit_sets, pen_drawings
+    from training.metrics import ece
+
+    report: dict = {"rejected_by_kind": {}, "reasons_by_kind": {}}
+    for kind, samples in nondigit_sets(mnist.test_x, mnist.test_y, per_kind).items():
+        answers = statuses(client, samples)
+        report["rejected_by_kind"][kind] = float(np.mean([s == 422 for s, _ in answers]))
+        report["reasons_by_kind"][kind] = {r: sum(1 for s, b in answers if b.get("reason") == r)
+                                           for r in ("no_ink", "not_a_digit", "several_digits")}
+    report["rejected_all_kinds"] = float(np.mean(list(report["rejected_by_kind"].values())))
+    answers = statuses(client, [encode(Image.fromarray(x), "PNG") for x in mnist.test_x])
+    accepted = np.array([s == 200 for s, _ in answers])
+    right = np.array([s == 200 and b["digit"] == y for (s, b), y in zip(answers, mnist.test_y)])
+    conf = np.array([b["confidence"] for s, b in answers if s == 200])
+    report["mnist_test"] = {"n": len(answers), "rejected": float(1 - accepted.mean()),
+                            "accuracy_rejections_wrong": float(right.mean()),
+                            "ece_accepted": ece(conf, right[accepted]),
+                            "rejected_reasons": [b["reason"] for s, b in answers if s == 422]}
+    idx = np.random.default_rng(7).choice(len(mnist.test_x), n, replace=False)
+    sets = {**handwriting_sets(mnist.test_x[idx], mnist.test_y[idx], seed=1), "printed": printed_set(5, seed=1)}
+    pens = pen_drawings(mnist.test_x, mnist.test_y, n_pen)
+    sets["pen drawings"] = [(p["data"], p["digit"]) for p in pens]
+    report["realistic"] = {}
+    for name, samples in sets.items():
+        answers = statuses(client, [d for d, _ in samples])
+        report["realistic"][name] = {
+            "n": len(samples), "rejected": float(np.mean([s == 422 for s, _ in answers])),
+            "accuracy": float(np.mean([s == 200 and b["digit"] == y for (s, b), (_, y) in zip(answers, samples)]))}
+    right = [s == 200 and b["digit"] == p["digit"] for (s, b), p in zip(answers, pens)]
+    report["pen"] = pen_table(pens, right)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
+    rejection_figures(report, out)
+    return report
+
+
+PEN_BINS = [0.02, 0.05, 0.08, 0.12, 0.16]
+SIZE_BINS = [0.08, 0.2, 0.4, 0.65, 0.9]
+
+
+def pen_table(pens: list[dict], right: list[bool]) -> dict:
+    """Accuracy on pen drawings by pen width (share of the digit's height) and by digit size (share of the canvas)."""
+    def by(key, edges):
+        rows = {}
+        for lo, hi in zip(edges, edges[1:]):
+            hits = [r for p, r in zip(pens, right) if lo <= p[key] < hi or (hi == edges[-1] and p[key] == hi)]
+            rows[f"{lo:.2f}-{hi:.2f}"] = {"n": len(hits), "accuracy": float(np.mean(hits)) if hits else None}
+        return rows
+    return {"by_pen_width": by("pen", PEN_BINS), "by_digit_size": by("size", SIZE_BINS),
+            "by_canvas": {c: float(np.mean([r for p, r in zip(pens, right) if p["canvas"] == c]))
+                          for c in sorted({p["canvas"] for p in pens})}}
+
+
+def rejection_figures(report: dict, out: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    kinds = list(report["rejected_by_kind"])
+    axes[0].barh(kinds, [100 * report["rejected_by_kind"][k] for k in kinds], color="#0a66c2")
+    axes[0].axvline(90, color="k", ls="--", lw=1)
+    axes[0].set(xlabel="answered 422 (%)", title="Not a digit: rejected, by kind", xlim=(0, 100))
+    sets = list(report["realistic"])
+    axes[1].barh(sets + ["MNIST test"], [100 * report["realistic"][s]["rejected"] for s in sets]
+                 + [100 * report["mnist_test"]["rejected"]], color="#e8590c")
+    axes[1].set(xlabel="answered 422 (%)", title="Real digits: false rejections")
+    for ax, key, label in ((axes[2], "by_pen_width", "pen width / digit height"),):
+        rows = report["pen"][key]
+        ax.bar(list(rows), [100 * (r["accuracy"] or 0) for r in rows.values()], color="#2f9e44")
+        ax.set(ylim=(90, 100.5), xlabel=label, ylabel="accuracy (%)", title="Pen drawings: accuracy")
+    fig.tight_layout()
+    fig.savefig(out / "rejection.png", dpi=90)
+    plt.close(fig)
+
+
 def main() -> None:
     from fastapi.testclient import TestClient
 
@@ -140,11 +227,20 @@ def main() -> None:
     p = argparse.ArgumentParser(description="Accuracy of POST /predict and /predict/overlap on the realistic sets.")
     p.add_argument("--n", type=int, default=1000, help="MNIST test digits (and pairs) per handwriting (overlap) set")
     p.add_argument("--per-font-digit", type=int, default=5, help="printed samples per font and digit")
+    p.add_argument("--rejection", type=Path, default=None,
+                   help="instead: issue #11's rejection and pen figures, written to this folder (e.g. reports/rejection)")
+    p.add_argument("--per-kind", type=int, default=200, help="with --rejection: non-digits per kind")
+    p.add_argument("--pen", type=int, default=2000, help="with --rejection: pen drawings")
     args = p.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     mnist = load_mnist()
     idx = np.random.default_rng(7).choice(len(mnist.test_x), args.n, replace=False)
-    with TestClient(create_app(Settings(device="cpu"))) as client:
+    with TestClient(create_app(Settings(device="cpu", log_level="warning"))) as client:
+        if args.rejection:
+            report = rejection_report(client, mnist, args.n, args.per_kind, args.pen, args.rejection)
+            print(json.dumps({k: v for k, v in report.items() if k != "mnist_test"} | {"mnist_test": {
+                k: v for k, v in report["mnist_test"].items() if k != "rejected_reasons"}}, indent=1))
+            return
         for name, samples in handwriting_sets(mnist.test_x[idx], mnist.test_y[idx], seed=1).items():
             print(f"{name:30s} n={len(samples):5d} accuracy {100 * accuracy(client, samples):.2f}%")
         for name, samples in overlap_sets(mnist.test_x, mnist.test_y, args.n, seed=1).items():

@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from app.ml.answers import decode_threshold
+from app.ml.answers import decode_threshold, reject_reasons
 from app.ml.decode import calibrated_softmax, decode_sets, overlap_probs, set_index
 from training import metrics
 from training.tasks import forward, main_logits
@@ -60,10 +60,12 @@ def score(task: str, head: str, outputs: dict, split: dict, temperature: float =
     y = split["y"].numpy()
     conf = p.max(1).values.numpy()
     correct = pred == y
-    cm = metrics.confusion(y, pred, 10)
+    cm = metrics.confusion(y, pred, p.shape[1])
     m = {"accuracy": float(correct.mean()), "ece": metrics.ece(conf, correct), "n": len(y),
          "per_class": metrics.per_class(cm), "confusion": cm.tolist()}
     arrays = {"confidence": conf, "correct": correct, "probs": p.numpy(), "pred": pred}
+    if task == "gate":
+        m.update(rejection_rates(p.numpy(), y, split, threshold))
     if task == "sum":
         sum_p = calibrated_softmax(outputs["sum_logits"], temperature)
         sum_pred = sum_p.argmax(1).numpy()
@@ -77,7 +79,18 @@ def score(task: str, head: str, outputs: dict, split: dict, temperature: float =
     return m
 
 
-HEADLINE = {"digit": "accuracy", "overlap": "exact_set_accuracy", "sum": "sum_accuracy"}
+def rejection_rates(p: np.ndarray, y: np.ndarray, split: dict, threshold: float) -> dict:
+    """The gate's decisions at `threshold`: digits wrongly rejected, non-digits rightly rejected."""
+    rejected = np.array([r is not None for r in reject_reasons(p, threshold)])
+    digit = y < 10
+    rendered = split["rendered"].numpy() if "rendered" in split else np.zeros(len(y), bool)
+    rate = lambda mask: float(rejected[mask].mean()) if mask.any() else 0.0  # noqa: E731
+    return {"threshold": threshold, "false_rejection": rate(digit), "false_rejection_mnist": rate(digit & ~rendered),
+            "false_rejection_rendered": rate(digit & rendered), "rejection": rate(~digit),
+            "rejection_not_a_digit": rate(y == 10), "rejection_several_digits": rate(y == 11)}
+
+
+HEADLINE = {"digit": "accuracy", "overlap": "exact_set_accuracy", "sum": "sum_accuracy", "gate": "accuracy"}
 
 
 def headline(task: str, m: dict) -> float:

@@ -21,10 +21,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from app.ml.answers import reject_reasons
 from app.ml.checkpoint import load_model, make_checkpoint, save_checkpoint
-from app.ml.constants import DIGIT_SETS, DIGITS, MNIST_MEAN, MNIST_STD, SUMS, TASKS
+from app.ml.constants import DIGIT_SETS, DIGITS, GATE_CLASSES, MNIST_MEAN, MNIST_STD, MODELS, SUMS
 from app.ml.nets import HEADS, build_model, model_kwargs, pick_device
-from training import data
+from training import data, negatives
 from training.export import export
 from training.scoring import collect, headline, public, score
 from training.tasks import fixed_split, forward, loss_fn, targets_for_temperature, train_batches
@@ -40,7 +41,7 @@ TTA_SHIFTS = [[0, 0], [0, 1], [0, -1], [1, 0], [-1, 0]]  # fixed for every run, 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Train a digitserve model.",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--task", choices=TASKS, required=True, help="which model to train")
+    p.add_argument("--task", choices=MODELS, required=True, help="which model to train")
     p.add_argument("--arch", default="cnn", help="architecture name (see app/ml/nets.py HEADS)")
     p.add_argument("--arch-kwargs", type=json.loads, default={}, help="JSON overrides, e.g. '{\"channels\": [16,32,64]}'")
     p.add_argument("--epochs", type=int, default=15, help="maximum epochs (early stopping may end sooner)")
@@ -87,18 +88,30 @@ def build_splits(args, mnist: data.Mnist) -> dict:
         train_idx, val_idx = train_idx[:args.limit], val_idx[:args.limit]
         test_x, test_y = test_x[:args.limit], test_y[:args.limit]
     n_pairs = lambda n: min(10000, args.limit or 10000)  # noqa: E731
-    return {
-        "train": (mnist.train_x[train_idx], mnist.train_y[train_idx]),
-        "val": fixed_split(args.task, mnist.train_x[val_idx], mnist.train_y[val_idx],
+    train_x, train_y, val_x, val_y = (mnist.train_x[train_idx], mnist.train_y[train_idx], mnist.train_x[val_idx],
+                                      mnist.train_y[val_idx])
+    if args.task == "gate":  # MNIST digits plus rendered uploads: pen-drawn digits, non-digits, numbers
+        rendered = negatives.gate_sets(mnist, train_idx, val_idx, args.data_dir, 0.02 if args.limit else 1.0)
+        join = lambda x, y, split: (np.concatenate([x, rendered[split][0]]),  # noqa: E731
+                                    np.concatenate([y.astype(np.int64), rendered[split][1]]))
+        (train_x, train_y), (val_x, val_y) = join(train_x, train_y, "train"), join(val_x, val_y, "val")
+        test_x, test_y = join(test_x, test_y, "test")
+    splits = {
+        "train": (train_x, train_y),
+        "val": fixed_split(args.task, val_x, val_y,
                            args.seed + VAL_SEED_OFFSET, n_pairs(len(val_idx))),
         "test": fixed_split(args.task, test_x, test_y, TEST_PAIR_SEED, n_pairs(len(test_x))),
         "train_idx": train_idx, "val_idx": val_idx,
     }
+    if args.task == "gate":  # which rows are rendered uploads (after the MNIST ones)
+        for name, n_mnist in (("val", len(val_idx)), ("test", len(test_x) - len(rendered["test"][0]))):
+            splits[name]["rendered"] = torch.arange(len(splits[name]["y"])) >= n_mnist
+    return splits
 
 
 def classes_of(task: str):
     return {"digit": list(DIGITS), "overlap": [list(s) for s in DIGIT_SETS],
-            "sum": {"digit": list(DIGITS), "sum": list(SUMS)}}[task]
+            "sum": {"digit": list(DIGITS), "sum": list(SUMS)}, "gate": list(GATE_CLASSES)}[task]
 
 
 def train_epoch(model, args, splits, optimizer, scheduler, scaler, rng, gen, device, epoch) -> dict:
@@ -183,7 +196,8 @@ def train(args) -> dict:
     val_out = collect(model, args.task, splits["val"], device)
     temperature = fit_temperature(val_out["logits"],
                                   targets_for_temperature(args.task, head, splits["val"]), head)
-    threshold = pick_threshold(head, val_out, splits["val"], temperature) if args.task == "overlap" else 0.5
+    threshold = {"overlap": pick_threshold, "gate": pick_gate_threshold}.get(args.task, lambda *a: 0.5)(
+        head, val_out, splits["val"], temperature)
     val = public(score(args.task, head, val_out, splits["val"], temperature, threshold))
     test_out = collect(model, args.task, splits["test"], device)
     test = public(score(args.task, head, test_out, splits["test"], temperature, threshold))
@@ -213,6 +227,22 @@ def pick_threshold(head: str, val_out: dict, split: dict, temperature: float) ->
     return grid[int(np.argmax(scores))]
 
 
+def pick_gate_threshold(head: str, val_out: dict, split: dict, temperature: float,
+                        max_false_rejection=(0.002, 0.005)) -> float:
+    """The lowest rejection threshold (most non-digits rejected) that rejects at most 0.2% of the
+    MNIST validation digits and 0.5% of the rendered ones (pen drawings, photos)."""
+    p = torch.softmax(val_out["logits"] / temperature, 1).numpy()
+    y = split["y"].numpy()
+    digit = y < 10
+    mnist = ~split["rendered"].numpy()
+    for t in [round(t, 3) for t in [*np.arange(0.05, 0.951, 0.025), 0.97, 0.98, 0.99]]:
+        rejected = np.array([r is not None for r in reject_reasons(p, t)])
+        if all(rejected[digit & part].mean() <= most
+               for part, most in zip((mnist, ~mnist), max_false_rejection) if (digit & part).any()):
+            return t
+    return 0.99
+
+
 def init_from(model, donor) -> list[str]:
     """Copy every tensor whose name and shape match, also from a digit CNN into the sum model's backbone."""
     donor_state = {**donor.state_dict(), **{f"digit.{k}": v for k, v in donor.state_dict().items()}}
@@ -224,7 +254,8 @@ def init_from(model, donor) -> list[str]:
 
 def summary(task: str, m: dict) -> str:
     keys = {"digit": ["accuracy", "ece"], "overlap": ["exact_set_accuracy", "hamming_accuracy", "ece"],
-            "sum": ["digit_accuracy", "sum_accuracy", "ece"]}[task]
+            "sum": ["digit_accuracy", "sum_accuracy", "ece"],
+            "gate": ["accuracy", "false_rejection", "rejection", "ece"]}[task]
     return " ".join(f"{k}={m[k]:.4f}" for k in keys)
 
 

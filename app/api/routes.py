@@ -13,22 +13,25 @@ from app.api.schemas import (
     Health,
     ModelCard,
     ModelsList,
+    NumberPrediction,
     OverlapPrediction,
     Readiness,
     SumPrediction,
 )
-from app.ml.constants import TASKS
+from app.ml.constants import MODELS
 from app.services.predictor import Predictor
 
 router = APIRouter()
-FIELDS = {"digit": ("digit", "confidence", "probabilities"), "overlap": ("digits", "probabilities", "threshold"),
-          "sum": ("digit", "number", "sum", "confidence")}
+# The answer fields each route sends: its response model's fields (the model reference added last).
+RESPONSES = {"digit": DigitPrediction, "overlap": OverlapPrediction, "sum": SumPrediction, "number": NumberPrediction}
+FIELDS = {task: tuple(f for f in schema.model_fields if f != "model") for task, schema in RESPONSES.items()}
 
 ERRORS = {status: {"model": ErrorBody, "description": text} for status, text in {
     401: "missing or wrong API key (only when API_KEY is set)",
     413: "file larger than MAX_UPLOAD_BYTES, or image with too many pixels",
     415: "not a decodable image",
-    422: "no file, two files, bad `number`, or no digit found in the image",
+    422: "no file, two files, bad `number`, or not one digit in the image (`reason`: no_ink, not_a_digit, "
+         "several_digits)",
     503: "model unavailable, or overloaded (see Retry-After)",
     504: "not answered within REQUEST_TIMEOUT_S",
 }.items()}
@@ -51,13 +54,17 @@ async def single_upload(request: Request, file: UploadFile) -> bytes:
     return await file.read()
 
 
+def answer(task: str, result: dict, model) -> Response:
+    return Response(json.dumps({**{k: result[k] for k in FIELDS[task]}, "model": model.ref}), media_type="application/json")
+
+
 async def run(request: Request, task: str, file: UploadFile, number: int | None = None) -> Response:
     """Predict and answer. The dict is built to match the route's response model exactly (the API
     tests check every field), and sent as JSON directly: that skips re-validating our own output on
     the hot path while /docs still documents the model."""
     predictor: Predictor = request.app.state.predictor
     result, _, model = await predictor.predict(task, await single_upload(request, file), number)
-    return Response(json.dumps({**{k: result[k] for k in FIELDS[task]}, "model": model.ref}), media_type="application/json")
+    return answer(task, result, model)
 
 
 predict_deps = [Depends(require_api_key)]
@@ -82,6 +89,14 @@ async def predict_sum(request: Request, file: UploadFile = UPLOAD,
     return await run(request, "sum", file, number)
 
 
+@router.post("/predict/number", response_model=NumberPrediction, responses=ERRORS, dependencies=predict_deps,
+             tags=["predict"], summary="The whole number in a line of handwritten digits, each digit boxed")
+async def predict_number(request: Request, file: UploadFile = UPLOAD):
+    predictor: Predictor = request.app.state.predictor
+    result, _, model = await predictor.read_number(await single_upload(request, file))
+    return answer("number", result, model)
+
+
 @router.get("/health", response_model=Health, tags=["ops"], summary="Liveness: 200 while the process lives")
 async def health():
     return {"status": "ok"}
@@ -92,8 +107,8 @@ async def health():
 async def ready(request: Request):
     store = request.app.state.store
     if store is None:
-        return JSONResponse({"ready": False, "models": {t: "loading" for t in TASKS}}, status_code=503)
-    models = {t: "ready" if t in store.models else store.errors.get(t, "not loaded") for t in TASKS}
+        return JSONResponse({"ready": False, "models": {t: "loading" for t in MODELS}}, status_code=503)
+    models = {t: "ready" if t in store.models else store.errors.get(t, "not loaded") for t in MODELS}
     body = {"ready": store.ready(), "models": models}
     return body if store.ready() else JSONResponse(body, status_code=503)
 

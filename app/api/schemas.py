@@ -1,5 +1,7 @@
 """Pydantic response models: what /docs promises is what the service answers."""
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -32,8 +34,24 @@ class SumPrediction(BaseModel):
     model: ModelRef
 
 
+class NumberDigit(BaseModel):
+    digit: int = Field(ge=0, le=9)
+    confidence: float = Field(ge=0, le=1, description="calibrated probability of `digit`")
+    box: list[int] = Field(min_length=4, max_length=4,
+                           description="[x, y, w, h] in the upload's pixels (after EXIF orientation)")
+
+
+class NumberPrediction(BaseModel):
+    number: str = Field(description="the digits read left to right (leading zeros kept)", pattern=r"^[0-9]+$")
+    digits: list[NumberDigit]
+    confidence: float = Field(ge=0, le=1, description="calibrated probability that the whole string is right")
+    model: ModelRef
+
+
 class ErrorBody(BaseModel):
     detail: str = Field(description="what was wrong with the request")
+    reason: Literal["no_ink", "not_a_digit", "several_digits"] | None = Field(
+        None, description="only when the image is not one digit: why")
 
 
 class Health(BaseModel):

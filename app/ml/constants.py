@@ -1,6 +1,8 @@
 """Constants that training and serving must agree on. Written once, imported everywhere."""
 
 TASKS = ("digit", "overlap", "sum")
+# The trained networks: one per task above, plus the gate that says whether an upload is one digit.
+MODELS = TASKS + ("gate",)
 
 IMAGE_SIZE = 28
 MNIST_MEAN = 0.1307
@@ -13,10 +15,14 @@ SUMS = tuple(range(19))
 # (i, i) stands for the single-digit set {i}: both averaged digits were the same.
 DIGIT_SETS = tuple((i, j) for i in range(10) for j in range(i, 10))
 
+# The gate's classes: one digit (0-9), or why the image is not one digit (the API's `reason`).
+REJECT_REASONS = ("not_a_digit", "several_digits")
+GATE_CLASSES = tuple(str(d) for d in DIGITS) + REJECT_REASONS
+
 # The served computation's interface (`app.ml.scorer.Scorer` and its ONNX export), by task.
-SCORER_INPUTS = {"digit": ["images"], "overlap": ["images"], "sum": ["images", "numbers"]}
+SCORER_INPUTS = {"digit": ["images"], "overlap": ["images"], "sum": ["images", "numbers"], "gate": ["images"]}
 SCORER_OUTPUTS = {"digit": ["probabilities"], "overlap": ["probabilities"],
-                  "sum": ["probabilities", "sum_probabilities"]}
+                  "sum": ["probabilities", "sum_probabilities"], "gate": ["probabilities"]}
 
 
 def normalize(x01, mean: float = MNIST_MEAN, std: float = MNIST_STD):

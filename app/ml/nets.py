@@ -7,7 +7,7 @@ the same three values, so loading one needs nothing but this module.
 import torch
 from torch import nn
 
-from app.ml.constants import DIGIT_SETS, IMAGE_SIZE
+from app.ml.constants import DIGIT_SETS, GATE_CLASSES, IMAGE_SIZE
 
 N_DIGITS = 10
 N_SUMS = 19
@@ -128,7 +128,10 @@ HEADS = {
     ("digit", "mlp"): "softmax", ("digit", "cnn"): "softmax",
     ("overlap", "mlp"): "sigmoid", ("overlap", "cnn"): "pairs", ("overlap", "cnn-sigmoid"): "sigmoid",
     ("sum", "mlp"): "sum", ("sum", "cnn"): "sum",
+    ("gate", "cnn"): "softmax",
 }
+# Classes per task for the single-output heads (overlap's "pairs" head: the 55 digit sets).
+OUT_FEATURES = {"digit": N_DIGITS, "overlap": N_DIGITS, "gate": len(GATE_CLASSES)}
 
 DEFAULT_KWARGS = {
     ("overlap", "cnn"): {"channels": (48, 96, 160), "dropout": 0.2},
@@ -147,7 +150,7 @@ def build_model(task: str, arch: str, **kwargs) -> nn.Module:
         kwargs["hidden"] = tuple(kwargs["hidden"])
     if task == "sum":
         return SumNet(**kwargs) if arch == "cnn" else SumMLP(**kwargs)
-    out = len(DIGIT_SETS) if HEADS[(task, arch)] == "pairs" else N_DIGITS
+    out = len(DIGIT_SETS) if HEADS[(task, arch)] == "pairs" else OUT_FEATURES[task]
     return ConvNet(out_features=out, **kwargs) if arch.startswith("cnn") else MLP(out_features=out, **kwargs)
 
 

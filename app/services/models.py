@@ -8,7 +8,7 @@ import numpy as np
 
 from app.ml.answers import answers
 from app.ml.cards import CheckpointError
-from app.ml.constants import IMAGE_SIZE, TASKS
+from app.ml.constants import IMAGE_SIZE, MODELS
 from app.services.runtimes import Runtime, open_model
 
 log = logging.getLogger("digitserve.models")
@@ -44,13 +44,13 @@ class ModelStore:
     errors: dict[str, str] = field(default_factory=dict)
 
     def ready(self) -> bool:
-        return not self.errors and set(self.models) == set(TASKS)
+        return not self.errors and set(self.models) == set(MODELS)
 
 
 def load_all(model_dir: Path, device: str, runtime: str = "auto", threads: int = 1) -> ModelStore:
-    """Load models/<task> for every task; a failure is logged in one line and kept in `errors`."""
+    """Load models/<name>.pt for every model; a failure is logged in one line and kept in `errors`."""
     store = ModelStore()
-    for task in TASKS:
+    for task in MODELS:
         path = Path(model_dir) / f"{task}.pt"
         try:
             model, card = open_model(path, device, runtime, threads)

@@ -1,16 +1,26 @@
-"""The path of one prediction: upload bytes -> preprocessing (in a thread) -> the model's batcher."""
+"""The path of one prediction: upload bytes -> preprocessing (in a thread) -> the models' batchers.
+
+What a task needs comes from its entry in the task registry (`app.services.tasks.TASK_SPECS`): gated
+tasks ask the gate whether the image is one digit, in parallel with their own model; the number task
+reads a line of digits piece by piece with the digit model and the gate.
+"""
 
 import asyncio
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
+import numpy as np
+
 from app.core.telemetry import Telemetry
+from app.ml import numbers
 from app.ml.preprocess import InputError, Prepared, prepare
 from app.services.batcher import MicroBatcher, Overloaded
 from app.services.models import ServedModel
+from app.services.tasks import TASK_SPECS, TaskSpec, models_needed
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 INLINE_MAX_SIDE = 64
+NUMBER_ROUTE = "POST /predict/number (or the page's Number mode)"
 
 
 def is_small_png(data: bytes) -> bool:
@@ -22,9 +32,16 @@ def is_small_png(data: bytes) -> bool:
 
 
 class ModelUnavailable(Exception):
-    def __init__(self, task: str, reason: str):
-        super().__init__(f"model {task!r} is unavailable: {reason}")
-        self.task, self.reason = task, reason
+    def __init__(self, model: str, reason: str):
+        super().__init__(f"model {model!r} is unavailable: {reason}")
+
+
+def not_one_digit(reason: str, p_reject: float | None = None) -> InputError:
+    """The 422 for an image that is not one digit, naming why and what to do instead."""
+    if reason == "several_digits":
+        return InputError(422, f"the image holds several digits; to read a whole number use {NUMBER_ROUTE}", reason)
+    sure = f" (P = {p_reject:.2f})" if p_reject is not None else ""
+    return InputError(422, f"the image does not look like a handwritten digit{sure}; send one digit 0-9", reason)
 
 
 @dataclass
@@ -35,30 +52,73 @@ class Predictor:
     executor: Executor
     max_pixels: int
     telemetry: Telemetry
+    number_exponent: float = 1.0  # calibration of the number's confidence (models/number.json)
 
-    async def prepare(self, data: bytes) -> Prepared:
+    async def prepare(self, data: bytes, pen: bool = True) -> Prepared:
         """Small PNGs (the common API case, e.g. 28x28) are prepared inline: that takes tens of
         microseconds, less than a hop to the thread pool. Anything else runs in the pool."""
         if is_small_png(data):
-            return prepare(data, self.max_pixels)
-        return await self.run(prepare, data, self.max_pixels)
+            return prepare(data, self.max_pixels, pen)
+        return await self.in_pool(prepare, data, self.max_pixels, pen)
+
+    def check_available(self, spec: TaskSpec) -> None:
+        for name in models_needed(spec):
+            if name not in self.models:
+                raise ModelUnavailable(name, self.errors.get(name, "not loaded"))
+
+    async def submit(self, model: str, image: np.ndarray, number: int | None = None) -> dict:
+        try:
+            return await self.batchers[model].submit(image, number)
+        except Overloaded:
+            self.telemetry.shed.labels(model).inc()
+            raise
 
     async def predict(self, task: str, data: bytes, number: int | None = None) -> tuple[dict, Prepared, ServedModel]:
-        """Prepare, queue for the model's batcher, count the answer (or the shed request)."""
-        if task not in self.models:
-            raise ModelUnavailable(task, self.errors.get(task, "not loaded"))
-        prepared = await self.prepare(data)
-        try:
-            result = await self.batchers[task].submit(prepared.image, number)
-        except Overloaded:
-            self.telemetry.shed.labels(task).inc()
-            raise
+        """Prepare, ask the task's model (and the gate), count the answer or the refusal."""
+        spec = TASK_SPECS[task]
+        self.check_available(spec)
+        prepared = await self.prepare(data, spec.pen)
+        if spec.gated and prepared.glyphs > 1:
+            self.count_rejection(task, "several_digits")
+            raise not_one_digit("several_digits")
+        if spec.gated:
+            result, verdict = await asyncio.gather(self.submit(spec.model, prepared.image, number),
+                                                   self.submit("gate", prepared.image))
+            if verdict["reason"]:
+                self.count_rejection(task, verdict["reason"])
+                raise not_one_digit(verdict["reason"], verdict["p_reject"])
+        else:
+            result = await self.submit(spec.model, prepared.image, number)
         answer = "+".join(map(str, result["digits"])) if task == "overlap" else result.get("sum", result.get("digit"))
         self.telemetry.predictions.labels(task, str(answer)).inc()
-        return result, prepared, self.models[task]
+        return result, prepared, self.models[spec.model]
 
-    async def run(self, fn, *args):
-        """CPU-bound work for a request (e.g. a page thumbnail) in the preprocessing pool."""
+    async def read_number(self, data: bytes) -> tuple[dict, numbers.Line, ServedModel]:
+        """`result["inputs"]`: the 28x28 images of the digits read, as the model saw them."""
+        """A line of digits: every candidate piece scored by the digit model and the gate at once."""
+        self.check_available(TASK_SPECS["number"])
+        line, images = await self.in_pool(numbers.segment, data, self.max_pixels)
+        whole = await self.score_pieces(images)
+        doubtful = [i for i, s in enumerate(whole) if numbers.doubtful(s)]
+        options, more_images = await self.in_pool(numbers.split_doubtful, line, doubtful) if doubtful else ({}, [])
+        pieces = await self.score_pieces(more_images) if more_images else []
+        reading = numbers.collect(line, whole, options, pieces)
+        result = numbers.assemble(line, reading, self.models["gate"].threshold(), self.number_exponent)
+        inputs = images + more_images
+        result["inputs"] = [inputs[i] for i in result.pop("pieces")]
+        self.telemetry.predictions.labels("number", str(len(result["digits"]))).inc()
+        return result, line, self.models["digit"]
+
+    async def score_pieces(self, images: list[np.ndarray]) -> list[numbers.Scored]:
+        """Every image through the digit model and the gate, all at once (the batchers group them)."""
+        answers = await asyncio.gather(*(self.submit(m, image) for image in images for m in ("digit", "gate")))
+        return [numbers.Scored(d["digit"], d["confidence"], 1 - g["p_reject"]) for d, g in zip(answers[::2], answers[1::2])]
+
+    def count_rejection(self, task: str, reason: str) -> None:
+        self.telemetry.predictions.labels(task, reason).inc()
+
+    async def in_pool(self, fn, *args):
+        """CPU-bound work for a request (preprocessing, a page thumbnail) in the preprocessing pool."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
 

@@ -11,10 +11,10 @@ from fastapi.templating import Jinja2Templates
 from PIL import ImageOps
 from starlette.datastructures import UploadFile
 
-from app.ml.constants import TASKS
 from app.ml.preprocess import InputError, decode, to_png
 from app.services.batcher import DeadlineExceeded, Overloaded
 from app.services.predictor import ModelUnavailable, Predictor
+from app.services.tasks import TASK_SPECS
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")  # autoescape on for .html
@@ -39,13 +39,13 @@ async def form_prediction(request: Request, with_thumbnail: bool) -> tuple[int, 
     form = await request.form()
     task = str(form.get("task", "digit"))
     upload = form.get("file")
-    view = {"task": task if task in TASKS else "digit", "number": form.get("number", "")}
-    if task not in TASKS:
+    view = {"task": task if task in TASK_SPECS else "digit", "number": form.get("number", "")}
+    if task not in TASK_SPECS:
         return 422, {**view, "error": f"unknown task {task!r}"}
     if not isinstance(upload, UploadFile) or len(form.getlist("file")) != 1:
         return 422, {**view, "error": "choose one image file to upload"}
     number = None
-    if task == "sum":
+    if TASK_SPECS[task].takes_number:
         raw = str(form.get("number", "")).strip()
         if not raw.isdigit() or not 0 <= int(raw) <= 9:
             return 422, {**view, "error": "number must be an integer from 0 to 9"}
@@ -54,29 +54,34 @@ async def form_prediction(request: Request, with_thumbnail: bool) -> tuple[int, 
     view["filename"] = upload.filename or "upload"
     predictor: Predictor = request.app.state.predictor
     try:
-        result, prepared, model = await predictor.predict(task, data, number)
+        if TASK_SPECS[task].reads_line:
+            result, line, model = await predictor.read_number(data)
+        else:
+            result, line, model = await predictor.predict(task, data, number)
     except InputError as exc:
-        return exc.status, {**view, "error": exc.message}
+        return exc.status, {**view, "error": exc.message, "reason": exc.reason}
     except (Overloaded, DeadlineExceeded):
         return 503, {**view, "error": "the server is busy; please try again"}
     except ModelUnavailable as exc:
         return 503, {**view, "error": str(exc)}
-    view.update(result=result, model=model.ref, preview=data_uri(to_png(prepared.image)),
-                upload_size=f"{prepared.width}x{prepared.height}", inverted=prepared.inverted)
+    inputs = result.pop("inputs", None)
+    previews = [data_uri(to_png(x)) for x in inputs] if inputs is not None else [data_uri(to_png(line.image))]
+    view.update(result=result, model=model.ref, preview=previews[0], previews=previews, width=line.width,
+                height=line.height, upload_size=f"{line.width}x{line.height}", inverted=line.inverted)
     if with_thumbnail:  # only the server-rendered page shows it; decoding a large upload stays off the loop
-        view["uploaded"] = await predictor.run(thumbnail, data, predictor.max_pixels)
+        view["uploaded"] = await predictor.in_pool(thumbnail, data, predictor.max_pixels)
     return 200, view
 
 
 @router.get("/", response_class=HTMLResponse)
 async def page(request: Request):
-    return templates.TemplateResponse(request, "index.html", {"view": {"task": "digit"}, "tasks": TASKS})
+    return templates.TemplateResponse(request, "index.html", {"view": {"task": "digit"}, "tasks": TASK_SPECS})
 
 
 @router.post("/", response_class=HTMLResponse)
 async def page_upload(request: Request):
     status, view = await form_prediction(request, with_thumbnail=True)
-    return templates.TemplateResponse(request, "index.html", {"view": view, "tasks": TASKS}, status_code=status)
+    return templates.TemplateResponse(request, "index.html", {"view": view, "tasks": TASK_SPECS}, status_code=status)
 
 
 @router.post("/ui/predict")

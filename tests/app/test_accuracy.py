@@ -35,10 +35,12 @@ def test_the_service_answers_with_the_onnx_export_and_without_torch(client):
 def test_mnist_pngs_through_the_api_get_exactly_the_models_own_answers(client, mnist_fixture):
     images, labels = mnist_fixture
     expected = direct("digit", images / 255.0)[0].argmax(1).numpy()
-    got = np.array([client.post("/predict", files={"file": ("d.png", png(img), "image/png")}).json()["digit"]
-                    for img in images])
-    assert (got == expected).all()
-    assert abs((got == labels).mean() - (expected == labels).mean()) <= 0.001
+    answers = [client.post("/predict", files={"file": ("d.png", png(img), "image/png")}).json() for img in images]
+    accepted = np.array(["digit" in a for a in answers])
+    got = np.array([a.get("digit", -1) for a in answers])
+    assert accepted.mean() >= 0.99, "the gate lets real digits through"
+    assert (got[accepted] == expected[accepted]).all()
+    assert (got == labels).mean() >= (expected == labels).mean() - 0.01
 
 
 def test_overlap_pairs_through_the_api_match_the_model_on_its_training_format(client, mnist_fixture):
@@ -57,10 +59,12 @@ def test_sum_through_the_api_matches_the_model(client, mnist_fixture):
     images, labels = mnist_fixture
     numbers = np.random.default_rng(4).integers(0, 10, len(images))
     _, sum_p = direct("sum", images / 255.0, numbers)
-    got = [client.post("/predict/sum", files={"file": ("d.png", png(img), "image/png")},
-                       data={"number": str(n)}).json()["sum"] for img, n in zip(images, numbers)]
-    assert (np.array(got) == sum_p.argmax(1).numpy()).all()
-    assert (np.array(got) == labels + numbers).mean() >= 0.99
+    got = np.array([client.post("/predict/sum", files={"file": ("d.png", png(img), "image/png")},
+                                data={"number": str(n)}).json().get("sum", -1) for img, n in zip(images, numbers)])
+    accepted = got >= 0
+    assert accepted.mean() >= 0.99
+    assert (got[accepted] == sum_p.argmax(1).numpy()[accepted]).all()
+    assert (got == labels + numbers).mean() >= 0.98
 
 
 @pytest.fixture(scope="module")

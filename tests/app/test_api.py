@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from app.ml.constants import MODELS
+
 from tests.app.conftest import make_client
 from tests.images import encode, png
 
@@ -54,7 +56,7 @@ def test_health_ready_models_metrics(client, seven):
     assert client.get("/health").json() == {"status": "ok"}
     ready = client.get("/ready")
     assert ready.status_code == 200
-    assert ready.json() == {"ready": True, "models": {t: "ready" for t in ("digit", "overlap", "sum")}}
+    assert ready.json() == {"ready": True, "models": {t: "ready" for t in ("digit", "overlap", "sum", "gate")}}
     cards = client.get("/models").json()
     assert {c["task"] for c in cards["models"]} == {"digit", "overlap", "sum"} and cards["unavailable"] == {}
     for c in cards["models"]:
@@ -164,9 +166,10 @@ def test_api_key_guards_predict_routes_only(seven):
 def copy_models(to: Path) -> None:
     from tests.app.conftest import MODEL_DIR
 
-    for task in ("digit", "sum", "overlap"):
+    for name in MODELS:
         for ext in (".pt", ".json", ".onnx"):
-            shutil.copy(MODEL_DIR / f"{task}{ext}", to / f"{task}{ext}")
+            shutil.copy(MODEL_DIR / f"{name}{ext}", to / f"{name}{ext}")
+    shutil.copy(MODEL_DIR / "number.json", to / "number.json")
 
 
 def flip_a_byte(path: Path) -> None:

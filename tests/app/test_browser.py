@@ -81,3 +81,54 @@ def test_page_fits_a_phone_screen(page, server):
     page.set_viewport_size({"width": 360, "height": 740})
     page.goto(server + "/")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+def stroke(page, points, box, steps=6):
+    """Drag the mouse along `points` (unit-box coordinates) inside `box` (x, y, w, h, in page pixels)."""
+    x, y, w, h = box
+    page.mouse.move(x + points[0][0] * w, y + points[0][1] * h)
+    page.mouse.down()
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        for t in np.linspace(0, 1, steps)[1:]:
+            page.mouse.move(x + (x0 + t * (x1 - x0)) * w, y + (y0 + t * (y1 - y0)) * h)
+    page.mouse.up()
+
+
+def canvas_box(page):
+    b = page.locator("#canvas").bounding_box()
+    return b["x"], b["y"], b["width"], b["height"]
+
+
+def test_a_letter_drawn_on_the_canvas_is_called_not_a_digit(page, server):
+    page.goto(server + "/")
+    x, y, w, h = canvas_box(page)
+    area = (x + 0.2 * w, y + 0.15 * h, 0.6 * w, 0.7 * h)
+    stroke(page, [(0, 1), (0.5, 0), (1, 1)], area)  # the A's two legs...
+    stroke(page, [(0.22, 0.6), (0.78, 0.6)], area)  # ...and its bar
+    page.wait_for_selector("#error:not([hidden])", timeout=10_000)
+    assert "does not look like a handwritten digit" in page.inner_text("#error")
+    assert page.is_hidden("#answer-block")
+
+
+def test_a_small_one_drawn_with_the_default_pen_is_read_as_1(page, server):
+    page.goto(server + "/")
+    x, y, w, h = canvas_box(page)
+    stroke(page, [(0.5, 0.42), (0.5, 0.58)], (x, y, w, h))
+    page.wait_for_selector("#answer strong", timeout=10_000)
+    assert page.inner_text("#answer strong") == "1"
+
+
+def test_number_mode_reads_12_drawn_on_the_wide_canvas(page, server):
+    page.goto(server + "/")
+    page.check("input[name=task][value=number]")
+    assert page.evaluate("document.getElementById('canvas').width") > page.evaluate(
+        "document.getElementById('canvas').height"), "a wide canvas for a line of digits"
+    x, y, w, h = canvas_box(page)
+    stroke(page, [(0.3, 0.2), (0.55, 0), (0.55, 1)], (x + 0.25 * w, y + 0.2 * h, 0.12 * w, 0.6 * h))
+    stroke(page, [(0.1, 0.25), (0.35, 0.02), (0.7, 0.02), (0.9, 0.25), (0.8, 0.45), (0.1, 1), (0.95, 1)],
+           (x + 0.45 * w, y + 0.2 * h, 0.14 * w, 0.6 * h))
+    page.click("#predict-drawing")
+    page.wait_for_selector("#answer strong.number-answer", timeout=10_000)
+    page.wait_for_function("document.querySelector('#answer strong').textContent === '12'", timeout=10_000)
+    assert page.locator("#boxes rect.box").count() == 2
+    assert page.locator("#crops img").count() == 2

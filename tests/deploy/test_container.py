@@ -41,12 +41,13 @@ def wait_ready(port: int, proc: subprocess.Popen, budget: float) -> float:
 
 
 def big_photo() -> bytes:
-    """A 2000x2000 JPEG: slow enough to preprocess that requests are surely in flight."""
+    """A 2000x2000 noisy PNG with a "1": slow enough to decode and preprocess that requests are surely in
+    flight (a JPEG would not do: large JPEGs are decoded at a reduced scale)."""
     rng = np.random.default_rng(0)
     arr = (200 + rng.normal(0, 10, (2000, 2000))).clip(0, 255).astype(np.uint8)
     arr[600:1400, 950:1050] = 20
     buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="JPEG", quality=90)
+    Image.fromarray(arr).save(buf, format="PNG")
     return buf.getvalue()
 
 
@@ -69,7 +70,7 @@ def test_sigterm_lets_in_flight_requests_finish_and_exits_0_within_10s():
     photo = big_photo()
 
     def upload(_):
-        return httpx.post(f"http://127.0.0.1:{port}/predict", files={"file": ("p.jpg", photo, "image/jpeg")}, timeout=20)
+        return httpx.post(f"http://127.0.0.1:{port}/predict", files={"file": ("p.png", photo, "image/png")}, timeout=20)
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         futures = [pool.submit(upload, i) for i in range(8)]

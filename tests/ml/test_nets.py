@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from app.ml.constants import DIGIT_SETS
+from app.ml.constants import DIGIT_SETS, GATE_CLASSES
 from app.ml.nets import HEADS, build_model, shift_to_sums
 
 
@@ -14,7 +14,8 @@ def test_every_registered_architecture_builds_and_has_the_right_outputs(task, ar
         assert digit_logits.shape == (4, 10) and sum_logits.shape == (4, 19)
     else:
         out = model(x)
-        assert out.shape == (4, len(DIGIT_SETS) if HEADS[(task, arch)] == "pairs" else 10)
+        classes = {"pairs": len(DIGIT_SETS)}.get(HEADS[(task, arch)], len(GATE_CLASSES) if task == "gate" else 10)
+        assert out.shape == (4, classes)
 
 
 def test_unknown_architecture_is_refused_with_the_choices():

@@ -12,6 +12,14 @@ function currentTask() {
 
 function syncNumberField() {
   $("number-field").hidden = currentTask() !== "sum";
+  const canvas = $("canvas");
+  const wide = currentTask() === "number";
+  const width = wide ? Number(canvas.dataset.wideWidth) : canvas.height;
+  if (canvas.width !== width) {
+    canvas.width = width;
+    canvas.classList.toggle("wide", wide);
+    clearCanvas();
+  }
 }
 
 function drawBars(view) {
@@ -37,6 +45,7 @@ function drawBars(view) {
 
 function answerText(view) {
   const r = view.result;
+  if (view.task === "number") return ["Number ", r.number, ` (${(100 * r.confidence).toFixed(1)}% confident)`];
   if (view.task === "digit") return [`Digit `, String(r.digit), ` (${(100 * r.confidence).toFixed(1)}% confident)`];
   if (view.task === "overlap") return ["Digits ", r.digits.join(" and "), ""];
   return ["", `${r.digit} + ${r.number} = ${r.sum}`, ` (${(100 * r.confidence).toFixed(1)}% confident)`];
@@ -53,14 +62,48 @@ function render(view, imageUrl) {
   }
   error.hidden = true;
   $("answer-block").hidden = false;
+  const number = view.task === "number";
   $("uploaded").src = imageUrl;
   $("preview").src = view.preview;
+  $("uploaded-figure").hidden = number;
+  $("preview-figure").hidden = number;
+  $("boxes-figure").hidden = !number;
+  $("crops-figure").hidden = !number;
+  $("bars").hidden = number;
   const [before, strong, after] = answerText(view);
   const b = document.createElement("strong");
   b.textContent = strong;
+  if (number) b.className = "number-answer";
   $("answer").replaceChildren(document.createTextNode(before), b, document.createTextNode(after));
   $("model-line").textContent = `model ${view.model.name} (${view.model.arch}, version ${view.model.version})`;
-  drawBars(view);
+  if (number) drawBoxes(view, imageUrl);
+  else drawBars(view);
+}
+
+function svgElement(name, attributes) {
+  const element = document.createElementNS(SVG, name);
+  Object.entries(attributes).forEach(([k, v]) => element.setAttribute(k, v));
+  return element;
+}
+
+function drawBoxes(view, imageUrl) {
+  const svg = $("boxes");
+  const unit = Math.max(view.width, view.height) / 100;
+  svg.setAttribute("viewBox", `0 0 ${view.width} ${view.height}`);
+  svg.replaceChildren(svgElement("image", { href: imageUrl, x: 0, y: 0, width: view.width, height: view.height,
+    preserveAspectRatio: "none" }));
+  view.result.digits.forEach((d) => {
+    const [x, y, w, h] = d.box;
+    svg.append(svgElement("rect", { class: "box", x, y, width: w, height: h, "stroke-width": unit * 0.6 }));
+    const label = svgElement("text", { class: "box-label", x, y, "font-size": unit * 4 });
+    label.textContent = `${d.digit} ${(100 * d.confidence).toFixed(0)}%`;
+    svg.append(label);
+  });
+  $("crops").replaceChildren(...view.previews.map((src, i) => {
+    const img = document.createElement("img");
+    Object.assign(img, { src, width: 56, height: 56, alt: `digit ${i + 1} as the model saw it`, className: "pixelated" });
+    return img;
+  }));
 }
 
 async function predict(blob, filename) {
@@ -99,6 +142,14 @@ function setupUpload() {
 
 let drawn = false;
 
+function clearCanvas() {
+  const canvas = $("canvas");
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "#000";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  drawn = false;
+}
+
 function predictDrawing() {
   $("canvas").toBlob((blob) => predict(blob, "drawing.png"), "image/png");
 }
@@ -106,8 +157,7 @@ function predictDrawing() {
 function setupCanvas() {
   const canvas = $("canvas");
   const ctx = canvas.getContext("2d");
-  const clear = () => { ctx.fillStyle = "#000"; ctx.fillRect(0, 0, canvas.width, canvas.height); drawn = false; };
-  clear();
+  clearCanvas();
   let drawing = false;
   const point = (ev) => {
     const box = canvas.getBoundingClientRect();
@@ -129,13 +179,13 @@ function setupCanvas() {
   const end = () => { if (drawing) { drawing = false; if (drawn) predictDrawing(); } };
   canvas.addEventListener("pointerup", end);
   canvas.addEventListener("pointercancel", end);
-  $("clear").addEventListener("click", clear);
+  $("clear").addEventListener("click", clearCanvas);
   $("predict-drawing").addEventListener("click", () => drawn && predictDrawing());
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("input[name=task]").forEach((r) => r.addEventListener("change", syncNumberField));
-  syncNumberField();
   setupUpload();
   setupCanvas();
+  syncNumberField();
 });

@@ -1,0 +1,28 @@
+"""The task registry: what each predict route needs, written once and read by the predictor, the
+routes, the page and /ready. Adding a task is one entry here plus its route and model."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    model: str  # the network that answers it (see MODELS in app.ml.constants)
+    title: str  # how the page names it
+    pen: bool = True  # bring strokes to MNIST's width in preprocessing (not for averaged overlap pairs)
+    gated: bool = False  # answer 422 (with a reason) unless the gate sees exactly one digit
+    takes_number: bool = False  # needs the form field `number` (0-9)
+    reads_line: bool = False  # a line of digits: segmented, each digit read by `model`
+
+
+TASK_SPECS = {spec.name: spec for spec in (
+    TaskSpec("digit", "digit", "Digit", gated=True),
+    TaskSpec("overlap", "overlap", "Overlap", pen=False),
+    TaskSpec("sum", "sum", "Sum", gated=True, takes_number=True),
+    TaskSpec("number", "digit", "Number", reads_line=True),
+)}
+
+
+def models_needed(spec: TaskSpec) -> tuple[str, ...]:
+    """The served models a task cannot answer without."""
+    return (spec.model, "gate") if spec.gated or spec.reads_line else (spec.model,)

@@ -1,0 +1,85 @@
+"""POST /predict/number: the contract, answers on hand-drawn lines, and every error."""
+
+import numpy as np
+import pytest
+
+from tests.drawing import draw
+from tests.images import png
+
+
+def read(client, data, name="line.png"):
+    return client.post("/predict/number", files={"file": (name, data, "image/png")})
+
+
+def test_number_returns_the_contract(client):
+    data = draw("2025", height=100, pen=10)
+    r = read(client, data)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) == {"number", "digits", "confidence", "model"}
+    assert body["number"] == "".join(str(d["digit"]) for d in body["digits"])
+    assert 0 <= body["confidence"] <= min(d["confidence"] for d in body["digits"]) + 1e-9
+    assert body["model"]["name"] == "digit"
+    boxes = [d["box"] for d in body["digits"]]
+    assert all(len(b) == 4 and b[2] > 0 and b[3] > 0 for b in boxes)
+    assert [b[0] for b in boxes] == sorted(b[0] for b in boxes), "left to right"
+
+
+@pytest.mark.parametrize("text", ["2025", "17", "07", "1", "4521"])
+def test_hand_drawn_lines_are_read(client, text):
+    r = read(client, draw(text, height=100, pen=10, background="white"))
+    assert r.status_code == 200, r.text
+    assert r.json()["number"] == text
+
+
+def test_a_leading_zero_is_kept(client):
+    assert read(client, draw("0012", height=90, pen=9)).json()["number"] == "0012"
+
+
+def test_boxes_are_in_the_uploads_own_pixels(client):
+    data = draw("17", height=120, pen=10, margin=40)
+    first, second = read(client, data).json()["digits"]
+    x, y, w, h = first["box"]
+    assert 50 <= x <= 65 and 30 <= y <= 45 and 110 <= h <= 135
+    assert second["box"][0] > x + w
+
+
+def test_a_twenty_digit_line_is_read_whole(client):
+    text = "12345701234570123457"
+    r = read(client, draw(text.replace("6", "1").replace("8", "1").replace("9", "1"), height=60, pen=6))
+    assert r.status_code == 200
+    assert len(r.json()["number"]) == 20
+
+
+def test_mnist_digits_side_by_side_are_read(client, mnist_fixture):
+    images, labels = mnist_fixture
+    row = np.concatenate([images[i] for i in range(5)], axis=1)
+    r = read(client, png(row))
+    assert r.status_code == 200
+    assert r.json()["number"] == "".join(str(int(v)) for v in labels[:5])
+
+
+def test_no_ink_is_422_naming_it(client):
+    r = read(client, png(np.zeros((100, 300), np.uint8)))
+    assert r.status_code == 422 and r.json()["reason"] == "no_ink"
+
+
+def test_only_letters_is_422_not_a_digit(client):
+    r = read(client, draw("XWA", background="white"))
+    assert r.status_code == 422 and r.json()["reason"] == "not_a_digit"
+
+
+def test_not_an_image_is_415(client):
+    assert read(client, b"hello, this is text").status_code == 415
+
+
+def test_no_file_is_422(client):
+    r = client.post("/predict/number", data={"x": "1"})
+    assert r.status_code == 422 and "file" in r.json()["detail"]
+
+
+def test_the_number_route_is_in_the_openapi_contract(client):
+    spec = client.get("/openapi.json").json()
+    op = spec["paths"]["/predict/number"]["post"]
+    assert op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("NumberPrediction")
+    assert "422" in op["responses"] and "413" in op["responses"]

@@ -1,0 +1,73 @@
+"""Not one digit: POST /predict and /predict/sum answer 422 with a reason, and the page says so."""
+
+import numpy as np
+import pytest
+
+from tests.drawing import draw
+from tests.images import png
+
+REASONS = {"no_ink", "not_a_digit", "several_digits"}
+
+
+def post(client, route, data, **form):
+    return client.post(route, files={"file": ("x.png", data, "image/png")}, data=form)
+
+
+@pytest.mark.parametrize("route,form", [("/predict", {}), ("/predict/sum", {"number": "3"})])
+def test_a_blank_canvas_is_422_no_ink(client, route, form):
+    r = post(client, route, png(np.full((200, 200), 255, np.uint8)), **form)
+    assert r.status_code == 422 and r.json()["reason"] == "no_ink"
+    assert "no digit" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("route,form", [("/predict", {}), ("/predict/sum", {"number": "3"})])
+@pytest.mark.parametrize("text", ["A", "X", "W"])
+def test_a_letter_is_422_not_a_digit(client, route, form, text):
+    r = post(client, route, draw(text, background="white"), **form)
+    assert r.status_code == 422, r.text
+    assert r.json()["reason"] == "not_a_digit" and "digit" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("route,form", [("/predict", {}), ("/predict/sum", {"number": "3"})])
+def test_a_number_is_422_several_digits_pointing_to_the_number_route(client, route, form):
+    r = post(client, route, draw("2025", pen=10), **form)
+    assert r.status_code == 422, r.text
+    assert r.json()["reason"] == "several_digits" and "/predict/number" in r.json()["detail"]
+
+
+def test_a_star_and_a_spiral_are_not_digits(client):
+    from training.heldout import spiral, star
+
+    rng = np.random.default_rng(0)
+    for make in (star, spiral):
+        buf = __import__("io").BytesIO()
+        make(rng).save(buf, format="PNG")
+        r = post(client, "/predict", buf.getvalue())
+        assert r.status_code == 422 and r.json()["reason"] in REASONS
+
+
+@pytest.mark.parametrize("pen,height", [(28, 60), (36, 80)])
+def test_a_small_digit_drawn_with_a_fat_pen_is_read(client, pen, height):
+    r = post(client, "/predict", draw("1", height=height, pen=pen, size=(280, 280), origin=(110, 100)))
+    assert r.status_code == 200, r.text
+    assert r.json()["digit"] == 1
+
+
+@pytest.mark.parametrize("text,background", [("7", "transparent"), ("4", "white"), ("2", "black")])
+def test_a_large_digit_drawn_with_a_hairline_is_read(client, text, background):
+    r = post(client, "/predict", draw(text, height=700, pen=4, margin=150, background=background))
+    assert r.status_code == 200, r.text
+    assert r.json()["digit"] == int(text)
+
+
+def test_real_mnist_digits_are_accepted(client, mnist_fixture):
+    images, labels = mnist_fixture
+    answers = [post(client, "/predict", png(img)) for img in images]
+    rejected = [r.json()["reason"] for r in answers if r.status_code == 422]
+    assert len(rejected) <= 2, rejected  # <= 0.67% of 300 (0.15% on the full test split, README)
+
+
+def test_rejections_are_counted_by_reason_in_metrics(client):
+    post(client, "/predict", draw("X", background="white"))
+    text = client.get("/metrics").text
+    assert 'digitserve_predictions_total{answer="not_a_digit",model="digit"}' in text

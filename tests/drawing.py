@@ -1,0 +1,64 @@
+"""Hand-built drawings for the tests: strokes with a round pen on a canvas, encoded as an upload.
+
+Strokes are polylines in a unit box; `glyph` places one per character, left to right."""
+
+import io
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+# Unit-box polylines of hand-drawn digits and a few letters (y grows downwards).
+STROKES = {
+    "0": [[(0.5, 0), (0.15, 0.2), (0.1, 0.5), (0.15, 0.8), (0.5, 1), (0.85, 0.8), (0.9, 0.5), (0.85, 0.2), (0.5, 0)]],
+    "1": [[(0.3, 0.2), (0.55, 0), (0.55, 1)]],
+    "2": [[(0.15, 0.25), (0.35, 0.03), (0.65, 0.03), (0.85, 0.25), (0.8, 0.45), (0.1, 1), (0.9, 1)]],
+    "3": [[(0.15, 0.1), (0.5, 0), (0.8, 0.15), (0.75, 0.38), (0.45, 0.48), (0.8, 0.6), (0.85, 0.85), (0.5, 1), (0.15, 0.9)]],
+    "4": [[(0.7, 1), (0.7, 0), (0.1, 0.65), (0.95, 0.65)]],
+    "5": [[(0.85, 0), (0.25, 0), (0.2, 0.45), (0.6, 0.4), (0.85, 0.65), (0.75, 0.9), (0.45, 1), (0.15, 0.9)]],
+    "7": [[(0.1, 0), (0.9, 0), (0.4, 1)]],
+    "A": [[(0, 1), (0.5, 0), (1, 1)], [(0.25, 0.6), (0.75, 0.6)]],
+    "X": [[(0, 0), (1, 1)], [(1, 0), (0, 1)]],
+    "W": [[(0, 0), (0.25, 1), (0.5, 0.4), (0.75, 1), (1, 0)]],
+}
+
+
+def draw(text: str, height: int = 120, pen: int = 12, gap: float = 0.35, width_ratio: float = 0.6,
+         margin: int = 40, background: str = "transparent", size: tuple[int, int] | None = None,
+         origin: tuple[int, int] | None = None) -> bytes:
+    """`text` drawn left to right with a round pen: 'transparent' (black strokes, alpha), 'white'
+    (black on white) or 'black' (white on black). Returns PNG bytes."""
+    w_char = height * width_ratio
+    step = w_char + gap * height
+    width = int(2 * margin + step * (len(text) - 1) + w_char)
+    canvas_w, canvas_h = size or (width, height + 2 * margin)
+    mask = Image.new("L", (canvas_w, canvas_h), 0)
+    d = ImageDraw.Draw(mask)
+    ox, oy = origin or (margin, margin)
+    for i, ch in enumerate(text):
+        x0 = ox + i * step
+        for stroke in STROKES[ch]:
+            pts = [(x0 + x * w_char, oy + y * height) for x, y in stroke]
+            d.line(pts, fill=255, width=pen, joint="curve")
+            for x, y in (pts[0], pts[-1]):
+                d.ellipse([x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2], fill=255)
+    return encode(mask, background)
+
+
+def encode(mask: Image.Image, background: str) -> bytes:
+    if background == "black":
+        img = mask.convert("RGB")
+    elif background == "white":
+        img = Image.eval(mask, lambda v: 255 - v).convert("RGB")
+    else:
+        img = Image.merge("RGBA", [Image.new("L", mask.size, 0)] * 3 + [mask])
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def ink_of(data: bytes) -> np.ndarray:
+    """White-on-black ink in [0, 1] of a drawing made by `draw`."""
+    img = Image.open(io.BytesIO(data))
+    if img.mode == "RGBA":
+        return np.asarray(img, np.float32)[..., 3] / 255
+    return np.asarray(img.convert("L"), np.float32) / 255

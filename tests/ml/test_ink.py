@@ -1,0 +1,58 @@
+"""Stroke width, pen normalization and glyph counting on hand-built drawings."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.ml.ink import MNIST_STROKE, STROKE_RANGE, normalize_pen, separate_glyphs, stroke_width
+from app.ml.preprocess import prepare
+from tests.drawing import draw, ink_of
+from tests.images import png
+
+
+@pytest.mark.parametrize("width", [1, 3, 6, 12])
+def test_stroke_width_of_a_bar_is_its_width(width):
+    mask = np.zeros((100, 100), bool)
+    mask[10:90, 40:40 + width] = True
+    assert stroke_width(mask) == pytest.approx(width, abs=1.0)
+
+
+def width_in_box(image28: np.ndarray) -> float:
+    """Stroke width the model sees, measured as for MNIST (4x upsampled, in 20-px box units)."""
+    up = np.asarray(Image.fromarray((image28 * 255).astype(np.uint8)).resize((112, 112), Image.BILINEAR)) / 255
+    mask = up > 0.35
+    side = max(np.ptp(np.flatnonzero(mask.any(1))), np.ptp(np.flatnonzero(mask.any(0)))) + 1
+    return stroke_width(mask) * 20 / side
+
+
+@pytest.mark.parametrize("pen,height", [(25, 60), (40, 90), (2, 500), (3, 700), (12, 120)])
+def test_a_digit_reaches_the_model_with_a_mnist_like_stroke(pen, height):
+    """A short 1 with a fat pen, and a large 7 with a hairline, end up with MNIST's 1.8-4.5 px strokes."""
+    for text in ("1", "7"):
+        image = prepare(draw(text, height=height, pen=pen, margin=max(40, height // 3))).image
+        assert STROKE_RANGE[0] - 0.3 <= width_in_box(image) <= STROKE_RANGE[1] + 0.3, (text, pen, height)
+
+
+def test_strokes_already_like_mnist_are_left_as_drawn():
+    crop = ink_of(draw("7", height=100, pen=14, margin=0))
+    assert normalize_pen(crop) is crop
+    assert 2.0 <= MNIST_STROKE <= 3.5
+
+
+def test_mnist_format_inputs_are_untouched(mnist_fixture):
+    images, _ = mnist_fixture
+    for img in images[:20]:
+        assert np.array_equal(prepare(png(img)).image, img.astype(np.float32) / 255)
+
+
+@pytest.mark.parametrize("text,expected", [("7", 1), ("4", 1), ("17", 2), ("2025", 4), ("X", 1)])
+def test_separate_glyphs_counts_characters_side_by_side(text, expected):
+    assert len(separate_glyphs(ink_of(draw(text, background="black")))) == expected
+
+
+def test_a_five_with_a_detached_bar_is_one_glyph():
+    ink = ink_of(draw("5", background="black"))
+    ink[:, :] = ink  # drawn in one stroke; now cut the bar loose from the body
+    rows = np.flatnonzero(ink.any(1))
+    ink[rows[0] + 14:rows[0] + 22, :] = 0
+    assert len(separate_glyphs(ink)) == 1

@@ -1,0 +1,386 @@
+"""Training data for the gate (is the upload one digit?): uploads rendered like real ones and passed
+through the service's own preprocessing, so the gate learns on exactly what it will see.
+
+Classes: 0-9 (one digit), NOT_A_DIGIT (letters that resemble no digit, scribbles, shapes, textures,
+noise photos) and SEVERAL_DIGITS (strings of 2-4 MNIST training digits). Digits come from the MNIST
+training split only. The evaluation sets in `tests/support/nondigits.py` are made by other code,
+with other fonts, so that the gate's figures are not measured on its own generator.
+"""
+
+import io
+import math
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from app.ml.constants import GATE_CLASSES
+from app.ml.preprocess import InputError, prepare
+
+NOT_A_DIGIT, SEVERAL_DIGITS = GATE_CLASSES.index("not_a_digit"), GATE_CLASSES.index("several_digits")
+FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+TRAIN_FONTS = ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSansMono.ttf",
+               "DejaVuSerif-Italic.ttf", "STIXGeneral.ttf", "STIXGeneralBol.ttf", "cmr10.ttf", "cmtt10.ttf"]
+# Printed digits are positives too (a typed or printed digit is a digit), in fonts that the realistic
+# printed set (tests/realistic.py) does not use.
+DIGIT_FONTS = ["DejaVuSerif-Italic.ttf", "STIXGeneralBol.ttf", "cmr10.ttf", "cmtt10.ttf", "DejaVuSansMono-Oblique.ttf",
+               "DejaVuSans-BoldOblique.ttf", "DejaVuSerif-BoldItalic.ttf"]
+# Letters and symbols that resemble no digit (no O, I, l, S, Z, B, G, q, g, b, T, ...).
+GLYPHS = "ACEFHKMNPRUVWXYacefhkmnprtuvwxy#%&@?*+=<>$"
+
+
+def rng_pick(rng, seq):
+    return seq[int(rng.integers(len(seq)))]
+
+
+def canvas(rng: np.random.Generator) -> tuple[int, int]:
+    return int(rng.integers(160, 420)), int(rng.integers(160, 420))
+
+
+def render(ink: Image.Image, rng: np.random.Generator) -> bytes:
+    """An ink mask ('L', 255 = ink) as an upload: transparent canvas, white-on-black, dark-on-white, or a photo."""
+    style = int(rng.integers(4))
+    if style == 0:
+        img = Image.merge("RGBA", [Image.new("L", ink.size, 0)] * 3 + [ink])
+        return encode(img, "PNG")
+    if style == 1:
+        return encode(ink, "PNG")
+    if style == 2:
+        return encode(Image.eval(ink, lambda v: 255 - v), "PNG")
+    arr = np.asarray(ink, np.float32) / 255
+    h, w = arr.shape
+    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+    paper = rng.uniform(0.7, 0.95) + rng.uniform(-0.1, 0.1) * xx + rng.uniform(-0.1, 0.1) * yy
+    gray = paper * (1 - arr) + rng.uniform(0.05, 0.3) * arr + rng.normal(0, 0.02, (h, w))
+    img = Image.fromarray((np.clip(gray, 0, 1) * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.7))
+    return encode(img.convert("RGB"), "JPEG", quality=80)
+
+
+def encode(img: Image.Image, fmt: str, **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def pen_width(rng, size: float) -> int:
+    return max(1, int(size * rng.uniform(0.03, 0.18)))
+
+
+def polyline(draw: ImageDraw.ImageDraw, pts, width: int) -> None:
+    draw.line([tuple(map(float, p)) for p in pts], fill=255, width=width, joint="curve")
+    r = width / 2
+    for x, y in (pts[0], pts[-1]):
+        draw.ellipse([x - r, y - r, x + r, y + r], fill=255)
+
+
+def letter(rng, ch: str | None = None, fonts: list[str] = TRAIN_FONTS) -> Image.Image:
+    """A character typed in a font (a letter or symbol unless `ch` is given), distorted."""
+    w, h = canvas(rng)
+    img = Image.new("L", (w, h), 0)
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.truetype(str(FONT_DIR / rng_pick(rng, fonts)), int(rng.uniform(0.3, 0.8) * min(w, h)))
+    ch = ch or rng_pick(rng, GLYPHS)
+    left, top, right, bottom = draw.textbbox((0, 0), ch, font=font)
+    x = rng.uniform(0, max(1, w - (right - left))) - left
+    y = rng.uniform(0, max(1, h - (bottom - top))) - top
+    draw.text((x, y), ch, fill=255, font=font, stroke_width=int(rng.integers(0, 4)), stroke_fill=255)
+    return distort(img, rng)
+
+
+def distort(img: Image.Image, rng) -> Image.Image:
+    """Rotation, shear, squeeze and a thinner or fatter stroke: one font becomes many."""
+    w, h = img.size
+    shear, squeeze = rng.uniform(-0.3, 0.3), rng.uniform(0.75, 1.25)
+    img = img.transform((w, h), Image.AFFINE, (squeeze, shear, -shear * h / 2 + (1 - squeeze) * w / 2, 0, 1, 0),
+                        resample=Image.BILINEAR)
+    img = img.rotate(rng.uniform(-15, 15), resample=Image.BILINEAR)
+    k = int(rng.integers(-1, 3)) * 2 + 1  # -1 (thinner), 1 (as is), 3, 5 (fatter)
+    if k > 1:
+        img = img.filter(ImageFilter.MaxFilter(k))
+    elif k < 0:
+        img = img.filter(ImageFilter.MinFilter(3))
+    return img
+
+
+STROKE_LETTERS = {  # unit-square polylines of hand-drawn capitals
+    "A": [[(0, 1), (0.5, 0), (1, 1)], [(0.25, 0.55), (0.75, 0.55)]],
+    "E": [[(1, 0), (0, 0), (0, 1), (1, 1)], [(0, 0.5), (0.7, 0.5)]],
+    "F": [[(1, 0), (0, 0), (0, 1)], [(0, 0.5), (0.7, 0.5)]],
+    "H": [[(0, 0), (0, 1)], [(1, 0), (1, 1)], [(0, 0.5), (1, 0.5)]],
+    "K": [[(0, 0), (0, 1)], [(1, 0), (0, 0.55), (1, 1)]],
+    "M": [[(0, 1), (0, 0), (0.5, 0.6), (1, 0), (1, 1)]],
+    "N": [[(0, 1), (0, 0), (1, 1), (1, 0)]],
+    "R": [[(0, 1), (0, 0), (0.8, 0.05), (0.85, 0.4), (0, 0.5), (1, 1)]],
+    "V": [[(0, 0), (0.5, 1), (1, 0)]],
+    "W": [[(0, 0), (0.25, 1), (0.5, 0.4), (0.75, 1), (1, 0)]],
+    "X": [[(0, 0), (1, 1)], [(1, 0), (0, 1)]],
+    "Y": [[(0, 0), (0.5, 0.5), (1, 0)], [(0.5, 0.5), (0.5, 1)]],
+    "U": [[(0, 0), (0, 0.8), (0.2, 1), (0.8, 1), (1, 0.8), (1, 0)]],
+    "C": [[(1, 0.1), (0.6, 0), (0.2, 0.1), (0, 0.5), (0.2, 0.9), (0.6, 1), (1, 0.9)]],
+    "P": [[(0, 1), (0, 0), (0.8, 0.05), (0.85, 0.4), (0, 0.5)]],
+    "h": [[(0, 0), (0, 1)], [(0, 0.6), (0.5, 0.4), (1, 0.6), (1, 1)]],
+    "m": [[(0, 1), (0, 0.3)], [(0, 0.45), (0.25, 0.3), (0.5, 0.45), (0.5, 1)], [(0.5, 0.45), (0.75, 0.3), (1, 0.45), (1, 1)]],
+    "w": [[(0, 0.3), (0.25, 1), (0.5, 0.5), (0.75, 1), (1, 0.3)]],
+    "x": [[(0, 0.3), (1, 1)], [(1, 0.3), (0, 1)]],
+    "k": [[(0, 0), (0, 1)], [(0.9, 0.35), (0, 0.7), (1, 1)]],
+}
+
+
+def place(rng, shape_pts: list, w: int, h: int, aspect: float = 1.0):
+    """Unit-square polylines jittered, scaled to a random size and position on a w x h canvas."""
+    size = rng.uniform(0.3, 0.85) * min(w, h)
+    sx, sy = size * aspect * rng.uniform(0.7, 1.1), size * rng.uniform(0.8, 1.1)
+    x0, y0 = rng.uniform(0, max(1, w - sx)), rng.uniform(0, max(1, h - sy))
+    angle = rng.uniform(-0.25, 0.25)
+    c, s = math.cos(angle), math.sin(angle)
+    out = []
+    for line in shape_pts:
+        pts = np.asarray(line, np.float64) + rng.normal(0, 0.03, (len(line), 2))
+        pts = pts - 0.5
+        pts = np.stack([pts[:, 0] * c - pts[:, 1] * s, pts[:, 0] * s + pts[:, 1] * c], 1) + 0.5
+        out.append(np.stack([x0 + pts[:, 0] * sx, y0 + pts[:, 1] * sy], 1))
+    return out, size
+
+
+def drawn(rng, lines_unit, aspect=1.0) -> Image.Image:
+    w, h = canvas(rng)
+    img = Image.new("L", (w, h), 0)
+    lines, size = place(rng, lines_unit, w, h, aspect)
+    width = pen_width(rng, size)
+    draw = ImageDraw.Draw(img)
+    for line in lines:
+        polyline(draw, line, width)
+    return img
+
+
+def stroke_letter(rng) -> Image.Image:
+    key = rng_pick(rng, list(STROKE_LETTERS))
+    return drawn(rng, STROKE_LETTERS[key], aspect=rng.uniform(0.6, 1.0))
+
+
+def curve(rng) -> Image.Image:
+    """A smooth random stroke: a sum of a few random sinusoids in x and y (loops, waves, knots)."""
+    t = np.linspace(0, 1, 300) * rng.uniform(0.6, 1.0)
+    k = int(rng.integers(2, 5))
+    xy = []
+    for _ in range(2):
+        freq, phase, amp = rng.uniform(0.5, 4, k), rng.uniform(0, 2 * math.pi, k), rng.uniform(0.2, 1, k)
+        xy.append((amp[:, None] * np.sin(2 * math.pi * freq[:, None] * t + phase[:, None])).sum(0))
+    pts = np.stack(xy, 1)
+    pts = (pts - pts.min(0)) / max(1e-6, np.ptp(pts, 0).max())
+    return drawn(rng, [pts.tolist()], aspect=rng.uniform(0.6, 1.6))
+
+
+def beziers(rng) -> Image.Image:
+    """A chain of cubic Bezier segments with random control points: loops, hooks, knots."""
+    n = int(rng.integers(2, 5))
+    ctrl = rng.uniform(0, 1, (3 * n + 1, 2))
+    t = np.linspace(0, 1, 40)[:, None]
+    pts = []
+    for i in range(n):
+        p0, p1, p2, p3 = ctrl[3 * i:3 * i + 4]
+        pts.append((1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * p1 + 3 * (1 - t) * t ** 2 * p2 + t ** 3 * p3)
+    return drawn(rng, [np.concatenate(pts).tolist()], aspect=rng.uniform(0.6, 1.6))
+
+
+def scribble(rng) -> Image.Image:
+    n = int(rng.integers(10, 30))
+    pts = np.cumsum(rng.normal(0, 0.25, (n, 2)), 0)
+    pts = (pts - pts.min(0)) / max(1e-6, np.ptp(pts, 0).max())
+    t = np.linspace(0, 1, n * 8)
+    smooth = np.stack([np.interp(t, np.linspace(0, 1, n), pts[:, k]) for k in range(2)], 1)
+    return drawn(rng, [smooth.tolist()], aspect=rng.uniform(0.6, 1.6))
+
+
+def circle_pts(cx, cy, r, a0=0.0, a1=2 * math.pi, n=40):
+    a = np.linspace(a0, a1, n)
+    return np.stack([cx + r * np.cos(a), cy + r * np.sin(a)], 1).tolist()
+
+
+def shape(rng) -> Image.Image:
+    kind = int(rng.integers(10))
+    if kind == 0:  # star
+        k = int(rng.integers(5, 8))
+        a = np.arange(2 * k + 1) * math.pi / k - math.pi / 2
+        r = np.where(np.arange(2 * k + 1) % 2 == 0, 0.5, rng.uniform(0.18, 0.3))
+        lines = [np.stack([0.5 + r * np.cos(a), 0.5 + r * np.sin(a)], 1).tolist()]
+    elif kind == 1:  # triangle
+        lines = [[(0.5, 0), (1, 1), (0, 1), (0.5, 0)]]
+    elif kind == 2:  # square (not a diamond: drawn loosely, that is a 0)
+        lines = [[(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)]]
+    elif kind == 3:  # hatch or cross-hatch
+        n = int(rng.integers(3, 8))
+        lines = [[(i / (n - 1), 0), (i / (n - 1) + rng.uniform(-0.2, 0.2), 1)] for i in range(n)]
+        if rng.random() < 0.5:
+            lines += [[(0, i / (n - 1)), (1, i / (n - 1))] for i in range(n)]
+    elif kind == 4:  # spiral
+        turns = rng.uniform(1.5, 4)
+        a = np.linspace(0, turns * 2 * math.pi, 200)
+        r = 0.5 * a / a[-1]
+        lines = [np.stack([0.5 + r * np.cos(a), 0.5 + r * np.sin(a)], 1).tolist()]
+    elif kind == 5:  # smiley
+        lines = [circle_pts(0.5, 0.5, 0.5), circle_pts(0.5, 0.5, 0.28, 0.3, math.pi - 0.3),
+                 circle_pts(0.33, 0.35, 0.05), circle_pts(0.67, 0.35, 0.05)]
+    elif kind == 6:  # heart
+        t = np.linspace(0, 2 * math.pi, 80)
+        x, y = 16 * np.sin(t) ** 3, -(13 * np.cos(t) - 5 * np.cos(2 * t) - 2 * np.cos(3 * t) - np.cos(4 * t))
+        lines = [np.stack([(x + 17) / 34, (y + 17) / 34], 1).tolist()]
+    elif kind == 7:  # arrow or plus
+        lines = [[(0, 0.5), (1, 0.5)], [(0.7, 0.25), (1, 0.5), (0.7, 0.75)]] if rng.random() < 0.5 \
+            else [[(0.5, 0), (0.5, 1)], [(0, 0.5), (1, 0.5)]]
+    elif kind == 8:  # zigzag or wave
+        n = int(rng.integers(4, 10))
+        lines = [[(i / n, (i % 2) * 0.6 + 0.2) for i in range(n + 1)]]
+    else:  # grid of dots or tic-tac-toe
+        lines = [[(1 / 3, 0), (1 / 3, 1)], [(2 / 3, 0), (2 / 3, 1)], [(0, 1 / 3), (1, 1 / 3)], [(0, 2 / 3), (1, 2 / 3)]]
+    return drawn(rng, lines, aspect=rng.uniform(0.7, 1.4))
+
+
+def texture(rng) -> bytes:
+    """A photo of nothing: coloured noise, smooth blotches, gradients, objects (returned encoded)."""
+    w, h = canvas(rng)
+    kind = int(rng.integers(5))
+    if kind >= 3:
+        return encode(objects(rng, w, h), "JPEG", quality=int(rng.integers(60, 95)))
+    if kind == 0:
+        arr = rng.random((h, w, 3))
+    else:
+        small = rng.random((int(rng.integers(2, 12)), int(rng.integers(2, 12)), 3))
+        arr = np.asarray(Image.fromarray((small * 255).astype(np.uint8)).resize((w, h), Image.BICUBIC), np.float32) / 255
+        if kind == 2:
+            arr = arr + rng.normal(0, 0.1, arr.shape)
+    img = Image.fromarray((np.clip(arr, 0, 1) * 255).astype(np.uint8), "RGB")
+    return encode(img, "JPEG" if rng.random() < 0.5 else "PNG", **({"quality": 85}))
+
+
+def objects(rng, w: int, h: int) -> Image.Image:
+    """Coloured ellipses, polygons and bars on a shaded background, blurred and noisy: a desk, a wall."""
+    colour = lambda: tuple(int(v) for v in rng.integers(0, 256, 3))  # noqa: E731
+    img = Image.new("RGB", (w, h), colour())
+    draw = ImageDraw.Draw(img)
+    for _ in range(int(rng.integers(2, 25))):
+        x, y = rng.uniform(-0.2, 1, 2) * (w, h)
+        dx, dy = rng.uniform(0.03, 0.6, 2) * (w, h)
+        kind = int(rng.integers(3))
+        if kind == 0:
+            draw.ellipse([x, y, x + dx, y + dy], fill=colour())
+        elif kind == 1:
+            pts = [(x + rng.uniform(0, dx), y + rng.uniform(0, dy)) for _ in range(int(rng.integers(3, 7)))]
+            draw.polygon(pts, fill=colour())
+        else:
+            draw.line([(x, y), (x + dx, y + dy)], fill=colour(), width=int(rng.integers(2, 20)))
+    arr = np.asarray(img, np.float32) + rng.normal(0, rng.uniform(2, 30), (h, w, 3))
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(rng.uniform(0, 2.5)))
+
+
+def digit_ink(digit: np.ndarray, size: int) -> Image.Image:
+    return Image.fromarray(digit).resize((size, size), Image.BICUBIC)
+
+
+def number(rng, images: np.ndarray) -> Image.Image:
+    """2-4 MNIST training digits in a row, with gaps, touching or slightly overlapping."""
+    k = int(rng.integers(2, 5))
+    size = int(rng.integers(60, 140))
+    step = int(size * rng.uniform(0.45, 0.85))
+    w, h = step * (k - 1) + size + 40, size + 40
+    img = Image.new("L", (w, h), 0)
+    for i in range(k):
+        tile = digit_ink(images[int(rng.integers(len(images)))], size)
+        img.paste(Image.new("L", (size, size), 255), (20 + i * step, 20 + int(rng.integers(-8, 9))), tile)
+    return img
+
+
+def pen_digit(rng, digit: np.ndarray) -> Image.Image:
+    """An MNIST training digit at a random size and stroke width on a canvas (like a drawing app)."""
+    w, h = canvas(rng)
+    size = int(rng.uniform(0.1, 0.95) * min(w, h))
+    img = Image.new("L", (w, h), 0)
+    ink = digit_ink(digit, max(8, size))
+    arr = np.asarray(ink, np.float32) / 255
+    mask = arr > 0.4
+    from scipy import ndimage
+
+    r = rng.uniform(-0.03, 0.08) * size
+    if r > 0:
+        mask = ndimage.distance_transform_edt(~mask) <= r
+    elif r < 0:
+        dt = ndimage.distance_transform_edt(mask)
+        mask = (dt > -r) | (mask & (dt >= ndimage.maximum_filter(dt, 3)))
+    ink = Image.fromarray((mask * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.6))
+    img.paste(ink, (int(rng.integers(0, max(1, w - ink.width))), int(rng.integers(0, max(1, h - ink.height)))))
+    return img
+
+
+def prepared(data: bytes) -> np.ndarray | None:
+    try:
+        return prepare(data).image
+    except InputError:  # no ink at all: the service answers 422 before the gate
+        return None
+
+
+def make_set(images: np.ndarray, labels: np.ndarray, n_negative: int, n_several: int, n_pen: int,
+             seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Prepared 28x28 uint8 images and gate labels: rendered negatives, numbers, pen-drawn digits."""
+    rng = np.random.default_rng(seed)
+    makers = [letter, letter, stroke_letter, scribble, curve, beziers, shape, shape]
+    xs, ys = [], []
+
+    def add(data: bytes, label: int):
+        x = prepared(data)
+        if x is not None:
+            xs.append(np.round(x * 255).astype(np.uint8))
+            ys.append(label)
+
+    for i in range(n_negative):
+        if i % 5 == 4:
+            add(texture(rng), NOT_A_DIGIT)
+        else:
+            add(render(makers[i % len(makers)](rng), rng), NOT_A_DIGIT)
+    for _ in range(n_several):
+        add(render(number(rng, images), rng), SEVERAL_DIGITS)
+    for i in range(n_pen):
+        if i % 4 == 3:  # a printed digit
+            d = int(rng.integers(10))
+            add(render(letter(rng, str(d), DIGIT_FONTS), rng), d)
+            continue
+        j = int(rng.integers(len(images)))
+        add(render(pen_digit(rng, images[j]), rng), int(labels[j]))
+    return np.stack(xs), np.asarray(ys, dtype=np.int64)
+
+
+SET_SIZES = {  # rendered samples per split: (not-a-digit, several digits, pen-drawn digits)
+    "train": (40000, 8000, 14000), "val": (4000, 800, 1200), "test": (4000, 800, 1200)}
+SET_SEEDS = {"train": 101, "val": 202, "test": 303}
+VERSION = 3
+
+
+def _make_chunk(args):
+    return make_set(*args)
+
+
+def gate_sets(mnist, train_idx: np.ndarray, val_idx: np.ndarray, data_dir: Path, fraction: float = 1.0,
+              workers: int = 2) -> dict:
+    """{split: (uint8 images, labels)} of rendered uploads for the gate, cached in `data_dir`.
+
+    train and val render digits of their own MNIST training indices; test renders MNIST test digits."""
+    from multiprocessing import Pool
+
+    path = Path(data_dir) / f"gate-v{VERSION}-{fraction:g}.npz"
+    if path.exists():
+        cached = np.load(path)
+        return {s: (cached[f"{s}_x"], cached[f"{s}_y"]) for s in SET_SIZES}
+    sources = {"train": (mnist.train_x[train_idx], mnist.train_y[train_idx]),
+               "val": (mnist.train_x[val_idx], mnist.train_y[val_idx]), "test": (mnist.test_x, mnist.test_y)}
+    out = {}
+    with Pool(workers) as pool:
+        for split, sizes in SET_SIZES.items():
+            n = [max(1, int(k * fraction)) for k in sizes]
+            chunks = 8
+            jobs = [(*sources[split], n[0] // chunks, n[1] // chunks, n[2] // chunks, SET_SEEDS[split] * 1000 + c)
+                    for c in range(chunks)]
+            parts = pool.map(_make_chunk, jobs)
+            out[split] = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **{f"{s}_{k}": v for s, (x, y) in out.items() for k, v in (("x", x), ("y", y))})
+    return out

@@ -1,0 +1,129 @@
+"""Calibrate and score the number reader (segmentation + the digit model + the gate); write its card.
+
+    python -m training.number_card                 # models/number.json, reports/number/
+    python -m training.number_card --n-test 300    # a quicker run
+
+The reader has no weights of its own: its card records the checkpoints it reads with (sha256), the
+exponent that calibrates its string confidence (fitted on validation strings rendered from the MNIST
+training split's validation digits, by minimum negative log-likelihood), and its test figures on the
+fixed test strings (MNIST test digits): exact string accuracy by length, style and touching,
+per-digit accuracy by edit distance, and the ECE of the string confidence.
+"""
+
+import argparse
+import json
+import logging
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+from fastapi.testclient import TestClient
+
+from app.core.config import Settings
+from app.main import create_app
+from app.ml import numbers
+from app.ml.cards import atomic_write
+from training import data, metrics
+from training.strings import make_strings, test_strings
+
+log = logging.getLogger("number_card")
+VAL_SEED = 77
+
+
+def read(client, sample: bytes) -> dict | None:
+    """The service's answer for one upload through POST /predict/number (None for a 4xx), with
+    `log_p`: the log of its confidence before calibration."""
+    r = client.post("/predict/number", files={"file": ("line", sample, "application/octet-stream")})
+    if r.status_code != 200:
+        return None
+    answer = r.json()
+    exponent = client.app.state.predictor.number_exponent
+    answer["log_p"] = math.log(max(answer["confidence"], 1e-300)) / exponent
+    return answer
+
+
+def edit_distance(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+def fit_exponent(log_p: np.ndarray, correct: np.ndarray) -> float:
+    """The exponent a minimizing the NLL of correct ~ Bernoulli(exp(a * log_p))."""
+    grid = np.exp(np.linspace(np.log(0.05), np.log(5), 200))
+    best, best_nll = 1.0, math.inf
+    for a in grid:
+        p = np.clip(np.exp(a * log_p), 1e-6, 1 - 1e-6)
+        nll = -np.mean(correct * np.log(p) + (1 - correct) * np.log(1 - p))
+        if nll < best_nll:
+            best, best_nll = float(a), nll
+    return best
+
+
+def run(client, samples) -> list[dict]:
+    rows = []
+    for s in samples:
+        answer = read(client, s.data)
+        text = answer["number"] if answer else ""
+        rows.append({"truth": s.text, "read": text, "style": s.style, "touching": s.touching,
+                     "log_p": answer["log_p"] if answer else -30.0, "errors": edit_distance(s.text, text)})
+    return rows
+
+
+def summarize(rows: list[dict], exponent: float) -> dict:
+    correct = np.array([r["truth"] == r["read"] for r in rows])
+    conf = np.exp(exponent * np.array([r["log_p"] for r in rows]))
+    by = lambda key: {str(v): float(np.mean([r["truth"] == r["read"] for r in rows if key(r) == v]))  # noqa: E731
+                      for v in sorted({key(r) for r in rows}, key=str)}
+    digits = sum(len(r["truth"]) for r in rows)
+    return {"n": len(rows), "exact_string_accuracy": float(correct.mean()),
+            "per_digit_accuracy": 1 - sum(r["errors"] for r in rows) / digits,
+            "ece": metrics.ece(conf, correct), "by_length": by(lambda r: len(r["truth"])),
+            "by_style": by(lambda r: r["style"]), "by_touching": by(lambda r: r["touching"]),
+            "reliability": metrics.reliability(conf, correct, bins=10)}
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--model-dir", type=Path, default=Path("models"))
+    p.add_argument("--reports", type=Path, default=Path("reports"))
+    p.add_argument("--n-val", type=int, default=1000, help="validation strings (MNIST training split's validation digits)")
+    p.add_argument("--n-test", type=int, default=1000, help="test strings of 2-7 MNIST test digits")
+    p.add_argument("--n-long", type=int, default=200, help="extra test strings of 1-20 digits")
+    p.add_argument("--val-size", type=int, default=5000, help="as in training: validation digits carved from the 60k")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    mnist = data.load_mnist()
+    _, val_idx = data.split_indices(len(mnist.train_x), args.val_size, 0)
+    started = time.time()
+    with TestClient(create_app(Settings(model_dir=args.model_dir, device="cpu", log_level="warning"))) as client:
+        val = run(client, make_strings(mnist.train_x[val_idx], mnist.train_y[val_idx], list(range(1, 9)), args.n_val,
+                                       VAL_SEED))
+        exponent = fit_exponent(np.array([r["log_p"] for r in val]), np.array([r["truth"] == r["read"] for r in val]))
+        test = run(client, test_strings(mnist.test_x, mnist.test_y, args.n_test))
+        long = run(client, make_strings(mnist.test_x, mnist.test_y, list(range(1, 21)), args.n_long, 4242))
+        models = client.app.state.store.models
+    card = {"reader": "segmentation + digit model + gate", "exponent": exponent,
+            "checkpoints": {name: models[name].card["sha256"] for name in ("digit", "gate")},
+            "validation": {k: v for k, v in summarize(val, exponent).items() if k != "reliability"},
+            "test": summarize(test, exponent), "test_1_to_20": summarize(long, exponent),
+            "uncalibrated_test_ece": summarize(test, 1.0)["ece"], "seconds": round(time.time() - started, 1),
+            "data": {"test": "training.strings.test_strings (MNIST test digits, seed fixed)",
+                     "validation": f"MNIST training split, validation indices (seed 0, {args.val_size})"}}
+    atomic_write(args.model_dir / numbers.CARD, lambda f: f.write((json.dumps(card, indent=2) + "\n").encode()))
+    out = args.reports / "number"
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "metrics.json", lambda f: f.write((json.dumps(card, indent=2) + "\n").encode()))
+    errors = [r for r in test if r["truth"] != r["read"]]
+    atomic_write(out / "errors.json", lambda f: f.write((json.dumps(errors, indent=1) + "\n").encode()))
+    log.info("exponent %.3f; test exact %.4f per-digit %.4f ECE %.4f; by length %s", exponent,
+             card["test"]["exact_string_accuracy"], card["test"]["per_digit_accuracy"], card["test"]["ece"],
+             card["test"]["by_length"])
+
+
+if __name__ == "__main__":
+    main()
