@@ -115,6 +115,10 @@ def run_server(name: str, bodies: dict, args) -> list[dict]:
         for clients in args.clients:
             r = hey(url, bodies["digit"], clients, args.duration)
             rows.append({"server": name, "load": f"/predict x{clients}", **r})
+        if name == "service" and args.number:
+            for clients in args.clients:
+                r = hey(f"http://127.0.0.1:{port}/predict/number", bodies["number"], clients, args.duration)
+                rows.append({"server": name, "load": f"/predict/number (5 digits, 1000x300 PNG) x{clients}", **r})
         if name == "service" and args.mixed:
             rows.append({"server": name, "load": "mixed x32 (16 digit, 8 overlap, 8 sum)",
                          **mixed_run(port, bodies, args.duration)})
@@ -166,12 +170,24 @@ def ratios(rows: list[dict], clients: int) -> str:
     return "\n".join(out)
 
 
+def number_line(digits: np.ndarray) -> bytes:
+    """A 1000x300 PNG of MNIST digits written dark on white, 150 px tall, side by side."""
+    from PIL import Image
+
+    canvas = Image.new("L", (1000, 300), 255)
+    for i, d in enumerate(digits):
+        ink = Image.fromarray(d).resize((150, 150), Image.BICUBIC)
+        canvas.paste(Image.new("L", (150, 150), 20), (150 + i * 140, 75), ink)
+    return png(np.asarray(canvas))
+
+
 def bodies_for(tmp: Path) -> dict:
     with np.load(ROOT / "tests" / "fixtures" / "mnist_test_300.npz") as f:
         images, labels = f["images"], f["labels"]
     seven, three = images[int(np.flatnonzero(labels == 7)[0])], images[int(np.flatnonzero(labels == 3)[0])]
     pair = ((seven.astype(np.float32) + three) / 2).round().astype(np.uint8)
-    files = {"digit": multipart(png(seven)), "overlap": multipart(png(pair)), "sum": multipart(png(seven), {"number": 4})}
+    files = {"digit": multipart(png(seven)), "overlap": multipart(png(pair)), "sum": multipart(png(seven), {"number": 4}),
+             "number": multipart(number_line(images[:5]))}
     paths = {}
     for key, body in files.items():
         paths[key] = tmp / f"{key}.body"
@@ -187,6 +203,7 @@ def main() -> None:
     p.add_argument("--warmup", type=float, default=3, help="seconds of warm-up load at 8 clients")
     p.add_argument("--rounds", type=int, default=3, help="times the whole sequence of servers runs")
     p.add_argument("--no-mixed", dest="mixed", action="store_false", help="skip the mixed three-endpoint run")
+    p.add_argument("--no-number", dest="number", action="store_false", help="skip the /predict/number runs")
     p.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE", help="settings for the service, e.g. WORKERS=2")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = p.parse_args()

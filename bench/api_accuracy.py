@@ -30,13 +30,16 @@ def main() -> None:
     x, y = mnist.test_x[:args.limit], mnist.test_y[:args.limit]
     with TestClient(create_app(Settings(device="cpu"))) as client:
         cards = {m["task"]: m["test_metrics"] for m in client.get("/models").json()["models"]}
-        digit = [client.post("/predict", files={"file": ("d.png", png(img), "image/png")}).json()["digit"] for img in x]
-        print(f"digit   API accuracy {100 * np.mean(np.array(digit) == y):.2f}%  "
+        digit = [client.post("/predict", files={"file": ("d.png", png(img), "image/png")}).json().get("digit", -1)
+                 for img in x]
+        print(f"digit   API accuracy {100 * np.mean(np.array(digit) == y):.2f}% counting a 422 as wrong; "
+              f"{100 * np.mean(np.array(digit) == -1):.2f}% answered 422 (not one digit)  "
               f"(model card, full test set: {100 * cards['digit']['accuracy']:.2f}%)")
         split = fixed_split("sum", x, y, TEST_PAIR_SEED, 0)
         sums = [client.post("/predict/sum", files={"file": ("d.png", png(img), "image/png")},
-                            data={"number": str(int(k))}).json()["sum"] for img, k in zip(x, split["number"])]
-        print(f"sum     API sum accuracy {100 * np.mean(np.array(sums) == split['sum'].numpy()):.2f}%  "
+                            data={"number": str(int(k))}).json().get("sum", -1) for img, k in zip(x, split["number"])]
+        print(f"sum     API sum accuracy {100 * np.mean(np.array(sums) == split['sum'].numpy()):.2f}% counting a 422 "
+              f"as wrong; {100 * np.mean(np.array(sums) == -1):.2f}% answered 422  "
               f"(model card: {100 * cards['sum']['sum_accuracy']:.2f}%)")
         pairs = fixed_split("overlap", mnist.test_x, mnist.test_y, TEST_PAIR_SEED, min(args.limit, 10000))
         truth = [sorted(set(t)) for t in pairs["pair_labels"].tolist()]

@@ -16,21 +16,28 @@ from pathlib import Path
 import torch
 
 from app.ml.checkpoint import atomic_write, load_model
+from app.ml.constants import MODELS
 from app.ml.nets import pick_device
-from training import data, figures
-from training.scoring import collect, public, score
-from training.tasks import fixed_split
+from training import data, figures, negatives
+from training.scoring import REPORTED, collect, public, score
+from training.tasks import fixed_split, gate_split
 from training.train import TEST_PAIR_SEED
 
 log = logging.getLogger("evaluate")
-DEFAULT_MODELS = [Path("models") / f"{t}.pt" for t in ("digit", "overlap", "sum")]
+DEFAULT_MODELS = [Path("models") / f"{t}.pt" for t in MODELS]
 
 
-def evaluate(path: Path, mnist: data.Mnist, reports: Path, device: str, limit: int = 0) -> dict:
+def evaluate(path: Path, mnist: data.Mnist, reports: Path, device: str, limit: int = 0,
+             data_dir: Path = data.DATA_DIR) -> dict:
     model, card = load_model(path, device)
     task, head, temperature = card["task"], card["head"], card["temperature"]
     test_x, test_y = (mnist.test_x[:limit], mnist.test_y[:limit]) if limit else (mnist.test_x, mnist.test_y)
-    split = fixed_split(task, test_x, test_y, TEST_PAIR_SEED, min(10000, limit or 10000))
+    if task == "gate":  # the rendered test uploads too (cached in data/ by training)
+        train_idx, val_idx = data.split_indices(len(mnist.train_x), card["data"]["val_size"], card["train_config"]["seed"])
+        rendered = negatives.gate_sets(mnist, train_idx, val_idx, data_dir, 0.02 if limit else 1.0)["test"]
+        split = gate_split(test_x, test_y, rendered)
+    else:
+        split = fixed_split(task, test_x, test_y, TEST_PAIR_SEED, min(10000, limit or 10000))
     m = score(task, head, collect(model, task, split, device), split, temperature, card.get("threshold", 0.5))
     out = reports / path.stem
     out.mkdir(parents=True, exist_ok=True)
@@ -42,15 +49,10 @@ def evaluate(path: Path, mnist: data.Mnist, reports: Path, device: str, limit: i
     return result
 
 
-HEADLINES = {"digit": [("accuracy", "accuracy")],
-             "overlap": [("exact-set", "exact_set_accuracy"), ("hamming", "hamming_accuracy"), ("macro F1", "macro_f1")],
-             "sum": [("digit acc", "digit_accuracy"), ("sum acc", "sum_accuracy")]}
-
-
 def results_table(summary: dict) -> str:
     lines = ["| model | task | arch | params | train time (s) | headline (test) | ECE |", "|---|---|---|---|---|---|---|"]
     for name, r in sorted(summary.items(), key=lambda kv: (kv[1]["task"], kv[0])):
-        heads = ", ".join(f"{label} {100 * r['test'][key]:.2f}%" for label, key in HEADLINES[r["task"]])
+        heads = ", ".join(f"{label} {100 * r['test'][key]:.2f}%" for label, key in REPORTED[r["task"]])
         lines.append(f"| {name} | {r['task']} | {r['arch']} | {r['params']:,} | {r['train_seconds']} | {heads} | "
                      f"{100 * r['test']['ece']:.2f}% |")
     return "\n".join(lines) + "\n"
@@ -71,7 +73,7 @@ def main(argv=None):
     summary_path = args.reports / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     for path in args.checkpoints:
-        result = evaluate(path, mnist, args.reports, device, args.limit)
+        result = evaluate(path, mnist, args.reports, device, args.limit, args.data_dir)
         summary[result["name"]] = {k: v for k, v in result.items() if k != "test"} | {
             "test": {k: v for k, v in result["test"].items() if not isinstance(v, (dict, list))}}
         log.info("%s: %s", path, json.dumps(summary[result["name"]]["test"]))

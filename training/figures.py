@@ -6,9 +6,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
 
 from training.metrics import reliability  # noqa: E402
+from training.scoring import REPORTED  # noqa: E402
 
 
 def save(fig, path: Path) -> None:
@@ -39,13 +40,13 @@ def confusion(cm: np.ndarray, path: Path, title: str) -> None:
             if cm[i, j]:
                 ax.text(j, i, cm[i, j], ha="center", va="center", fontsize=7,
                         color="white" if shown[i, j] > shown.max() / 2 else "black")
-    ax.set(xlabel="predicted", ylabel="true", title=title, xticks=range(10), yticks=range(10))
+    ax.set(xlabel="predicted", ylabel="true", title=title, xticks=range(len(cm)), yticks=range(len(cm)))
     save(fig, path)
 
 
 def per_class(prf: dict, path: Path, title: str) -> None:
     fig, ax = plt.subplots(figsize=(7, 3))
-    x = np.arange(10)
+    x = np.arange(len(prf["precision"]))
     for k, name in enumerate(("precision", "recall", "f1")):
         ax.bar(x + (k - 1) * 0.27, 100 * np.array(prf[name]), 0.27, label=name)
     low = min(min(prf[n]) for n in ("precision", "recall", "f1"))
@@ -85,7 +86,7 @@ def samples(images: np.ndarray, truth: list[str], preds: list[str], path: Path, 
 
 def write_all(out: Path, task: str, card: dict, m: dict, split: dict) -> None:
     arrays = m["arrays"]
-    metric_name = {"digit": "accuracy", "overlap": "exact-set accuracy", "sum": "sum accuracy"}[task]
+    metric_name = REPORTED[task][0][0]
     if card.get("history"):
         curves(card["history"], out / "curves.png", metric_name)
     images = split["x"][:, 0].numpy()
@@ -102,6 +103,8 @@ def write_all(out: Path, task: str, card: dict, m: dict, split: dict) -> None:
             truth = [f"{y}+{k}={y + k}" for y, k in zip(split["y"].tolist(), numbers)]
             preds = [f"{d}+{k}={s}" for d, k, s in zip(arrays["pred"].tolist(), numbers, arrays["sum_pred"].tolist())]
         else:
-            truth, preds = [str(v) for v in split["y"].tolist()], [str(v) for v in arrays["pred"].tolist()]
+            names = card["classes"] if task == "gate" else None
+            label = (lambda v: names[v]) if names else str
+            truth, preds = [label(v) for v in split["y"].tolist()], [label(v) for v in arrays["pred"].tolist()]
     samples(images, truth, preds, out / "samples.png")
     reliability_diagram(arrays["confidence"], arrays["correct"], out / "reliability.png", m["ece"])

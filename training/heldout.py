@@ -195,12 +195,33 @@ def template_digit(digit: int, rng, height: float, pen: float, side: int) -> Ima
     return draw_lines(img, lines, max(1, round(pen)))
 
 
+def thin(mask: np.ndarray) -> np.ndarray:
+    """Zhang-Suen thinning: a connected, one-pixel-wide skeleton of a binary image."""
+    img = np.pad(mask.astype(np.uint8), 1)
+    while True:
+        changed = False
+        for step in (0, 1):
+            p = [np.roll(np.roll(img, -dy, 0), -dx, 1) for dy, dx in
+                 ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))]  # P2..P9
+            neighbours = sum(p)
+            transitions = sum(((p[i] == 0) & (p[(i + 1) % 8] == 1)).astype(np.uint8) for i in range(8))
+            if step == 0:
+                cond = (p[0] * p[2] * p[4] == 0) & (p[2] * p[4] * p[6] == 0)
+            else:
+                cond = (p[0] * p[2] * p[6] == 0) & (p[0] * p[4] * p[6] == 0)
+            remove = (img == 1) & (neighbours >= 2) & (neighbours <= 6) & (transitions == 1) & cond
+            if remove.any():
+                img[remove] = 0
+                changed = True
+        if not changed:
+            return img[1:-1, 1:-1].astype(bool)
+
+
 def skeleton_digit(digit_img: np.ndarray, rng, height: float, pen: float, side: int) -> Image.Image:
-    """An MNIST digit redrawn with a round pen along its medial axis, `height` px tall."""
+    """An MNIST digit redrawn with a round pen along its skeleton, `height` px tall."""
     up = np.asarray(Image.fromarray(digit_img).resize((112, 112), Image.BICUBIC), np.float32) / 255
-    mask = up > 0.45
-    dt = ndimage.distance_transform_edt(mask)
-    ridge = mask & (dt >= ndimage.maximum_filter(dt, 3)) & (dt >= 1.5)
+    mask = ndimage.binary_opening(up > 0.45, iterations=1) | (up > 0.7)
+    ridge = thin(mask)
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     scale = height / (rows[-1] - rows[0] + 1)
     ys, xs = np.nonzero(ridge)

@@ -25,7 +25,7 @@ from app.main import create_app
 from app.ml import numbers
 from app.ml.cards import atomic_write
 from training import data, metrics
-from training.strings import make_strings, test_strings
+from training.strings import fixed_strings, make_strings
 
 log = logging.getLogger("number_card")
 VAL_SEED = 77
@@ -87,6 +87,30 @@ def summarize(rows: list[dict], exponent: float) -> dict:
             "reliability": metrics.reliability(conf, correct, bins=10)}
 
 
+def write_figures(rows: list[dict], exponent: float, summary: dict, out: Path) -> None:
+    """Exact string accuracy by length and by kind of line, and the reliability of the string confidence."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from training.figures import reliability_diagram, save
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2), gridspec_kw={"width_ratios": [3, 2]})
+    lengths = list(summary["by_length"])
+    a.bar(lengths, [100 * summary["by_length"][k] for k in lengths], color="#0a66c2")
+    a.set(xlabel="digits in the line", ylabel="exact string accuracy (%)", ylim=(50, 100.5),
+          title=f"Test strings: {100 * summary['exact_string_accuracy']:.1f}% exact")
+    kinds = {**{f"{k}": v for k, v in summary["by_style"].items()},
+             **{("touching" if k == "True" else "apart"): v for k, v in summary["by_touching"].items()}}
+    b.bar(list(kinds), [100 * v for v in kinds.values()], color="#2f9e44")
+    b.set(ylim=(50, 100.5), title="by rendering and spacing")
+    save(fig, out / "accuracy.png")
+    correct = np.array([r["truth"] == r["read"] for r in rows])
+    conf = np.exp(exponent * np.array([r["log_p"] for r in rows]))
+    reliability_diagram(conf, correct, out / "reliability.png", summary["ece"])
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model-dir", type=Path, default=Path("models"))
@@ -104,7 +128,7 @@ def main(argv=None) -> None:
         val = run(client, make_strings(mnist.train_x[val_idx], mnist.train_y[val_idx], list(range(1, 9)), args.n_val,
                                        VAL_SEED))
         exponent = fit_exponent(np.array([r["log_p"] for r in val]), np.array([r["truth"] == r["read"] for r in val]))
-        test = run(client, test_strings(mnist.test_x, mnist.test_y, args.n_test))
+        test = run(client, fixed_strings(mnist.test_x, mnist.test_y, args.n_test))
         long = run(client, make_strings(mnist.test_x, mnist.test_y, list(range(1, 21)), args.n_long, 4242))
         models = client.app.state.store.models
     card = {"reader": "segmentation + digit model + gate", "exponent": exponent,
@@ -112,12 +136,13 @@ def main(argv=None) -> None:
             "validation": {k: v for k, v in summarize(val, exponent).items() if k != "reliability"},
             "test": summarize(test, exponent), "test_1_to_20": summarize(long, exponent),
             "uncalibrated_test_ece": summarize(test, 1.0)["ece"], "seconds": round(time.time() - started, 1),
-            "data": {"test": "training.strings.test_strings (MNIST test digits, seed fixed)",
+            "data": {"test": "training.strings.fixed_strings (MNIST test digits, seed fixed)",
                      "validation": f"MNIST training split, validation indices (seed 0, {args.val_size})"}}
     atomic_write(args.model_dir / numbers.CARD, lambda f: f.write((json.dumps(card, indent=2) + "\n").encode()))
     out = args.reports / "number"
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "metrics.json", lambda f: f.write((json.dumps(card, indent=2) + "\n").encode()))
+    write_figures(test, exponent, card["test"], out)
     errors = [r for r in test if r["truth"] != r["read"]]
     atomic_write(out / "errors.json", lambda f: f.write((json.dumps(errors, indent=1) + "\n").encode()))
     log.info("exponent %.3f; test exact %.4f per-digit %.4f ECE %.4f; by length %s", exponent,

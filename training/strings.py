@@ -3,7 +3,7 @@
 slightly overlapping neighbours, a slight slant, dark on light or light on dark.
 
 Validation strings (for calibrating the number confidence) come from MNIST training digits; the
-fixed test strings (`test_strings`) from MNIST test digits only.
+fixed test strings (`fixed_strings`) from MNIST test digits only.
 
     python -m training.strings --out /tmp/lines --n 20     # write a few as files to look at
 """
@@ -109,7 +109,7 @@ def make_strings(images: np.ndarray, labels: np.ndarray, lengths, n: int, seed: 
     return out
 
 
-def test_strings(images: np.ndarray, labels: np.ndarray, n: int = 1000, lengths=range(2, 8)) -> list[LineSample]:
+def fixed_strings(images: np.ndarray, labels: np.ndarray, n: int = 1000, lengths=range(2, 8)) -> list[LineSample]:
     """The fixed test set (from MNIST test digits): 2-7 digits, a quarter touching, half photos."""
     return make_strings(images, labels, list(lengths), n, TEST_SEED)
 
@@ -124,7 +124,7 @@ def main() -> None:
     args = p.parse_args()
     mnist = load_mnist()
     args.out.mkdir(parents=True, exist_ok=True)
-    for i, s in enumerate(test_strings(mnist.test_x, mnist.test_y, args.n)):
+    for i, s in enumerate(fixed_strings(mnist.test_x, mnist.test_y, args.n)):
         (args.out / f"{i:03d}-{s.text}-{s.style}{'-touching' if s.touching else ''}."
          f"{'png' if s.style == 'canvas' else 'jpg'}").write_bytes(s.data)
 

@@ -55,6 +55,14 @@ def fixed_split(task: str, images: np.ndarray, labels: np.ndarray, seed: int, n_
     return batch
 
 
+def gate_split(images: np.ndarray, labels: np.ndarray, rendered: tuple[np.ndarray, np.ndarray]) -> dict:
+    """MNIST digits followed by rendered uploads (`training.negatives`), with a `rendered` row mask."""
+    x, y = np.concatenate([images, rendered[0]]), np.concatenate([labels.astype(np.int64), rendered[1]])
+    split = fixed_split("gate", x, y, 0, 0)
+    split["rendered"] = torch.arange(len(y)) >= len(images)
+    return split
+
+
 def train_batches(task: str, images: np.ndarray, labels: np.ndarray, batch_size: int, epoch_size: int,
                   rng: np.random.Generator, gen: torch.Generator, augment: dict | None):
     """One epoch of fresh training batches: shuffled digits, fresh pairs, fresh numbers.

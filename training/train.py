@@ -27,8 +27,8 @@ from app.ml.constants import DIGIT_SETS, DIGITS, GATE_CLASSES, MNIST_MEAN, MNIST
 from app.ml.nets import HEADS, build_model, model_kwargs, pick_device
 from training import data, negatives
 from training.export import export
-from training.scoring import collect, headline, public, score
-from training.tasks import fixed_split, forward, loss_fn, targets_for_temperature, train_batches
+from training.scoring import REPORTED, collect, headline, public, score
+from training.tasks import fixed_split, forward, gate_split, loss_fn, targets_for_temperature, train_batches
 from training.temperature import fit_temperature
 
 log = logging.getLogger("training")
@@ -92,21 +92,17 @@ def build_splits(args, mnist: data.Mnist) -> dict:
                                       mnist.train_y[val_idx])
     if args.task == "gate":  # MNIST digits plus rendered uploads: pen-drawn digits, non-digits, numbers
         rendered = negatives.gate_sets(mnist, train_idx, val_idx, args.data_dir, 0.02 if args.limit else 1.0)
-        join = lambda x, y, split: (np.concatenate([x, rendered[split][0]]),  # noqa: E731
-                                    np.concatenate([y.astype(np.int64), rendered[split][1]]))
-        (train_x, train_y), (val_x, val_y) = join(train_x, train_y, "train"), join(val_x, val_y, "val")
-        test_x, test_y = join(test_x, test_y, "test")
-    splits = {
+        train = (np.concatenate([train_x, rendered["train"][0]]),
+                 np.concatenate([train_y.astype(np.int64), rendered["train"][1]]))
+        return {"train": train,
+                "val": gate_split(val_x, val_y, rendered["val"]), "test": gate_split(test_x, test_y, rendered["test"]),
+                "train_idx": train_idx, "val_idx": val_idx}
+    return {
         "train": (train_x, train_y),
-        "val": fixed_split(args.task, val_x, val_y,
-                           args.seed + VAL_SEED_OFFSET, n_pairs(len(val_idx))),
+        "val": fixed_split(args.task, val_x, val_y, args.seed + VAL_SEED_OFFSET, n_pairs(len(val_idx))),
         "test": fixed_split(args.task, test_x, test_y, TEST_PAIR_SEED, n_pairs(len(test_x))),
         "train_idx": train_idx, "val_idx": val_idx,
     }
-    if args.task == "gate":  # which rows are rendered uploads (after the MNIST ones)
-        for name, n_mnist in (("val", len(val_idx)), ("test", len(test_x) - len(rendered["test"][0]))):
-            splits[name]["rendered"] = torch.arange(len(splits[name]["y"])) >= n_mnist
-    return splits
 
 
 def classes_of(task: str):
@@ -253,10 +249,7 @@ def init_from(model, donor) -> list[str]:
 
 
 def summary(task: str, m: dict) -> str:
-    keys = {"digit": ["accuracy", "ece"], "overlap": ["exact_set_accuracy", "hamming_accuracy", "ece"],
-            "sum": ["digit_accuracy", "sum_accuracy", "ece"],
-            "gate": ["accuracy", "false_rejection", "rejection", "ece"]}[task]
-    return " ".join(f"{k}={m[k]:.4f}" for k in keys)
+    return " ".join(f"{k}={m[k]:.4f}" for k in [key for _, key in REPORTED[task]] + ["ece"])
 
 
 def main(argv=None):

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Train the three shipped models end to end (used by `make train`). Extra args go to every run.
+# Train the shipped models end to end (used by `make train`). Extra args go to every run.
 set -euo pipefail
 PY=${PYTHON:-python}
 $PY -m training.train --task digit "$@"
@@ -12,3 +12,9 @@ $PY -m training.train --task overlap --epochs 16 --name overlap-stage1 "$@"
 $PY -m training.train --task overlap --init-from models/overlap-stage1.pt --epochs 10 --lr 1e-3 --tta \
     --aug-degrees 8 --aug-translate 0.03 --aug-scale 0.05 "$@"
 rm -f models/overlap-stage1.pt models/overlap-stage1.json
+# gate: is the upload one digit? The digit CNN's features, fine-tuned on MNIST plus rendered uploads
+# (pen-drawn and printed digits, letters, scribbles, shapes, photos of nothing, numbers); its
+# rejection threshold is chosen on validation.
+$PY -m training.train --task gate --init-from models/digit.pt --epochs 8 "$@"
+# number reader: calibrate its string confidence on validation strings, score it on the test strings
+$PY -m training.number_card

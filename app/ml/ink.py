@@ -53,10 +53,11 @@ def normalize_pen(crop: np.ndarray) -> np.ndarray:
     # Grow or shrink every stroke by r on each side; the ink box changes by 2r too, hence the (1 - T/20).
     t = MNIST_STROKE / BOX
     r = (width - t * side) / (2 * (1 - t))
-    if r > 0:  # too thick: keep the core (and the medial ridge, so that thin parts are not cut)
+    if r > 0:  # too thick: keep the core, and redraw the medial ridge at MNIST's width (so that the thin
+        # strokes of a bold serif font or a light pen pressure are not cut or left as hairlines)
         dt = ndimage.distance_transform_edt(mask)
         ridge = mask & (dt >= ndimage.maximum_filter(dt, 3))
-        new = (dt > r) | ridge
+        new = (dt > r) | (ndimage.distance_transform_edt(~ridge) <= t * side / 2)
     else:  # too thin: widen
         new = ndimage.distance_transform_edt(~mask) <= -r
     return np.clip(ndimage.gaussian_filter(new.astype(np.float32), 0.6 * PEN_SIDE / 28), 0, 1)

@@ -2,11 +2,14 @@
 
 1. `read_line`: the upload's ink at a working scale (same decoding, polarity and background removal
    as one digit), cut into glyphs: connected pieces of ink merged into left-to-right columns.
-2. The digit model and the gate score every glyph whole. A glyph the gate does not take for one
-   digit may be several touching or overlapping digits: `readings` cuts it into k = 2, 3, ... pieces
-   along least-ink paths near k equal parts, and those pieces are scored too.
+2. The digit model and the gate score every glyph whole, and every pair of nearly touching glyphs
+   as one (a digit drawn in two strokes). A glyph the gate does not take for one digit may be several
+   touching or overlapping digits: `readings` cuts it into 2 pieces at each of its deepest valleys of
+   ink, and into k = 2, 3, ... pieces near each k-th of its width, along least-ink paths; those
+   pieces are scored too.
 3. `choose` keeps, per glyph, the reading whose pieces are most probably digits (log P(digit) +
-   log P(one digit by the gate), summed over pieces).
+   log P(one digit by the gate), summed over pieces), and dynamic programming along the line decides
+   between two nearly touching glyphs and one digit drawn in two strokes.
 4. The string's confidence is the product of the chosen pieces' probabilities, calibrated by one
    exponent fitted on validation strings (`NumberCard.exponent`).
 
@@ -22,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from app.ml.ink import EIGHT, Glyph, columns, components
+from app.ml.ink import EIGHT, Glyph, columns, components, merge
 from app.ml.preprocess import (
     InputError,
     border_level,
@@ -39,6 +42,7 @@ log = logging.getLogger("digitserve.numbers")
 CARD = "number.json"  # beside the checkpoints: how the number reader was calibrated and how it scored
 LINE_SIDE = 1024  # the longer side of the working image (a 20-digit line keeps ~50 px per digit)
 MAX_PIECES = 6  # at most this many digits read from one glyph
+DOUBT = 0.9  # a glyph whose P(one digit) by the gate is below this is also read as several pieces
 MIN_DIGIT_ASPECT = 0.45  # width / height below which a piece is too narrow for two digits
 
 
@@ -50,6 +54,7 @@ class Line:
     height: int
     inverted: bool
     glyphs: list[Glyph] = field(default_factory=list)
+    pairs: dict[int, Glyph] = field(default_factory=dict)  # glyph i and i+1 merged, where they may be one digit
 
 
 def read_line(data: bytes, max_pixels: int) -> Line:
@@ -176,7 +181,7 @@ class Scored:
 
 def doubtful(whole: Scored) -> bool:
     """A glyph that the gate does not take for one digit: read it again as several pieces."""
-    return whole.p_one < 0.5
+    return whole.p_one < DOUBT
 
 
 def choose(scores: list[list[Scored]]) -> int:
@@ -207,13 +212,30 @@ def string_confidence(chosen: list[Scored], exponent: float) -> float:
     return math.exp(exponent * log_p)
 
 
+def mergeable(glyphs: list[Glyph]) -> list[int]:
+    """Indices i where glyphs i and i+1 may be one digit drawn in two strokes (a 4, a broken 0):
+    nearly touching, and together no wider than a digit."""
+    out = []
+    for i, (a, b) in enumerate(zip(glyphs, glyphs[1:])):
+        height = max(a.bottom, b.bottom) - min(a.top, b.top)
+        if b.left - a.right < 0.25 * height and b.right - a.left <= 1.1 * height:
+            out.append(i)
+    return out
+
+
 def segment(data: bytes, max_pixels: int) -> tuple[Line, list[np.ndarray]]:
-    """The line and one model input per glyph (the first reading: every glyph one digit)."""
+    """The line and the first model inputs: every glyph whole, then every mergeable pair as one."""
     line = read_line(data, max_pixels)
-    return line, [model_input(line.ink, g) for g in line.glyphs]
+    line.pairs = {i: merge(line.glyphs[i], line.glyphs[i + 1]) for i in mergeable(line.glyphs)}
+    return line, [model_input(line.ink, g) for g in [*line.glyphs, *line.pairs.values()]]
 
 
 Options = dict[int, list[list[Glyph]]]  # glyph index -> its readings as several pieces
+
+
+def doubtful_glyphs(line: Line, whole: list[Scored]) -> list[int]:
+    """The glyphs to read again as several pieces."""
+    return [i for i in range(len(line.glyphs)) if doubtful(whole[i])]
 
 
 def split_doubtful(line: Line, doubtful_glyphs: list[int]) -> tuple[Options, list[np.ndarray]]:
@@ -227,18 +249,21 @@ def split_doubtful(line: Line, doubtful_glyphs: list[int]) -> tuple[Options, lis
 @dataclass
 class Reading:
     """Per glyph, the scores of each reading (0: whole, then `options`' order), the pieces of each
-    reading, and where each piece's model input is."""
+    reading, and where each piece's model input is; and the scores of merged pairs of glyphs."""
 
     scores: list[list[list[Scored]]]
     parts: list[list[list[Glyph]]]
     inputs: dict[tuple[int, int, int], int]  # (glyph, reading, piece) -> index into the model inputs
+    merged: dict[int, tuple[Scored, Glyph, int]]  # glyph i merged with i+1: score, glyph, input index
 
 
 def collect(line: Line, whole: list[Scored], options: Options, pieces: list[Scored]) -> Reading:
     """Arrange the scores of the two passes (`segment`'s inputs, then `split_doubtful`'s) per glyph."""
-    scores = [[[s]] for s in whole]
+    n = len(line.glyphs)
+    scores = [[[s]] for s in whole[:n]]
     parts = [[[g]] for g in line.glyphs]
-    inputs = {(i, 0, 0): i for i in range(len(whole))}
+    inputs = {(i, 0, 0): i for i in range(n)}
+    merged = {i: (whole[n + j], g, n + j) for j, (i, g) in enumerate(line.pairs.items())}
     position = 0
     for i in sorted(options):
         for parts_of_reading in options[i]:
@@ -247,26 +272,54 @@ def collect(line: Line, whole: list[Scored], options: Options, pieces: list[Scor
             scores[i].append(pieces[position:position + k])
             parts[i].append(parts_of_reading)
             position += k
-    return Reading(scores, parts, inputs)
+    return Reading(scores, parts, inputs, merged)
+
+
+def total(scores: list[Scored]) -> float:
+    return sum(s.log_score for s in scores)
+
+
+def best_path(reading: Reading) -> list[tuple[int, int | None]]:
+    """The most probable left-to-right reading of the line: a list of (glyph, reading), where reading
+    None means glyph and glyph + 1 read as one digit."""
+    n = len(reading.scores)
+    best, back = [0.0] + [-math.inf] * n, [None] * (n + 1)
+    for j in range(1, n + 1):
+        c = choose(reading.scores[j - 1])
+        best[j], back[j] = best[j - 1] + total(reading.scores[j - 1][c]), (j - 1, c)
+        if j >= 2 and j - 2 in reading.merged:
+            joined = best[j - 2] + reading.merged[j - 2][0].log_score
+            if joined > best[j]:
+                best[j], back[j] = joined, (j - 2, None)
+    path, j = [], n
+    while j > 0:
+        path.append(back[j])
+        j = back[j][0]
+    return path[::-1]
 
 
 def assemble(line: Line, reading: Reading, gate_threshold: float, exponent: float) -> dict:
-    """The answer: per glyph its best reading; a glyph that the gate holds for no digit at all (a
+    """The answer: the best reading of the line; a glyph that the gate holds for no digit at all (a
     speck, a dash, a letter) is left out. `pieces` lists the model inputs of the digits read."""
     digits, chosen, used = [], [], []
-    for i, scores in enumerate(reading.scores):
-        c = choose(scores)
-        if c == 0 and scores[0][0].p_one < 1 - gate_threshold:
-            continue
-        for j, (part, s) in enumerate(zip(reading.parts[i][c], scores[c])):
+    for i, c in best_path(reading):
+        if c is None:
+            s, glyph, index = reading.merged[i]
+            found = [(s, glyph, index)]
+        else:
+            if c == 0 and reading.scores[i][0][0].p_one < 1 - gate_threshold:
+                continue
+            found = [(s, part, reading.inputs[(i, c, j)])
+                     for j, (part, s) in enumerate(zip(reading.parts[i][c], reading.scores[i][c]))]
+        for s, part, index in found:
             digits.append({"digit": s.digit, "confidence": s.p_digit, "box": box(part, line.scale)})
             chosen.append(s)
-            used.append(reading.inputs[(i, c, j)])
+            used.append(index)
     if not digits:
         raise InputError(422, "no digit found: the image holds no handwritten digits", "not_a_digit")
     return {"number": "".join(str(d["digit"]) for d in digits), "digits": digits,
             "confidence": string_confidence(chosen, exponent), "pieces": used}
 
 
-__all__ = ["InputError", "Line", "Reading", "Scored", "assemble", "box", "choose", "collect", "doubtful",
+__all__ = ["InputError", "Line", "Reading", "Scored", "assemble", "box", "choose", "collect", "doubtful", "doubtful_glyphs",
            "model_input", "read_line", "readings", "segment", "split_doubtful", "string_confidence"]

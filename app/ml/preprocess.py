@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+from scipy import ndimage
 
 from app.ml.ink import normalize_pen, separate_glyphs
 
@@ -155,7 +156,9 @@ def remove_background(x: np.ndarray) -> np.ndarray:
     x = x - np.asarray(smooth, dtype=np.float32)
     spread = 1.4826 * float(np.median(np.abs(x - np.median(x))))
     floor = float(np.median(x)) + 4 * spread + 0.04
-    top = float(np.percentile(x, 99.5))
+    # The ink's level: a high percentile, of a lightly smoothed copy too, so that a small digit (under
+    # 0.5% of the pixels) still counts while single noisy pixels do not.
+    top = max(float(np.percentile(x, 99.5)), float(np.percentile(ndimage.uniform_filter(x, 3), 99.95)))
     if top - floor < INK_MIN:
         raise no_ink("the image has no ink that stands out from the background")
     return np.clip((x - floor) / (top - floor), 0, 1)

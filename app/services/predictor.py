@@ -99,7 +99,7 @@ class Predictor:
         self.check_available(TASK_SPECS["number"])
         line, images = await self.in_pool(numbers.segment, data, self.max_pixels)
         whole = await self.score_pieces(images)
-        doubtful = [i for i, s in enumerate(whole) if numbers.doubtful(s)]
+        doubtful = numbers.doubtful_glyphs(line, whole)
         options, more_images = await self.in_pool(numbers.split_doubtful, line, doubtful) if doubtful else ({}, [])
         pieces = await self.score_pieces(more_images) if more_images else []
         reading = numbers.collect(line, whole, options, pieces)

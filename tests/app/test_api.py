@@ -9,7 +9,6 @@ import pytest
 from PIL import Image
 
 from app.ml.constants import MODELS
-
 from tests.app.conftest import make_client
 from tests.images import encode, png
 

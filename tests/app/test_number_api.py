@@ -83,3 +83,16 @@ def test_the_number_route_is_in_the_openapi_contract(client):
     op = spec["paths"]["/predict/number"]["post"]
     assert op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("NumberPrediction")
     assert "422" in op["responses"] and "413" in op["responses"]
+
+
+def test_the_page_without_javascript_reads_a_number_and_boxes_it(client):
+    r = client.post("/", data={"task": "number"}, files={"file": ("n.png", draw("17", height=100, pen=10), "image/png")})
+    assert r.status_code == 200
+    assert 'class="number-answer">17<' in r.text
+    assert r.text.count('class="box"') == 2 and r.text.count('alt="digit ') == 2
+
+
+def test_the_page_says_when_a_drawing_is_not_a_digit(client):
+    r = client.post("/ui/predict", data={"task": "digit"}, files={"file": ("a.png", draw("A", background="white"), "image/png")})
+    assert r.status_code == 422
+    assert r.json()["reason"] == "not_a_digit" and "does not look like" in r.json()["error"]

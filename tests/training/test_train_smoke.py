@@ -31,7 +31,7 @@ def test_training_is_reproducible_for_a_seed(tmp_path, mnist_data_dir):
     assert a["history"][0]["train_loss"] == b["history"][0]["train_loss"]
 
 
-@pytest.mark.parametrize("task,arch", [("overlap", "cnn"), ("overlap", "mlp"), ("sum", "cnn"), ("sum", "mlp")])
+@pytest.mark.parametrize("task,arch", [("overlap", "cnn"), ("overlap", "mlp"), ("sum", "cnn"), ("sum", "mlp"), ("gate", "cnn")])
 def test_dry_run_of_every_task_and_the_evaluate_report(tmp_path, mnist_data_dir, task, arch):
     card, _ = run(tmp_path, mnist_data_dir, "--task", task, "--arch", arch, "--dry-run")
     assert card["task"] == task and card["arch"] == arch
@@ -44,6 +44,9 @@ def test_dry_run_of_every_task_and_the_evaluate_report(tmp_path, mnist_data_dir,
     assert 0 <= metrics["ece"] <= 1
     if task == "sum":
         assert metrics["sum_accuracy"] == metrics["joint_accuracy"] or arch == "mlp"
+    if task == "gate":
+        assert 0 < card["threshold"] < 1 and card["classes"][-2:] == ["not_a_digit", "several_digits"]
+        assert {"false_rejection", "rejection", "rejection_several_digits"} <= set(metrics)
 
 
 def test_help_shows_defaults(capsys):

@@ -69,7 +69,7 @@ function render(view, imageUrl) {
   $("preview-figure").hidden = number;
   $("boxes-figure").hidden = !number;
   $("crops-figure").hidden = !number;
-  $("bars").hidden = number;
+  $("bars").toggleAttribute("hidden", number);  // an SVG element has no `hidden` property
   const [before, strong, after] = answerText(view);
   const b = document.createElement("strong");
   b.textContent = strong;
