@@ -21,7 +21,7 @@ from app.api.routes import router as api_router
 from app.core.config import Settings, get_settings
 from app.core.middleware import BodyLimitMiddleware, HeadersAndMetricsMiddleware
 from app.core.telemetry import Telemetry
-from app.ml.numbers import read_exponent
+from app.ml.numbers import read_card
 from app.ml.preprocess import InputError
 from app.services.batcher import DeadlineExceeded, MicroBatcher, Overloaded
 from app.services.models import load_all, warm_up
@@ -65,8 +65,9 @@ async def lifespan(app: FastAPI):
     for task in store.errors:
         telemetry.models_loaded.labels(task).set(0)
     app.state.store, app.state.batchers = store, batchers
+    number_card = read_card(settings.model_dir)
     app.state.predictor = Predictor(store.models, store.errors, batchers, preprocess, settings.max_image_pixels,
-                                    telemetry, read_exponent(settings.model_dir))
+                                    telemetry, float(number_card["exponent"]), number_card)
     # Everything built so far (modules, app, sessions) lives as long as the process. Moving it out of
     # the collector's reach makes each full collection scan only per-request garbage: measured at 32
     # clients, p99 70-76 ms -> 33-37 ms and +7-17% req/s.

@@ -364,7 +364,7 @@ def make_set(images: np.ndarray, labels: np.ndarray, n_negative: int, n_several:
 SET_SIZES = {  # rendered samples per split: (not-a-digit, several digits, pen-drawn digits)
     "train": (40000, 8000, 14000), "val": (4000, 800, 1200), "test": (4000, 800, 1200)}
 SET_SEEDS = {"train": 101, "val": 202, "test": 303}
-VERSION = 4
+VERSION = 5
 
 
 def _make_chunk(args):

@@ -98,7 +98,7 @@ def write_figures(rows: list[dict], exponent: float, summary: dict, out: Path) -
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2), gridspec_kw={"width_ratios": [3, 2]})
     lengths = list(summary["by_length"])
-    a.bar(lengths, [100 * summary["by_length"][k] for k in lengths], color="#0a66c2")
+    a.bar(range(len(lengths)), [100 * summary["by_length"][k] for k in lengths], color="#0a66c2", tick_label=lengths)
     a.set(xlabel="digits in the line", ylabel="exact string accuracy (%)", ylim=(50, 100.5),
           title=f"Test strings: {100 * summary['exact_string_accuracy']:.1f}% exact")
     kinds = {**{f"{k}": v for k, v in summary["by_style"].items()},

@@ -120,7 +120,9 @@ async def models(request: Request):
                        temperature=m.card["temperature"], runtime=m.runtime.name, device=m.runtime.device,
                        test_metrics=m.card["metrics"].get("test", {}), card=m.card)
              for m in store.models.values()] if store else []
-    return {"models": cards, "unavailable": dict(store.errors) if store else {}}
+    predictor = getattr(request.app.state, "predictor", None)
+    return {"models": cards, "unavailable": dict(store.errors) if store else {},
+            "number_reader": predictor.number_card if predictor else None}
 
 
 @router.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=Response,

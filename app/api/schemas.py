@@ -79,3 +79,5 @@ class ModelCard(BaseModel):
 class ModelsList(BaseModel):
     models: list[ModelCard]
     unavailable: dict[str, str]
+    number_reader: dict | None = Field(None, description="the number reader's card (models/number.json): the "
+                                       "checkpoints it reads with, its confidence calibration, its test figures")

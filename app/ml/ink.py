@@ -18,6 +18,7 @@ MNIST_STROKE = 2.7  # median stroke width of MNIST digits in the 20-px box
 STROKE_RANGE = (1.8, 4.5)  # widths (in the 20-px box) left as drawn
 PEN_SIDE = 80  # pen normalization works with the ink box scaled to this many pixels
 INK_LEVEL = 0.35  # a pixel at least this bright counts as ink for geometry
+MAX_COVER = 0.45  # widening a thin pen stops before ink covers this share of the (square) digit box
 EIGHT = np.ones((3, 3), dtype=bool)
 
 
@@ -58,8 +59,13 @@ def normalize_pen(crop: np.ndarray) -> np.ndarray:
         dt = ndimage.distance_transform_edt(mask)
         ridge = mask & (dt >= ndimage.maximum_filter(dt, 3))
         new = (dt > r) | (ndimage.distance_transform_edt(~ridge) <= t * side / 2)
-    else:  # too thin: widen
-        new = ndimage.distance_transform_edt(~mask) <= -r
+    else:  # too thin: widen, but never so much that close strokes (a spiral's turns, a scribble's
+        # loops) run into one blob: ink may cover at most MAX_COVER of the box (MNIST digits: ~20-35%)
+        dt = ndimage.distance_transform_edt(~mask)
+        reach = -r
+        while reach > 0.5 and (dt <= reach).sum() > MAX_COVER * max(dt.shape) ** 2:
+            reach *= 0.8
+        new = dt <= reach
     return np.clip(ndimage.gaussian_filter(new.astype(np.float32), 0.6 * PEN_SIDE / 28), 0, 1)
 
 

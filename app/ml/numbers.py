@@ -40,7 +40,7 @@ from app.ml.preprocess import (
 
 log = logging.getLogger("digitserve.numbers")
 CARD = "number.json"  # beside the checkpoints: how the number reader was calibrated and how it scored
-LINE_SIDE = 1024  # the longer side of the working image (a 20-digit line keeps ~50 px per digit)
+LINE_SIDE = 640  # the longer side of the working image (a 20-digit line keeps ~30 px per digit)
 MAX_PIECES = 6  # at most this many digits read from one glyph
 DOUBT = 0.9  # a glyph whose P(one digit) by the gate is below this is also read as several pieces
 MIN_DIGIT_ASPECT = 0.45  # width / height below which a piece is too narrow for two digits
@@ -197,13 +197,17 @@ def box(g: Glyph, scale: float) -> list[int]:
     return [x0, y0, max(1, x1 - x0), max(1, y1 - y0)]
 
 
-def read_exponent(model_dir: Path) -> float:
-    """The calibration exponent from MODEL_DIR/number.json (1.0, uncalibrated, when it is missing)."""
+def read_card(model_dir: Path) -> dict:
+    """The number reader's card, MODEL_DIR/number.json (written by `python -m training.number_card`).
+    Without one the reader still works, with an uncalibrated confidence (exponent 1), and says so."""
     try:
-        return float(json.loads((Path(model_dir) / CARD).read_text())["exponent"])
+        card = json.loads((Path(model_dir) / CARD).read_text())
+        float(card["exponent"])
+        return card
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        log.warning("%s: unreadable (%s); the number confidence is uncalibrated", Path(model_dir) / CARD, exc)
-        return 1.0
+        log.warning("%s: unreadable (%s); the number confidence is uncalibrated. Fix: run "
+                    "`python -m training.number_card`", Path(model_dir) / CARD, exc)
+        return {"exponent": 1.0, "error": f"{CARD} missing or unreadable"}
 
 
 def string_confidence(chosen: list[Scored], exponent: float) -> float:

@@ -53,6 +53,7 @@ class Predictor:
     max_pixels: int
     telemetry: Telemetry
     number_exponent: float = 1.0  # calibration of the number's confidence (models/number.json)
+    number_card: dict | None = None
 
     async def prepare(self, data: bytes, pen: bool = True) -> Prepared:
         """Small PNGs (the common API case, e.g. 28x28) are prepared inline: that takes tens of

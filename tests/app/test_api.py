@@ -57,7 +57,8 @@ def test_health_ready_models_metrics(client, seven):
     assert ready.status_code == 200
     assert ready.json() == {"ready": True, "models": {t: "ready" for t in ("digit", "overlap", "sum", "gate")}}
     cards = client.get("/models").json()
-    assert {c["task"] for c in cards["models"]} == {"digit", "overlap", "sum"} and cards["unavailable"] == {}
+    assert {c["task"] for c in cards["models"]} == {"digit", "overlap", "sum", "gate"} and cards["unavailable"] == {}
+    assert cards["number_reader"]["exponent"] > 0 and set(cards["number_reader"]["checkpoints"]) == {"digit", "gate"}
     for c in cards["models"]:
         assert len(c["sha256"]) == 64 and c["version"] == c["sha256"][:12] and c["test_metrics"]
         assert (c["runtime"], c["device"]) == ("onnxruntime", "cpu")

@@ -149,6 +149,22 @@ def test_preprocessing_random_images_gives_a_28x28_input_or_the_typed_error(data
     assert np.isfinite(out.image).all() and out.image.min() >= 0 and out.image.max() <= 1
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_images())
+def test_line_segmentation_of_random_images_gives_pieces_or_the_typed_error(data):
+    """The number reader's first and second passes on anything: 28x28 inputs in [0, 1], or a 4xx."""
+    from app.ml import numbers
+
+    try:
+        line, images = numbers.segment(data, 40_000_000)
+        _, more = numbers.split_doubtful(line, list(range(len(line.glyphs))))
+    except InputError as exc:
+        assert 400 <= exc.status < 500
+        return
+    for x in images + more:
+        assert x.shape == (28, 28) and np.isfinite(x).all() and 0 <= x.min() and x.max() <= 1
+
+
 def test_a_slow_client_trickling_its_upload_gets_408_and_the_service_keeps_answering(three):
     body = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.png\"\r\n\r\n" + png(three) + b"\r\n--b--\r\n"
     with running_service(body_timeout_s=1.5) as (base, _):

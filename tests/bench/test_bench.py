@@ -53,9 +53,9 @@ def test_a_short_benchmark_run_writes_the_table_and_the_ratios(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     report = out.read_text()
     for row in ("| floor | /predict x1 |", "| floor | /predict x32 |", "| service | /predict x32 |",
-                "| service | mixed x32"):
+                "| service | /predict/number (5 digits, 1000x300 PNG) x1 |", "| service | mixed x32"):
         assert row in report
     assert "service/floor at 32 clients:" in report
     summary = report.split("Every round")[0]
     rows = [line.split("|") for line in summary.splitlines() if line.startswith(("| floor", "| service"))]
-    assert len(rows) == 5 and all(float(r[3]) > 0 and r[6].strip() == "0" for r in rows), "req/s > 0, no errors"
+    assert len(rows) == 7 and all(float(r[3]) > 0 and r[6].strip() == "0" for r in rows), "req/s > 0, no errors"
