@@ -64,7 +64,8 @@ def encode(img: Image.Image, fmt: str, **kw) -> bytes:
 
 
 def pen_width(rng, size: float) -> int:
-    return max(1, int(size * rng.uniform(0.03, 0.18)))
+    """From a hairline to a fat marker: 1.5-18% of the drawing's size, log-uniform."""
+    return max(1, int(size * math.exp(rng.uniform(math.log(0.015), math.log(0.18)))))
 
 
 def polyline(draw: ImageDraw.ImageDraw, pts, width: int) -> None:
@@ -219,9 +220,13 @@ def shape(rng) -> Image.Image:
         a = np.linspace(0, turns * 2 * math.pi, 200)
         r = 0.5 * a / a[-1]
         lines = [np.stack([0.5 + r * np.cos(a), 0.5 + r * np.sin(a)], 1).tolist()]
-    elif kind == 5:  # smiley
-        lines = [circle_pts(0.5, 0.5, 0.5), circle_pts(0.5, 0.5, 0.28, 0.3, math.pi - 0.3),
-                 circle_pts(0.33, 0.35, 0.05), circle_pts(0.67, 0.35, 0.05)]
+    elif kind == 5:  # a face: smiling, straight or frowning mouth, dot or ring eyes
+        eye, mouth = rng.uniform(0.01, 0.07), rng.uniform(0.2, 0.32)
+        smile = [circle_pts(0.5, 0.5, mouth, rng.uniform(0.1, 0.5), math.pi - rng.uniform(0.1, 0.5))]
+        frown = [circle_pts(0.5, 0.95, mouth, math.pi + 0.6, 2 * math.pi - 0.6)]
+        flat = [[(0.35, 0.7), (0.65, 0.7)]]
+        lines = [circle_pts(0.5, 0.5, 0.5), *[smile, smile, frown, flat][int(rng.integers(4))],
+                 circle_pts(0.35, 0.35, eye), circle_pts(0.65, 0.35, eye)]
     elif kind == 6:  # heart
         t = np.linspace(0, 2 * math.pi, 80)
         x, y = 16 * np.sin(t) ** 3, -(13 * np.cos(t) - 5 * np.cos(2 * t) - 2 * np.cos(3 * t) - np.cos(4 * t))
@@ -364,7 +369,7 @@ def make_set(images: np.ndarray, labels: np.ndarray, n_negative: int, n_several:
 SET_SIZES = {  # rendered samples per split: (not-a-digit, several digits, pen-drawn digits)
     "train": (40000, 8000, 14000), "val": (4000, 800, 1200), "test": (4000, 800, 1200)}
 SET_SEEDS = {"train": 101, "val": 202, "test": 303}
-VERSION = 5
+VERSION = 6
 
 
 def _make_chunk(args):

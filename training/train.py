@@ -57,6 +57,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--aug-scale", type=float, default=0.1, help="augmentation: max relative zoom")
     p.add_argument("--tta", action="store_true",
                    help="CNN: average logits over the input and its 1-pixel shifts at evaluation and serving")
+    p.add_argument("--rendered-digits", action="store_true",
+                   help="digit: also train on the gate's rendered digits (pen drawings at any size and width, printed "
+                        "digits), prepared as uploads are; validation and test stay MNIST's")
     p.add_argument("--init-from", type=Path, default=None, help="start from a checkpoint's weights (sum: a digit model)")
     p.add_argument("--seed", type=int, default=0, help="seeds weights, batches, augmentation, split")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: CUDA (with AMP) when present")
@@ -90,6 +93,11 @@ def build_splits(args, mnist: data.Mnist) -> dict:
     n_pairs = lambda n: min(10000, args.limit or 10000)  # noqa: E731
     train_x, train_y, val_x, val_y = (mnist.train_x[train_idx], mnist.train_y[train_idx], mnist.train_x[val_idx],
                                       mnist.train_y[val_idx])
+    if args.task == "digit" and args.rendered_digits:  # plus the gate's rendered digits (pen drawings, print)
+        rendered = negatives.gate_sets(mnist, train_idx, val_idx, args.data_dir, 0.02 if args.limit else 1.0)["train"]
+        digits = rendered[1] < 10
+        train_x = np.concatenate([train_x, rendered[0][digits]])
+        train_y = np.concatenate([train_y.astype(np.int64), rendered[1][digits]])
     if args.task == "gate":  # MNIST digits plus rendered uploads: pen-drawn digits, non-digits, numbers
         rendered = negatives.gate_sets(mnist, train_idx, val_idx, args.data_dir, 0.02 if args.limit else 1.0)
         train = (np.concatenate([train_x, rendered["train"][0]]),
@@ -224,9 +232,10 @@ def pick_threshold(head: str, val_out: dict, split: dict, temperature: float) ->
 
 
 def pick_gate_threshold(head: str, val_out: dict, split: dict, temperature: float,
-                        max_false_rejection=(0.002, 0.005)) -> float:
-    """The lowest rejection threshold (most non-digits rejected) that rejects at most 0.2% of the
-    MNIST validation digits and 0.5% of the rendered ones (pen drawings, photos)."""
+                        max_false_rejection=(0.003, 0.01)) -> float:
+    """The lowest rejection threshold (most non-digits rejected) that rejects at most 0.3% of the
+    MNIST validation digits and 1% of the rendered ones (pen drawings, printed digits, photos): the
+    service may refuse at most 0.5% of real digits, and this leaves a margin."""
     p = torch.softmax(val_out["logits"] / temperature, 1).numpy()
     y = split["y"].numpy()
     digit = y < 10

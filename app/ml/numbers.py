@@ -26,21 +26,11 @@ import numpy as np
 from scipy import ndimage
 
 from app.ml.ink import EIGHT, Glyph, columns, components, merge
-from app.ml.preprocess import (
-    InputError,
-    border_level,
-    decode,
-    downscale_to,
-    fit_and_center,
-    isolate_ink,
-    no_ink,
-    oriented_size,
-    to_gray,
-)
+from app.ml.preprocess import InputError, downscale_to, fit_and_center, isolate_ink, no_ink, read_upload
 
 log = logging.getLogger("digitserve.numbers")
 CARD = "number.json"  # beside the checkpoints: how the number reader was calibrated and how it scored
-LINE_SIDE = 640  # the longer side of the working image (a 20-digit line keeps ~30 px per digit)
+LINE_SIDE = 1024  # the longer side of the working image (a 20-digit line keeps ~50 px per digit)
 MAX_PIECES = 6  # at most this many digits read from one glyph
 DOUBT = 0.9  # a glyph whose P(one digit) by the gate is below this is also read as several pieces
 MIN_DIGIT_ASPECT = 0.45  # width / height below which a piece is too narrow for two digits
@@ -59,13 +49,7 @@ class Line:
 
 def read_line(data: bytes, max_pixels: int) -> Line:
     """Decode and clean an upload holding a line of digits; raises InputError (422 when there is no ink)."""
-    img = decode(data, max_pixels, LINE_SIDE)
-    width, height = oriented_size(img)
-    x = to_gray(img)
-    background = border_level(x)
-    inverted = background > 0.5
-    if inverted:
-        x, background = 1.0 - x, 1.0 - background
+    x, background, width, height, inverted = read_upload(data, max_pixels, LINE_SIDE)
     x = isolate_ink(downscale_to(x, LINE_SIDE), background)
     glyphs = line_glyphs(x)
     if not glyphs:

@@ -199,19 +199,26 @@ def prepare(data: bytes, max_pixels: int = 40_000_000, pen: bool = True) -> Prep
     """Bytes of an upload -> Prepared (28x28 model input in [0, 1]). Raises InputError.
 
     `pen`: normalize the stroke width (one drawn digit); off for overlapped pairs."""
-    img = decode(data, max_pixels, WORK_SIDE)
-    width, height = oriented_size(img)
-    x = to_gray(img)
-    background = border_level(x)
-    inverted = background > 0.5
-    if inverted:
-        x, background = 1.0 - x, 1.0 - background
+    x, background, width, height, inverted = read_upload(data, max_pixels, WORK_SIDE)
     if (height, width) == (SIZE, SIZE):
         if x.max() - background < INK_MIN:
             raise no_ink("the image is blank")
         return Prepared(np.ascontiguousarray(x, dtype=np.float32), width, height, inverted)
     x = isolate_ink(downscale_to(x), background)
     return Prepared(fit_and_center(x, pen), width, height, inverted, len(separate_glyphs(x)))
+
+
+def read_upload(data: bytes, max_pixels: int, work_side: int) -> tuple[np.ndarray, float, int, int, bool]:
+    """An upload decoded (at the scale `work_side` needs), oriented and in grayscale with bright ink:
+    (image in [0, 1], background level, width, height, inverted). Steps 1-5 of the module's recipe."""
+    img = decode(data, max_pixels, work_side)
+    width, height = oriented_size(img)
+    x = to_gray(img)
+    background = border_level(x)
+    inverted = background > 0.5
+    if inverted:
+        x, background = 1.0 - x, 1.0 - background
+    return x, background, width, height, inverted
 
 
 def isolate_ink(x: np.ndarray, background: float) -> np.ndarray:
