@@ -208,8 +208,8 @@ def shape(rng) -> Image.Image:
         lines = [np.stack([0.5 + r * np.cos(a), 0.5 + r * np.sin(a)], 1).tolist()]
     elif kind == 1:  # triangle
         lines = [[(0.5, 0), (1, 1), (0, 1), (0.5, 0)]]
-    elif kind == 2:  # square (not a diamond: drawn loosely, that is a 0)
-        lines = [[(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)]]
+    elif kind == 2:  # a crossed box (not a bare square or diamond: drawn loosely, with a thin pen, that is a 0)
+        lines = [[(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)], [(0, 0), (1, 1)]] + ([[(1, 0), (0, 1)]] if rng.random() < 0.5 else [])
     elif kind == 3:  # hatch or cross-hatch
         n = int(rng.integers(3, 8))
         lines = [[(i / (n - 1), 0), (i / (n - 1) + rng.uniform(-0.2, 0.2), 1)] for i in range(n)]
@@ -369,7 +369,7 @@ def make_set(images: np.ndarray, labels: np.ndarray, n_negative: int, n_several:
 SET_SIZES = {  # rendered samples per split: (not-a-digit, several digits, pen-drawn digits)
     "train": (40000, 8000, 14000), "val": (4000, 800, 1200), "test": (4000, 800, 1200)}
 SET_SEEDS = {"train": 101, "val": 202, "test": 303}
-VERSION = 6
+VERSION = 7
 
 
 def _make_chunk(args):

@@ -125,7 +125,7 @@ def main(argv=None) -> None:
     _, val_idx = data.split_indices(len(mnist.train_x), args.val_size, 0)
     started = time.time()
     with TestClient(create_app(Settings(model_dir=args.model_dir, device="cpu", log_level="warning"))) as client:
-        val = run(client, make_strings(mnist.train_x[val_idx], mnist.train_y[val_idx], list(range(1, 9)), args.n_val,
+        val = run(client, make_strings(mnist.train_x[val_idx], mnist.train_y[val_idx], list(range(2, 8)), args.n_val,
                                        VAL_SEED))
         exponent = fit_exponent(np.array([r["log_p"] for r in val]), np.array([r["truth"] == r["read"] for r in val]))
         test = run(client, fixed_strings(mnist.test_x, mnist.test_y, args.n_test))

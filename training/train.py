@@ -232,10 +232,11 @@ def pick_threshold(head: str, val_out: dict, split: dict, temperature: float) ->
 
 
 def pick_gate_threshold(head: str, val_out: dict, split: dict, temperature: float,
-                        max_false_rejection=(0.003, 0.01)) -> float:
-    """The lowest rejection threshold (most non-digits rejected) that rejects at most 0.3% of the
+                        max_false_rejection=(0.002, 0.01)) -> float:
+    """The lowest rejection threshold (most non-digits rejected) that rejects at most 0.2% of the
     MNIST validation digits and 1% of the rendered ones (pen drawings, printed digits, photos): the
-    service may refuse at most 0.5% of real digits, and this leaves a margin."""
+    service may refuse at most 0.5% of real digits, and may lose at most 0.24 points of MNIST accuracy
+    (99.64% -> 99.4%) to refusals; this leaves a margin for both."""
     p = torch.softmax(val_out["logits"] / temperature, 1).numpy()
     y = split["y"].numpy()
     digit = y < 10
