@@ -327,6 +327,18 @@ def prepared(data: bytes) -> np.ndarray | None:
         return None
 
 
+def straight_one(rng) -> Image.Image:
+    """A single straight stroke, upright within 15 degrees, with a round pen of any width."""
+    w, h = canvas(rng)
+    length = rng.uniform(0.15, 0.9) * min(w, h)
+    angle = rng.uniform(-0.26, 0.26)
+    x0, y0 = rng.uniform(0.2, 0.8) * w, rng.uniform(0, max(1, h - length))
+    pts = [(x0, y0), (x0 + length * math.sin(angle), y0 + length * math.cos(angle))]
+    img = Image.new("L", (w, h), 0)
+    polyline(ImageDraw.Draw(img), pts, max(1, int(length * math.exp(rng.uniform(math.log(0.03), math.log(0.3))))))
+    return img
+
+
 def looks_like_a_one(x: np.ndarray) -> bool:
     """A single upright stroke (a bar left of a photo of nothing, a hatch's line): that is how people
     draw a 1, so it is never taught as a non-digit."""
@@ -357,6 +369,9 @@ def make_set(images: np.ndarray, labels: np.ndarray, n_negative: int, n_several:
     for _ in range(n_several):
         add(render(number(rng, images, labels), rng), SEVERAL_DIGITS)
     for i in range(n_pen):
+        if i % 8 == 5:  # a 1 drawn as one straight stroke, as most people draw it on a canvas
+            add(render(straight_one(rng), rng), 1)
+            continue
         if i % 4 == 3:  # a printed digit
             d = int(rng.integers(10))
             add(render(letter(rng, str(d), DIGIT_FONTS), rng), d)
@@ -369,7 +384,7 @@ def make_set(images: np.ndarray, labels: np.ndarray, n_negative: int, n_several:
 SET_SIZES = {  # rendered samples per split: (not-a-digit, several digits, pen-drawn digits)
     "train": (40000, 8000, 14000), "val": (4000, 800, 1200), "test": (4000, 800, 1200)}
 SET_SEEDS = {"train": 101, "val": 202, "test": 303}
-VERSION = 7
+VERSION = 8
 
 
 def _make_chunk(args):

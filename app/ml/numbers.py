@@ -33,6 +33,7 @@ CARD = "number.json"  # beside the checkpoints: how the number reader was calibr
 LINE_SIDE = 1024  # the longer side of the working image (a 20-digit line keeps ~50 px per digit)
 MAX_PIECES = 6  # at most this many digits read from one glyph
 DOUBT = 0.9  # a glyph whose P(one digit) by the gate is below this is also read as several pieces
+SPLIT_COST = 1.0  # log-score cost of each extra digit read from one glyph
 MIN_DIGIT_ASPECT = 0.45  # width / height below which a piece is too narrow for two digits
 
 
@@ -157,6 +158,7 @@ class Scored:
     digit: int
     p_digit: float  # calibrated P(digit) by the digit model
     p_one: float  # the gate's P(exactly one digit)
+    p_not: float = 0.0  # the gate's P(not a digit at all)
 
     @property
     def log_score(self) -> float:
@@ -164,14 +166,16 @@ class Scored:
 
 
 def doubtful(whole: Scored) -> bool:
-    """A glyph that the gate does not take for one digit: read it again as several pieces."""
-    return whole.p_one < DOUBT
+    """A glyph that the gate does not take for one digit, nor for a non-digit (a letter is not cut
+    into digit-like pieces): read it again as several pieces."""
+    return whole.p_one < DOUBT and whole.p_not < 0.5
 
 
 def choose(scores: list[list[Scored]]) -> int:
     """Which reading (0: the glyph whole) has pieces that are most probably digits, by the digit model
-    and the gate."""
-    return max(range(len(scores)), key=lambda c: sum(s.log_score for s in scores[c]))
+    and the gate, each extra piece paying SPLIT_COST (a 0 is not two 1s unless it must be)."""
+    return max(range(len(scores)),
+               key=lambda c: sum(s.log_score for s in scores[c]) - SPLIT_COST * (len(scores[c]) - 1))
 
 
 def box(g: Glyph, scale: float) -> list[int]:

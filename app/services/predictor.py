@@ -113,7 +113,8 @@ class Predictor:
     async def score_pieces(self, images: list[np.ndarray]) -> list[numbers.Scored]:
         """Every image through the digit model and the gate, all at once (the batchers group them)."""
         answers = await asyncio.gather(*(self.submit(m, image) for image in images for m in ("digit", "gate")))
-        return [numbers.Scored(d["digit"], d["confidence"], 1 - g["p_reject"]) for d, g in zip(answers[::2], answers[1::2])]
+        return [numbers.Scored(d["digit"], d["confidence"], 1 - g["p_reject"], g["p_not_a_digit"])
+                for d, g in zip(answers[::2], answers[1::2])]
 
     def count_rejection(self, task: str, reason: str) -> None:
         self.telemetry.predictions.labels(task, reason).inc()
