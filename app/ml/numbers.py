@@ -168,7 +168,7 @@ class Scored:
 def doubtful(whole: Scored) -> bool:
     """A glyph that the gate does not take for one digit, nor for a non-digit (a letter is not cut
     into digit-like pieces): read it again as several pieces."""
-    return whole.p_one < DOUBT and whole.p_not < 0.5
+    return whole.p_one < DOUBT and whole.p_not < 0.9
 
 
 def choose(scores: list[list[Scored]]) -> int:
