@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from app.ml.constants import GATE_CLASSES
+from app.ml.ink import upright_stroke
 from app.ml.preprocess import InputError, prepare
 
 NOT_A_DIGIT, SEVERAL_DIGITS = GATE_CLASSES.index("not_a_digit"), GATE_CLASSES.index("several_digits")
@@ -339,14 +340,6 @@ def straight_one(rng) -> Image.Image:
     return img
 
 
-def looks_like_a_one(x: np.ndarray) -> bool:
-    """A single upright stroke (a bar left of a photo of nothing, a hatch's line): that is how people
-    draw a 1, so it is never taught as a non-digit."""
-    cols = np.flatnonzero((x > 0.3).any(0))
-    rows = np.flatnonzero((x > 0.3).any(1))
-    return len(cols) > 0 and (cols[-1] - cols[0] + 1) <= 0.45 * (rows[-1] - rows[0] + 1)
-
-
 def make_set(images: np.ndarray, labels: np.ndarray, n_negative: int, n_several: int, n_pen: int,
              seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Prepared 28x28 uint8 images and gate labels: rendered negatives, numbers, pen-drawn digits."""
@@ -356,7 +349,7 @@ def make_set(images: np.ndarray, labels: np.ndarray, n_negative: int, n_several:
 
     def add(data: bytes, label: int):
         x = prepared(data)
-        if x is None or (label == NOT_A_DIGIT and looks_like_a_one(x)):
+        if x is None or (label == NOT_A_DIGIT and upright_stroke(x)):
             return
         xs.append(np.round(x * 255).astype(np.uint8))
         ys.append(label)

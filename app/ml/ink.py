@@ -23,7 +23,9 @@ EIGHT = np.ones((3, 3), dtype=bool)
 
 
 def stroke_width(mask: np.ndarray) -> float:
-    """Typical stroke width in pixels: twice the distance to the background along the medial ridge."""
+    """Typical stroke width in pixels: twice the distance to the background along the medial ridge
+    (outside the array counts as background)."""
+    mask = np.pad(mask, 1)
     dt = ndimage.distance_transform_edt(mask)
     ridge = mask & (dt >= ndimage.maximum_filter(dt, 3))
     return 2.0 * float(np.median(dt[ridge])) - 1.0 if ridge.any() else 0.0
@@ -42,7 +44,9 @@ def normalize_pen(crop: np.ndarray) -> np.ndarray:
     Returns an image at PEN_SIDE scale when it redraws the strokes, else `crop` itself."""
     h, w = crop.shape
     f = PEN_SIDE / max(h, w)
-    work = resize(crop, round(w * f), round(h * f))
+    # A margin of background: the crop is the ink's box, and a stroke touching its edge (a 1 fills its
+    # box's width) must not look infinitely wide to the distance transform.
+    work = np.pad(resize(crop, round(w * f), round(h * f)), 2)
     peak = float(work.max())
     mask = work > INK_LEVEL * peak  # a hairline shrunk to this scale is faint, not gone
     if mask.sum() < 8:
@@ -67,6 +71,18 @@ def normalize_pen(crop: np.ndarray) -> np.ndarray:
             reach *= 0.8
         new = dt <= reach
     return np.clip(ndimage.gaussian_filter(new.astype(np.float32), 0.6 * PEN_SIDE / 28), 0, 1)
+
+
+def upright_stroke(x: np.ndarray) -> bool:
+    """A 28x28 input whose ink is one narrow upright piece: that is how people draw a 1, so it is never
+    taught as a non-digit (training) nor refused as one (serving)."""
+    ink = x > 0.3
+    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+    if len(cols) == 0 or (cols[-1] - cols[0] + 1) > 0.45 * (rows[-1] - rows[0] + 1):
+        return False
+    labels, n = ndimage.label(ink, structure=EIGHT)
+    sizes = np.bincount(labels.ravel())[1:]
+    return int((sizes >= 0.1 * sizes.max()).sum()) == 1  # one piece (specks aside)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import numpy as np
 
 from app.core.telemetry import Telemetry
 from app.ml import numbers
+from app.ml.ink import upright_stroke
 from app.ml.preprocess import InputError, Prepared, prepare
 from app.services.batcher import MicroBatcher, Overloaded
 from app.services.models import ServedModel
@@ -85,7 +86,7 @@ class Predictor:
         if spec.gated:
             result, verdict = await asyncio.gather(self.submit(spec.model, prepared.image, number),
                                                    self.submit("gate", prepared.image))
-            if verdict["reason"]:
+            if verdict["reason"] and not (verdict["reason"] == "not_a_digit" and upright_stroke(prepared.image)):
                 self.count_rejection(task, verdict["reason"])
                 raise not_one_digit(verdict["reason"], verdict["p_reject"])
         else:

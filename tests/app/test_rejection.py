@@ -71,3 +71,10 @@ def test_rejections_are_counted_by_reason_in_metrics(client):
     post(client, "/predict", draw("X", background="white"))
     text = client.get("/metrics").text
     assert 'digitserve_predictions_total{answer="not_a_digit",model="digit"}' in text
+
+
+@pytest.mark.parametrize("y0,y1", [(42, 238), (118, 162), (60, 200)])
+def test_a_straight_vertical_stroke_is_read_as_1(client, y0, y1):
+    """However the gate scores it, one upright stroke is how people draw a 1."""
+    r = post(client, "/predict", draw("1", height=y1 - y0, pen=20, size=(280, 280), origin=(110, y0)))
+    assert r.status_code == 200 and r.json()["digit"] == 1, r.text

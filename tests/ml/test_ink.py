@@ -34,7 +34,9 @@ def test_a_digit_reaches_the_model_with_a_mnist_like_stroke(pen, height):
 
 
 def test_strokes_already_like_mnist_are_left_as_drawn():
-    crop = ink_of(draw("7", height=100, pen=14, margin=0))
+    ink = ink_of(draw("7", height=100, pen=14, margin=20))
+    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+    crop = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     assert normalize_pen(crop) is crop
     assert 2.0 <= MNIST_STROKE <= 3.5
 
@@ -56,3 +58,11 @@ def test_a_five_with_a_detached_bar_is_one_glyph():
     rows = np.flatnonzero(ink.any(1))
     ink[rows[0] + 14:rows[0] + 22, :] = 0
     assert len(separate_glyphs(ink)) == 1
+
+
+def test_one_upright_stroke_is_recognized_and_a_letter_or_a_number_is_not():
+    from app.ml.ink import upright_stroke
+
+    assert upright_stroke(prepare(draw("1", pen=12)).image)
+    for text in ("A", "7", "17", "0"):
+        assert not upright_stroke(prepare(draw(text, pen=12)).image), text
