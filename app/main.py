@@ -65,9 +65,8 @@ async def lifespan(app: FastAPI):
     for task in store.errors:
         telemetry.models_loaded.labels(task).set(0)
     app.state.store, app.state.batchers = store, batchers
-    number_card = read_card(settings.model_dir)
     app.state.predictor = Predictor(store.models, store.errors, batchers, preprocess, settings.max_image_pixels,
-                                    telemetry, float(number_card["exponent"]), number_card)
+                                    telemetry, read_card(settings.model_dir))
     # Everything built so far (modules, app, sessions) lives as long as the process. Moving it out of
     # the collector's reach makes each full collection scan only per-request garbage: measured at 32
     # clients, p99 70-76 ms -> 33-37 ms and +7-17% req/s.

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from app.ml.constants import GATE_CLASSES
-from app.ml.ink import upright_stroke
+from app.ml.ink import medial_ridge, upright_stroke
 from app.ml.preprocess import InputError, prepare
 
 NOT_A_DIGIT, SEVERAL_DIGITS = GATE_CLASSES.index("not_a_digit"), GATE_CLASSES.index("several_digits")
@@ -314,8 +314,8 @@ def pen_digit(rng, digit: np.ndarray) -> Image.Image:
     if r > 0:
         mask = ndimage.distance_transform_edt(~mask) <= r
     elif r < 0:
-        dt = ndimage.distance_transform_edt(mask)
-        mask = (dt > -r) | (mask & (dt >= ndimage.maximum_filter(dt, 3)))
+        dt, ridge = medial_ridge(mask)
+        mask = (dt > -r) | ridge
     ink = Image.fromarray((mask * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.6))
     img.paste(ink, (int(rng.integers(0, max(1, w - ink.width))), int(rng.integers(0, max(1, h - ink.height)))))
     return img

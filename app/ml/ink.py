@@ -25,10 +25,14 @@ EIGHT = np.ones((3, 3), dtype=bool)
 def stroke_width(mask: np.ndarray) -> float:
     """Typical stroke width in pixels: twice the distance to the background along the medial ridge
     (outside the array counts as background)."""
-    mask = np.pad(mask, 1)
-    dt = ndimage.distance_transform_edt(mask)
-    ridge = mask & (dt >= ndimage.maximum_filter(dt, 3))
+    dt, ridge = medial_ridge(np.pad(mask, 1))
     return 2.0 * float(np.median(dt[ridge])) - 1.0 if ridge.any() else 0.0
+
+
+def medial_ridge(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distance of each ink pixel to the background, and the ink pixels where it peaks locally."""
+    dt = ndimage.distance_transform_edt(mask)
+    return dt, mask & (dt >= ndimage.maximum_filter(dt, 3))
 
 
 def resize(x: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -60,8 +64,7 @@ def normalize_pen(crop: np.ndarray) -> np.ndarray:
     r = (width - t * side) / (2 * (1 - t))
     if r > 0:  # too thick: keep the core, and redraw the medial ridge at MNIST's width (so that the thin
         # strokes of a bold serif font or a light pen pressure are not cut or left as hairlines)
-        dt = ndimage.distance_transform_edt(mask)
-        ridge = mask & (dt >= ndimage.maximum_filter(dt, 3))
+        dt, ridge = medial_ridge(mask)
         new = (dt > r) | (ndimage.distance_transform_edt(~ridge) <= t * side / 2)
     else:  # too thin: widen, but never so much that close strokes (a spiral's turns, a scribble's
         # loops) run into one blob: ink may cover at most MAX_COVER of the box (MNIST digits: ~20-35%)

@@ -11,7 +11,7 @@
    log P(one digit by the gate), summed over pieces), and dynamic programming along the line decides
    between two nearly touching glyphs and one digit drawn in two strokes.
 4. The string's confidence is the product of the chosen pieces' probabilities, calibrated by one
-   exponent fitted on validation strings (`NumberCard.exponent`).
+   exponent fitted on validation strings (`exponent` in models/number.json, see `read_card`).
 
 NumPy and SciPy only.
 """
@@ -200,8 +200,7 @@ def read_card(model_dir: Path) -> dict:
 
 def string_confidence(chosen: list[Scored], exponent: float) -> float:
     """Calibrated P(the whole string is right): the pieces' probabilities multiplied, to a fitted power."""
-    log_p = sum(math.log(max(s.p_digit, 1e-9)) + math.log(max(s.p_one, 1e-9)) for s in chosen)
-    return math.exp(exponent * log_p)
+    return math.exp(exponent * sum(s.log_score for s in chosen))
 
 
 def mergeable(glyphs: list[Glyph]) -> list[int]:

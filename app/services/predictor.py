@@ -53,8 +53,12 @@ class Predictor:
     executor: Executor
     max_pixels: int
     telemetry: Telemetry
-    number_exponent: float = 1.0  # calibration of the number's confidence (models/number.json)
-    number_card: dict | None = None
+    number_card: dict | None = None  # models/number.json (see app.ml.numbers.read_card)
+
+    @property
+    def number_exponent(self) -> float:
+        """The calibration of the number's confidence, from the number reader's card."""
+        return float(self.number_card["exponent"]) if self.number_card else 1.0
 
     async def prepare(self, data: bytes, pen: bool = True) -> Prepared:
         """Small PNGs (the common API case, e.g. 28x28) are prepared inline: that takes tens of
@@ -96,8 +100,8 @@ class Predictor:
         return result, prepared, self.models[spec.model]
 
     async def read_number(self, data: bytes) -> tuple[dict, numbers.Line, ServedModel]:
-        """`result["inputs"]`: the 28x28 images of the digits read, as the model saw them."""
-        """A line of digits: every candidate piece scored by the digit model and the gate at once."""
+        """A line of digits: every candidate piece scored by the digit model and the gate at once.
+        `result["inputs"]`: the 28x28 images of the digits read, as the model saw them."""
         self.check_available(TASK_SPECS["number"])
         line, images = await self.in_pool(numbers.segment, data, self.max_pixels)
         whole = await self.score_pieces(images)
