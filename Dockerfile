@@ -22,6 +22,14 @@ RUN case "$TORCH_FLAVOUR" in \
         *) pip install -r /tmp/requirements-torch.txt --index-url "https://download.pytorch.org/whl/${TORCH_FLAVOUR}" ;; \
     esac \
     && pip install -r /tmp/requirements-serve.txt \
+    && site=$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') \
+    # Leave out what the service never imports (~100 MB of a CPU image's ~320 MB): the installers,
+    # test suites, and the SciPy subpackages but ndimage (and special and fft, which it loads). The
+    # image tests (tests/deploy/test_image.py) run every route in the built image.
+    && rm -rf "$site/pip" "$site/setuptools" "$site/pkg_resources" "$site/_distutils_hack" \
+    && find "$site/scipy" -mindepth 1 -maxdepth 1 -type d ! -name _lib ! -name ndimage ! -name special ! -name fft \
+         -exec rm -rf {} + \
+    && find "$site" -path "$site/torch" -prune -o -type d -name tests -prune -exec rm -rf {} + \
     && find /opt/venv -name '__pycache__' -prune -exec rm -rf {} +
 
 FROM ${PYTHON_IMAGE} AS runtime

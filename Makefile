@@ -5,17 +5,28 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-serve.txt requirements-torch.txt requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+SERVE_STAMP := $(VENV)/.serve-$(shell cat requirements-serve.txt | cksum | cut -d' ' -f1)
 PORT ?= 8080
 
-.PHONY: venv system-deps test lint serve train onnx evaluate bench clean
+.PHONY: venv serve-venv system-deps test lint serve train onnx evaluate bench image-test image-test-cuda clean
 
-$(STAMP): requirements-serve.txt requirements-torch.txt requirements.txt requirements-dev.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+$(PY):
+	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+
+# Serving on CPU needs only requirements-serve.txt (ONNX Runtime, no torch): `make serve` installs
+# just that; the tests and training add the rest (torch, the test tools) to the same .venv.
+$(SERVE_STAMP): requirements-serve.txt | $(PY)
+	test -e $(STAMP) || $(PY) -m pip install --quiet -r requirements-serve.txt
+	rm -f $(VENV)/.serve-*
+	touch $@
+
+$(STAMP): requirements-serve.txt requirements-torch.txt requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+serve-venv: $(SERVE_STAMP)
 venv: $(STAMP)
 
 # Tests drive Debian's Chromium (browser tests) and `hey` (load tests); install them when missing.
@@ -31,7 +42,7 @@ test: venv system-deps
 lint: venv
 	$(PY) -m ruff check .
 
-serve: venv
+serve: serve-venv
 	PORT=$(PORT) $(PY) -m app
 
 train: venv
@@ -47,6 +58,14 @@ evaluate: venv
 
 bench: venv system-deps
 	$(PY) -m bench
+
+# The image tests alone (they also run in `make test` when a Docker daemon answers): the cpu flavour,
+# or the cu130 one (a ~6 GB image; it serves on CPU here the same way).
+image-test: venv
+	$(PY) -m pytest -s tests/deploy/test_image.py
+
+image-test-cuda: venv
+	IMAGE_FLAVOUR=cu130 $(PY) -m pytest -s tests/deploy/test_image.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -54,6 +54,8 @@ async def lifespan(app: FastAPI):
     batchers = {}
     for task, model in store.models.items():
         telemetry.models_loaded.labels(task).set(1)
+        if not model.batched:
+            continue
 
         def record(size, seconds, task=task):
             telemetry.batch_size.labels(task).observe(size)

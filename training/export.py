@@ -21,7 +21,7 @@ import torch
 
 from app.ml.cards import atomic_write, sha256_file, write_card
 from app.ml.checkpoint import load_model
-from app.ml.constants import SCORER_INPUTS, SCORER_OUTPUTS, TASKS
+from app.ml.constants import DYNAMIC_AXES, SCORER_INPUTS, SCORER_OUTPUTS, TASKS
 from app.ml.scorer import Scorer, example_inputs
 
 log = logging.getLogger("export")
@@ -32,13 +32,14 @@ CHECK_BATCHES = (1, 7, 32)
 
 def to_onnx(scorer: Scorer, task: str) -> bytes:
     names = SCORER_INPUTS[task] + SCORER_OUTPUTS[task]
+    axes = {n: {0: "batch", **DYNAMIC_AXES.get(task, {}).get(n, {})} for n in names}
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         # The TorchScript-based exporter is deprecated in favour of the torch.export one, which needs
         # onnxscript; for these static, small graphs the established one is exact and dependency-free.
         warnings.simplefilter("ignore")
         torch.onnx.export(scorer, example_inputs(task), buffer, input_names=SCORER_INPUTS[task],
-                          output_names=SCORER_OUTPUTS[task], dynamic_axes={n: {0: "batch"} for n in names},
+                          output_names=SCORER_OUTPUTS[task], dynamic_axes=axes,
                           opset_version=OPSET, dynamo=False)
     return buffer.getvalue()
 

@@ -48,3 +48,12 @@ def multilabel(true_hot: np.ndarray, pred_hot: np.ndarray) -> dict:
             "hamming_accuracy": float((true_hot == pred_hot).mean()),
             "per_label": {"precision": precision.tolist(), "recall": recall.tolist(), "f1": f1.tolist()},
             "macro_f1": float(f1.mean())}
+
+
+def edit_distance(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]

@@ -1,9 +1,9 @@
-"""Calibrate and score the number reader (segmentation + the digit model + the gate); write its card.
+"""Calibrate and score the number reader (the line model + the gate); write its card.
 
     python -m training.number_card                 # models/number.json, reports/number/
     python -m training.number_card --n-test 300    # a quicker run
 
-The reader has no weights of its own: its card records the checkpoints it reads with (sha256), the
+The reader's card records the checkpoints it reads with (sha256), the
 exponent that calibrates its string confidence (fitted on validation strings rendered from the MNIST
 training split's validation digits, by minimum negative log-likelihood), and its test figures on the
 fixed test strings (MNIST test digits): exact string accuracy by length, style and touching,
@@ -43,15 +43,6 @@ def read(client, sample: bytes) -> dict | None:
     return answer
 
 
-def edit_distance(a: str, b: str) -> int:
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, cb in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
-    return row[-1]
-
-
 def fit_exponent(log_p: np.ndarray, correct: np.ndarray) -> float:
     """The exponent a minimizing the NLL of correct ~ Bernoulli(exp(a * log_p))."""
     grid = np.exp(np.linspace(np.log(0.05), np.log(5), 200))
@@ -70,7 +61,7 @@ def run(client, samples) -> list[dict]:
         answer = read(client, s.data)
         text = answer["number"] if answer else ""
         rows.append({"truth": s.text, "read": text, "style": s.style, "touching": s.touching,
-                     "log_p": answer["log_p"] if answer else -30.0, "errors": edit_distance(s.text, text)})
+                     "log_p": answer["log_p"] if answer else -30.0, "errors": metrics.edit_distance(s.text, text)})
     return rows
 
 
@@ -131,8 +122,8 @@ def main(argv=None) -> None:
         test = run(client, fixed_strings(mnist.test_x, mnist.test_y, args.n_test))
         long = run(client, make_strings(mnist.test_x, mnist.test_y, list(range(1, 21)), args.n_long, 4242))
         models = client.app.state.store.models
-    card = {"reader": "segmentation + digit model + gate", "exponent": exponent,
-            "checkpoints": {name: models[name].card["sha256"] for name in ("digit", "gate")},
+    card = {"reader": "line model (CTC) + gate", "exponent": exponent,
+            "checkpoints": {name: models[name].card["sha256"] for name in ("line", "gate")},
             "validation": {k: v for k, v in summarize(val, exponent).items() if k != "reliability"},
             "test": summarize(test, exponent), "test_1_to_20": summarize(long, exponent),
             "uncalibrated_test_ece": summarize(test, 1.0)["ece"], "seconds": round(time.time() - started, 1),

@@ -16,5 +16,7 @@ rm -f models/overlap-stage1.pt models/overlap-stage1.json
 # (pen-drawn and printed digits, letters, scribbles, shapes, photos of nothing, numbers); its
 # rejection threshold is chosen on validation.
 $PY -m training.train --task gate --init-from models/digit.pt --epochs 8 "$@"
+# line model: reads a whole line of digits (CTC), its convolutions started from the digit model's
+$PY -m training.train_line --init-from models/digit.pt
 # number reader: calibrate its string confidence on validation strings, score it on the test strings
 $PY -m training.number_card

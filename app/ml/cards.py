@@ -25,11 +25,17 @@ def sha256_file(path: Path) -> str:
 
 
 def atomic_write(path: Path, write) -> None:
-    """Call write(file_object) on a temp file in the same folder, then rename it over `path`."""
+    """Call write(file_object) on a temp file in the same folder, then rename it over `path` (readable by
+    all, as the umask allows)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600); give it a new file's usual mode, so that another user
+        # (the container's, reading models/ mounted by docker compose) can read it.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()

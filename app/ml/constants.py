@@ -1,8 +1,12 @@
 """Constants that training and serving must agree on. Written once, imported everywhere."""
 
 TASKS = ("digit", "overlap", "sum")
-# The trained networks: one per task above, plus the gate that says whether an upload is one digit.
-MODELS = TASKS + ("gate",)
+# The trained networks: one per task above, plus the gate that says whether an upload is one digit,
+# all served through micro-batchers of 28x28 images; and the line model that reads a line of digits
+# (a strip of any width, one line per call).
+BATCHED = TASKS + ("gate",)
+LINE_MODEL = "line"
+MODELS = BATCHED + (LINE_MODEL,)
 
 IMAGE_SIZE = 28
 MNIST_MEAN = 0.1307
@@ -20,9 +24,13 @@ REJECT_REASONS = ("not_a_digit", "several_digits")
 GATE_CLASSES = tuple(str(d) for d in DIGITS) + REJECT_REASONS
 
 # The served computation's interface (`app.ml.scorer.Scorer` and its ONNX export), by task.
-SCORER_INPUTS = {"digit": ["images"], "overlap": ["images"], "sum": ["images", "numbers"], "gate": ["images"]}
+SCORER_INPUTS = {"digit": ["images"], "overlap": ["images"], "sum": ["images", "numbers"], "gate": ["images"],
+                 "line": ["images"]}
 SCORER_OUTPUTS = {"digit": ["probabilities"], "overlap": ["probabilities"],
-                  "sum": ["probabilities", "sum_probabilities"], "gate": ["probabilities"]}
+                  "sum": ["probabilities", "sum_probabilities"], "gate": ["probabilities"],
+                  "line": ["log_probabilities"]}
+# Axes of variable size in the exported graphs besides the batch: a line's width and its frames.
+DYNAMIC_AXES = {"line": {"images": {2: "width"}, "log_probabilities": {1: "frames"}}}
 
 
 def normalize(x01, mean: float = MNIST_MEAN, std: float = MNIST_STD):

@@ -65,6 +65,32 @@ def shift(x: torch.Tensor, dy: int, dx: int, fill: torch.Tensor) -> torch.Tensor
     return out
 
 
+class LineNet(nn.Module):
+    """Reads a line of digits (a strip LINE_HEIGHT px tall, any width) into per-frame logits of the ten
+    digits and the CTC blank (N, T, 11), one frame per FRAME columns.
+
+    Its convolutions are the digit ConvNet's up to the 7-row feature map (same names and shapes, so
+    they start from a trained digit model); the 7 rows are folded into one feature vector per frame,
+    and a bidirectional LSTM lets each frame see its neighbours (where one digit ends, the next starts)."""
+
+    def __init__(self, channels: tuple = (32, 48, 96), frame_features: int = 128, hidden: int = 96,
+                 dropout: float = 0.1):
+        super().__init__()
+        c1, c2, c3 = channels
+        self.features = nn.Sequential(
+            conv_bn(1, c1), nn.MaxPool2d(2),
+            conv_bn(c1, c2), conv_bn(c2, c2), nn.MaxPool2d(2),
+            conv_bn(c2, c3), conv_bn(c3, c3),
+        )
+        self.fold = nn.Sequential(nn.Conv2d(c3, frame_features, (IMAGE_SIZE // 4, 1)), nn.ReLU(inplace=True))
+        self.rnn = nn.LSTM(frame_features, hidden, batch_first=True, bidirectional=True)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * hidden, N_DIGITS + 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        frames = self.fold(self.features(x)).squeeze(2).transpose(1, 2)  # (N, T, C)
+        return self.head(self.rnn(frames)[0])
+
+
 class MLP(nn.Module):
     """The seeds' baseline: flattened pixels (plus optional extra inputs), three hidden layers."""
 
@@ -129,6 +155,7 @@ HEADS = {
     ("overlap", "mlp"): "sigmoid", ("overlap", "cnn"): "pairs", ("overlap", "cnn-sigmoid"): "sigmoid",
     ("sum", "mlp"): "sum", ("sum", "cnn"): "sum",
     ("gate", "cnn"): "softmax",
+    ("line", "crnn"): "ctc",
 }
 # Classes per task for the single-output heads (overlap's "pairs" head: the 55 digit sets).
 OUT_FEATURES = {"digit": N_DIGITS, "overlap": N_DIGITS, "gate": len(GATE_CLASSES)}
@@ -150,6 +177,8 @@ def build_model(task: str, arch: str, **kwargs) -> nn.Module:
         kwargs["hidden"] = tuple(kwargs["hidden"])
     if task == "sum":
         return SumNet(**kwargs) if arch == "cnn" else SumMLP(**kwargs)
+    if task == "line":
+        return LineNet(**kwargs)
     out = len(DIGIT_SETS) if HEADS[(task, arch)] == "pairs" else OUT_FEATURES[task]
     return ConvNet(out_features=out, **kwargs) if arch.startswith("cnn") else MLP(out_features=out, **kwargs)
 

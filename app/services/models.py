@@ -8,7 +8,7 @@ import numpy as np
 
 from app.ml.answers import answers
 from app.ml.cards import CheckpointError
-from app.ml.constants import IMAGE_SIZE, MODELS
+from app.ml.constants import BATCHED, IMAGE_SIZE, MODELS
 from app.services.runtimes import Runtime, open_model
 
 log = logging.getLogger("digitserve.models")
@@ -31,6 +31,15 @@ class ServedModel:
 
     def threshold(self) -> float:
         return float(self.card.get("threshold", 0.5))
+
+    @property
+    def batched(self) -> bool:
+        """Served through a micro-batcher of 28x28 images (all but the line model)."""
+        return self.task in BATCHED
+
+    def read_strip(self, strip: np.ndarray) -> np.ndarray:
+        """The line model: one strip (28, W) in [0, 1] -> per-frame log-probabilities (W // 4, 11)."""
+        return self.runtime(strip[None].astype(np.float32, copy=False))[0][0]
 
     def predict(self, images: np.ndarray, numbers: np.ndarray | None = None) -> list[dict]:
         """A batch of 28x28 [0, 1] images (and numbers for sum) -> one answer dict per image."""
@@ -69,6 +78,9 @@ def warm_up(store: ModelStore, max_batch: int = 1) -> None:
     """A forward pass at batch sizes 1 and `max_batch` per model, so that no request pays for lazy
     initialization or for growing the runtime's memory arena."""
     for model in store.models.values():
+        if not model.batched:
+            model.read_strip(np.zeros((IMAGE_SIZE, 4 * IMAGE_SIZE), dtype=np.float32))
+            continue
         for size in sorted({1, max_batch}):
             blank = np.zeros((size, IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
             model.predict(blank, np.zeros(size, dtype=np.int64) if model.task == "sum" else None)

@@ -100,26 +100,21 @@ class Predictor:
         return result, prepared, self.models[spec.model]
 
     async def read_number(self, data: bytes) -> tuple[dict, numbers.Line, ServedModel]:
-        """A line of digits: every candidate piece scored by the digit model and the gate at once.
-        `result["inputs"]`: the 28x28 images of the digits read, as the model saw them."""
-        self.check_available(TASK_SPECS["number"])
-        line, images = await self.in_pool(numbers.segment, data, self.max_pixels)
-        whole = await self.score_pieces(images)
-        doubtful = numbers.doubtful_glyphs(line, whole)
-        options, more_images = await self.in_pool(numbers.split_doubtful, line, doubtful) if doubtful else ({}, [])
-        pieces = await self.score_pieces(more_images) if more_images else []
-        reading = numbers.collect(line, whole, options, pieces)
-        result = numbers.assemble(line, reading, self.models["gate"].threshold(), self.number_exponent)
-        inputs = images + more_images
-        result["inputs"] = [inputs[i] for i in result.pop("pieces")]
+        """A line of digits: the line model reads it (in the pool) while the gate scores each glyph.
+        `result["inputs"]`: a 28x28 picture of each digit read, as the line model saw it."""
+        spec = TASK_SPECS["number"]
+        self.check_available(spec)
+        model = self.models[spec.model]
+        line, images = await self.in_pool(self.line_and_glyphs, data)
+        log_probs, verdicts = await asyncio.gather(self.in_pool(model.read_strip, line.strip.image),
+                                                   asyncio.gather(*(self.submit("gate", x) for x in images)))
+        result = numbers.assemble(line, log_probs, [v["reason"] for v in verdicts], self.number_exponent)
         self.telemetry.predictions.labels("number", str(len(result["digits"]))).inc()
-        return result, line, self.models["digit"]
+        return result, line, model
 
-    async def score_pieces(self, images: list[np.ndarray]) -> list[numbers.Scored]:
-        """Every image through the digit model and the gate, all at once (the batchers group them)."""
-        answers = await asyncio.gather(*(self.submit(m, image) for image in images for m in ("digit", "gate")))
-        return [numbers.Scored(d["digit"], d["confidence"], 1 - g["p_reject"], g["p_not_a_digit"])
-                for d, g in zip(answers[::2], answers[1::2])]
+    def line_and_glyphs(self, data: bytes) -> tuple[numbers.Line, list[np.ndarray]]:
+        line = numbers.read_line(data, self.max_pixels)
+        return line, numbers.glyph_inputs(line)
 
     def count_rejection(self, task: str, reason: str) -> None:
         self.telemetry.predictions.labels(task, reason).inc()

@@ -12,14 +12,14 @@ class TaskSpec:
     pen: bool = True  # bring strokes to MNIST's width in preprocessing (not for averaged overlap pairs)
     gated: bool = False  # answer 422 (with a reason) unless the gate sees exactly one digit
     takes_number: bool = False  # needs the form field `number` (0-9)
-    reads_line: bool = False  # a line of digits: segmented, each digit read by `model`
+    reads_line: bool = False  # a line of digits, read whole by `model`; the gate says if it holds any digit
 
 
 TASK_SPECS = {spec.name: spec for spec in (
     TaskSpec("digit", "digit", "Digit", gated=True),
     TaskSpec("overlap", "overlap", "Overlap", pen=False),
     TaskSpec("sum", "sum", "Sum", gated=True, takes_number=True),
-    TaskSpec("number", "digit", "Number", reads_line=True),
+    TaskSpec("number", "line", "Number", reads_line=True),
 )}
 
 

@@ -55,10 +55,10 @@ def test_health_ready_models_metrics(client, seven):
     assert client.get("/health").json() == {"status": "ok"}
     ready = client.get("/ready")
     assert ready.status_code == 200
-    assert ready.json() == {"ready": True, "models": {t: "ready" for t in ("digit", "overlap", "sum", "gate")}}
+    assert ready.json() == {"ready": True, "models": {t: "ready" for t in ("digit", "overlap", "sum", "gate", "line")}}
     cards = client.get("/models").json()
-    assert {c["task"] for c in cards["models"]} == {"digit", "overlap", "sum", "gate"} and cards["unavailable"] == {}
-    assert cards["number_reader"]["exponent"] > 0 and set(cards["number_reader"]["checkpoints"]) == {"digit", "gate"}
+    assert {c["task"] for c in cards["models"]} == {"digit", "overlap", "sum", "gate", "line"} and cards["unavailable"] == {}
+    assert cards["number_reader"]["exponent"] > 0 and set(cards["number_reader"]["checkpoints"]) == {"line", "gate"}
     for c in cards["models"]:
         assert len(c["sha256"]) == 64 and c["version"] == c["sha256"][:12] and c["test_metrics"]
         assert (c["runtime"], c["device"]) == ("onnxruntime", "cpu")

@@ -151,18 +151,20 @@ def test_preprocessing_random_images_gives_a_28x28_input_or_the_typed_error(data
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_images())
-def test_line_segmentation_of_random_images_gives_pieces_or_the_typed_error(data):
-    """The number reader's first and second passes on anything: 28x28 inputs in [0, 1], or a 4xx."""
+def test_line_preparation_of_random_images_gives_a_strip_and_glyphs_or_the_typed_error(data):
+    """The number reader's preprocessing on anything: a 28-px strip and 28x28 glyphs in [0, 1], or a 4xx."""
     from app.ml import numbers
 
     try:
-        line, images = numbers.segment(data, 40_000_000)
-        _, more = numbers.split_doubtful(line, list(range(len(line.glyphs))))
+        line = numbers.read_line(data, 40_000_000)
     except InputError as exc:
         assert 400 <= exc.status < 500
         return
-    for x in images + more:
-        assert x.shape == (28, 28) and np.isfinite(x).all() and 0 <= x.min() and x.max() <= 1
+    strip = line.strip.image
+    assert strip.shape[0] == 28 and 16 <= strip.shape[1] <= 1280
+    for x in [strip, *numbers.glyph_inputs(line)]:
+        assert np.isfinite(x).all() and 0 <= x.min() and x.max() <= 1
+    assert all(x.shape == (28, 28) for x in numbers.glyph_inputs(line))
 
 
 def test_a_slow_client_trickling_its_upload_gets_408_and_the_service_keeps_answering(three):

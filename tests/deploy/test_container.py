@@ -4,6 +4,7 @@ import concurrent.futures
 import io
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -103,3 +104,52 @@ def test_inference_runs_on_cuda_when_available():
         digit[4:24, 13:15] = 255
         r = client.post("/predict", files={"file": ("one.png", png(digit), "image/png")})
         assert r.status_code == 200 and r.json()["digit"] == 1
+
+
+def failed_start(port: int, **env) -> tuple[int, str]:
+    """Start the service expecting it to refuse: (exit status, everything it printed)."""
+    proc = start(port, **env)
+    try:
+        out, _ = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("still running after 30 s: a startup failure must end the process") from None
+    return proc.returncode, out
+
+
+def assert_one_error_line(out: str, *words: str) -> None:
+    errors = [line for line in out.splitlines() if line.startswith("ERROR")]
+    assert len(errors) == 1 and "Traceback" not in out, out
+    assert all(w in errors[0] for w in words) and "Fix:" in errors[0], errors[0]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_cuda_requested_without_a_gpu_exits_non_zero_with_one_error_line():
+    status, out = failed_start(free_port(), DEVICE="cuda")
+    assert status != 0
+    assert_one_error_line(out, "DEVICE=cuda", "CUDA is not available")
+
+
+def test_an_unreadable_model_dir_exits_non_zero_naming_it(tmp_path):
+    status, out = failed_start(free_port(), MODEL_DIR=str(tmp_path / "missing"))
+    assert status != 0
+    assert_one_error_line(out, "MODEL_DIR", "missing")
+    status, out = failed_start(free_port(), MODEL_DIR=str(tmp_path))
+    assert status != 0
+    assert_one_error_line(out, "holds no checkpoints")
+
+
+def test_a_port_in_use_exits_non_zero_naming_it():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status, out = failed_start(port)
+    assert status != 0
+    assert_one_error_line(out, f"127.0.0.1:{port}", "in use")
+
+
+def test_an_invalid_setting_exits_non_zero_naming_the_variable():
+    status, out = failed_start(free_port(), WORKERS="zero")
+    assert status != 0
+    assert_one_error_line(out, "WORKERS")

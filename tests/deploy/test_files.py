@@ -75,7 +75,7 @@ def test_compose_has_gpu_reservation_healthcheck_readonly_models_and_a_cpu_varia
     assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"]
     assert "/ready" in " ".join(gpu["healthcheck"]["test"]) or "/health" in " ".join(gpu["healthcheck"]["test"])
     assert "./models:/srv/models:ro" in gpu["volumes"]
-    assert gpu["restart"] == "unless-stopped" and gpu["ports"] == ["${HOST_PORT:-8080}:8080"]
+    assert gpu["restart"] == "unless-stopped" and gpu["ports"] == ["${HOST_PORT:-8080}:${CONTAINER_PORT:-8080}"]
     cpu = compose["services"]["digitserve-cpu"]
     assert cpu["profiles"] == ["cpu"] and "deploy" not in cpu and cpu["build"]["args"]["TORCH_FLAVOUR"] == "cpu"
 

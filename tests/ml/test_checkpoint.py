@@ -1,4 +1,6 @@
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -74,3 +76,14 @@ def test_missing_and_truncated_checkpoints_name_the_file(tmp_path):
     (tmp_path / "t.pt").write_bytes((tmp_path / "t.pt").read_bytes()[:1000])
     with pytest.raises(CheckpointError, match="t.pt"):
         read_checkpoint(tmp_path / "t.pt", verify_card=False)
+
+
+def test_written_checkpoints_and_cards_are_readable_by_other_users(tmp_path):
+    """A container's user reads models/ mounted from the host (docker compose): not private files."""
+    umask = os.umask(0o022)
+    try:
+        save_checkpoint(make_checkpoint(build_model("digit", "mlp"), **meta(arch="mlp")), tmp_path / "m.pt")
+    finally:
+        os.umask(umask)
+    for name in ("m.pt", "m.json"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644

@@ -12,6 +12,8 @@ def test_every_registered_architecture_builds_and_has_the_right_outputs(task, ar
     if task == "sum":
         digit_logits, sum_logits = model(x, torch.tensor([0, 3, 9, 5]))
         assert digit_logits.shape == (4, 10) and sum_logits.shape == (4, 19)
+    elif task == "line":  # a strip of any width: one frame of 11 outputs (10 digits, blank) per 4 columns
+        assert model(torch.randn(4, 1, 28, 100)).shape == (4, 25, 11)
     else:
         out = model(x)
         classes = {"pairs": len(DIGIT_SETS)}.get(HEADS[(task, arch)], len(GATE_CLASSES) if task == "gate" else 10)

@@ -1,8 +1,13 @@
-"""Segmentation of a line of digits on hand-built drawings, and the reading chosen from scores."""
+"""The number reader around the line model: glyphs and strip of hand-built drawings, boxes in the
+upload's pixels, and the answer assembled from given line-model outputs and gate verdicts."""
 
+import math
+
+import numpy as np
 import pytest
 
-from app.ml import numbers
+from app.ml import lines, numbers
+from app.ml.lines import BLANK, FRAME
 from tests.drawing import draw
 
 
@@ -17,37 +22,70 @@ def test_separated_digits_are_one_glyph_each_from_left_to_right(text):
     assert [g.left for g in glyphs] == sorted(g.left for g in glyphs)
 
 
-def test_a_touching_11_is_one_glyph_that_can_be_read_as_two_pieces():
-    (glyph,) = line("11", gap=-0.45, pen=14).glyphs
-    options = numbers.readings(glyph)
-    assert all(len(parts) >= 2 for parts in options)
-    parted = [parts for parts in options if len(parts) == 2 and parts[0].right <= parts[1].left + 2
-              and min(p.height for p in parts) > 0.8 * glyph.height]
-    assert parted, "one reading parts the two strokes, each whole"
+def test_the_line_model_reads_a_strip_of_the_whole_line():
+    ln = line("2025", height=100, pen=10)
+    assert ln.strip.image.shape[0] == lines.LINE_HEIGHT
+    assert len(numbers.glyph_inputs(ln)) == 4 and all(x.shape == (28, 28) for x in numbers.glyph_inputs(ln))
 
 
-def test_a_wide_glyph_is_offered_as_more_pieces():
-    (glyph,) = line("2025", gap=-0.2, pen=10).glyphs
-    assert max(len(parts) for parts in numbers.readings(glyph)) >= 4
+def outputs_reading(ln: numbers.Line, digits: list[int], p: float = 0.95) -> np.ndarray:
+    """Line-model outputs that read `digits`, one at the centre of each glyph's columns in the strip."""
+    strip = ln.strip
+    n = strip.image.shape[1] // FRAME
+    labels = np.full(n, BLANK)
+    inverse = np.linalg.inv(strip.to_work)
+    for g, d in zip(ln.glyphs, digits):
+        x, _, _ = inverse @ np.array([(g.left + g.right) / 2, (g.top + g.bottom) / 2, 1])
+        labels[int(x) // FRAME] = d
+    out = np.full((n, 11), (1 - p) / 10)
+    out[np.arange(n), labels] = p
+    return np.log(out)
 
 
-def test_boxes_are_in_the_uploads_pixels():
+def test_each_digit_read_is_boxed_in_the_uploads_own_pixels():
     data = draw("17", height=120, pen=10, margin=40)
     ln = numbers.read_line(data, 40_000_000)
-    boxes = [numbers.box(g, ln.scale) for g in ln.glyphs]
+    answer = numbers.assemble(ln, outputs_reading(ln, [1, 7]), [None, None], 1.0)
+    assert answer["number"] == "17"
+    (x1, y1, w1, h1), (x2, y2, w2, h2) = [d["box"] for d in answer["digits"]]
     assert ln.scale == 1.0
-    (x1, y1, w1, h1), (x2, y2, w2, h2) = boxes
-    assert 35 <= x1 <= 60 and 30 <= y1 <= 45 and 100 <= h1 <= 135
-    assert x2 > x1 + w1 and 30 <= y2 <= 45
+    assert 35 <= x1 <= 60 and 28 <= y1 <= 45 and 110 <= h1 <= 140
+    assert x2 >= x1 + w1 - 2 and 28 <= y2 <= 45 and x2 + w2 <= ln.width
 
 
 def test_a_large_upload_is_read_at_a_working_scale_and_boxed_in_its_own_pixels():
     data = draw("17", height=900, pen=60, margin=300)
     ln = numbers.read_line(data, 40_000_000)
     assert max(ln.ink.shape) <= numbers.LINE_SIDE and ln.scale < 1
-    x, y, w, h = numbers.box(ln.glyphs[0], ln.scale)
+    x, y, w, h = numbers.assemble(ln, outputs_reading(ln, [1, 7]), [None, None], 1.0)["digits"][0]["box"]
     stroke_left = 300 + 0.3 * 900 * 0.6 - 30  # the 1's first point, less half the pen
-    assert abs(x - stroke_left) <= 8 and 260 <= y <= 275 and 950 <= h <= 975
+    assert abs(x - stroke_left) <= 10 and 255 <= y <= 280 and 940 <= h <= 990
+
+
+def test_the_answer_carries_the_calibrated_string_probability_and_each_digits_crop():
+    ln = line("2025", height=100, pen=10)
+    log_probs = outputs_reading(ln, [2, 0, 2, 5], p=0.9)
+    answer = numbers.assemble(ln, log_probs, [None] * 4, 0.5)
+    expected = lines.string_log_prob(log_probs, [2, 0, 2, 5])
+    assert answer["confidence"] == pytest.approx(math.exp(0.5 * expected))
+    assert len(answer["inputs"]) == 4 and all(x.shape == (28, 28) and x.max() > 0.5 for x in answer["inputs"])
+    assert all(0.5 < d["confidence"] <= 1 for d in answer["digits"])
+
+
+def test_a_line_the_gate_holds_for_letters_only_is_not_a_digit_whatever_the_line_model_reads():
+    ln = line("2025", height=100, pen=10)
+    with pytest.raises(numbers.InputError) as err:
+        numbers.assemble(ln, outputs_reading(ln, [2, 0, 2, 5]), ["not_a_digit"] * 4, 1.0)
+    assert err.value.status == 422 and err.value.reason == "not_a_digit"
+
+
+def test_a_line_the_model_reads_as_blank_is_not_a_digit():
+    ln = line("17", height=100, pen=10)
+    blank = np.log(np.full((ln.strip.image.shape[1] // FRAME, 11), 0.001))
+    blank[:, BLANK] = np.log(0.99)
+    with pytest.raises(numbers.InputError) as err:
+        numbers.assemble(ln, blank, [None, None], 1.0)
+    assert err.value.reason == "not_a_digit"
 
 
 def test_no_ink_is_a_422_with_its_reason():
@@ -57,23 +95,6 @@ def test_no_ink_is_a_422_with_its_reason():
     assert err.value.status == 422 and err.value.reason == "no_ink"
 
 
-def scored(digit, p_digit, p_one):
-    return numbers.Scored(digit, p_digit, p_one)
-
-
-def test_a_glyph_the_gate_takes_for_one_digit_is_not_split():
-    assert not numbers.doubtful(scored(4, 0.9, 0.95))
-    assert numbers.doubtful(scored(0, 0.8, 0.01))
-
-
-def test_several_digits_in_one_glyph_take_the_best_split():
-    scores = [[scored(0, 0.8, 0.01)], [scored(1, 0.99, 0.98), scored(1, 0.98, 0.99)],
-              [scored(1, 0.6, 0.2), scored(1, 0.9, 0.3), scored(1, 0.5, 0.9)]]
-    assert numbers.choose(scores) == 1
-    assert numbers.choose([[scored(7, 0.99, 0.4)], [scored(1, 0.5, 0.5), scored(1, 0.5, 0.5)]]) == 0
-
-
-def test_the_string_confidence_is_the_product_calibrated_by_the_exponent():
-    chosen = [scored(1, 0.9, 1.0), scored(2, 0.8, 1.0)]
-    assert numbers.string_confidence(chosen, 1.0) == pytest.approx(0.72)
-    assert numbers.string_confidence(chosen, 0.5) == pytest.approx(0.72 ** 0.5)
+def test_the_string_confidence_is_the_probability_to_the_calibrating_power():
+    assert numbers.string_confidence(math.log(0.72), 1.0) == pytest.approx(0.72)
+    assert numbers.string_confidence(math.log(0.72), 0.5) == pytest.approx(0.72 ** 0.5)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from training.number_card import edit_distance, fit_exponent
+from training.metrics import edit_distance
+from training.number_card import fit_exponent
 from training.strings import fixed_strings, make_strings
 
 

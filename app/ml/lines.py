@@ -1,0 +1,214 @@
+"""A line of digits as the line model sees it, and its answer read back: one definition for training
+(`training.line_data`) and serving (`app.ml.numbers`).
+
+1. `line_image`: the line's ink (white on black, any size) is straightened (the principal axis of its
+   ink, up to MAX_SKEW degrees), cropped to its ink and scaled so that the ink is
+   INK_HEIGHT px tall in a LINE_HEIGHT-px strip: MNIST's 20-in-28 scale, so the line model's
+   convolutions start from the digit model's. Kept with it: the affine map from the strip back to the
+   working image, for the boxes.
+2. The line model (`app.ml.nets.LineNet`) gives per column-group (frame, FRAME px wide) log-probabilities
+   of the ten digits and a blank; `best_path` reads them CTC-style (collapse repeats, drop blanks).
+3. `string_log_prob` is the CTC probability of the string read, summed over every alignment: the
+   number's confidence before calibration.
+4. `spans`: the strip's columns each digit read occupies (between its neighbours' peaks, cut where
+   there is least ink), mapped back for boxes and crops.
+
+NumPy, SciPy and Pillow only.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+LINE_HEIGHT = 28  # the strip's height (MNIST's frame)
+INK_HEIGHT = 20  # the ink's height in the strip (MNIST's box)
+FRAME = 4  # strip columns per frame of the line model's output (two 2x poolings)
+MARGIN = 8  # blank columns on each side of the ink
+MAX_WIDTH = 1280  # strip columns at most (a 20-digit line with wide gaps); wider lines are shrunk
+MAX_SKEW = 10.0  # degrees: steeper fitted slopes are taken for the digits' own shape, not the line's
+PRE_HEIGHT = 80  # the ink is area-downscaled to about this height before rotating (an anti-aliased strip)
+BLANK = 10  # the CTC blank's index among the line model's 11 outputs
+INK = 0.1  # a pixel at least this bright is ink for cropping
+
+
+@dataclass
+class Strip:
+    image: np.ndarray  # (LINE_HEIGHT, W) float32 in [0, 1], white ink on black
+    to_work: np.ndarray  # 3x3: strip (x, y, 1) -> working image (x, y, 1)
+
+
+def affine(a: float = 1, b: float = 0, c: float = 0, d: float = 0, e: float = 1, f: float = 0) -> np.ndarray:
+    return np.array([[a, b, c], [d, e, f], [0, 0, 1]], dtype=np.float64)
+
+
+def skew(ink: np.ndarray) -> float:
+    """The line's slope in degrees (positive: falling to the right, as image y grows downwards): the
+    direction of its ink's principal axis; 0 for a line not at least twice as wide as tall or a steeper fit."""
+    ys, xs = np.nonzero(ink > 0.3)
+    if len(xs) < 10 or np.ptp(xs) < 2 * max(1, np.ptp(ys)):
+        return 0.0
+    w = ink[ys, xs].astype(np.float64)
+    dx, dy = xs - np.average(xs, weights=w), ys - np.average(ys, weights=w)
+    cov = np.average(dx * dy, weights=w)
+    angle = math.degrees(0.5 * math.atan2(2 * cov, np.average(dx * dx, weights=w) - np.average(dy * dy, weights=w)))
+    return angle if abs(angle) <= MAX_SKEW else 0.0
+
+
+def crop_box(x: np.ndarray) -> tuple[int, int, int, int] | None:
+    rows, cols = np.flatnonzero((x > INK).any(1)), np.flatnonzero((x > INK).any(0))
+    if not len(rows):
+        return None
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def resize(x: np.ndarray, width: int, height: int) -> np.ndarray:
+    h, w = x.shape
+    resample = Image.BOX if height < h and width < w else Image.BILINEAR
+    img = Image.fromarray(np.ascontiguousarray(x, dtype=np.float32), mode="F").resize((width, height), resample)
+    return np.clip(np.asarray(img, dtype=np.float32), 0, 1)
+
+
+def rotate(x: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """`x` turned by -angle degrees (a line rising at `angle` becomes level), canvas expanded to fit;
+    with the 3x3 map from the turned image back to `x`, both in (x, y)."""
+    if abs(angle) < 0.2:
+        return x, affine()
+    h, w = x.shape
+    t = math.radians(angle)
+    cos, sin = math.cos(t), math.sin(t)
+    # Turned coordinates (u, v) -> source (x, y): rotate by +angle about the source's centre.
+    out_w, out_h = int(math.ceil(w * cos + h * abs(sin))), int(math.ceil(h * cos + w * abs(sin)))
+    back = (affine(c=w / 2, f=h / 2) @ affine(cos, -sin, 0, sin, cos, 0) @ affine(c=-out_w / 2, f=-out_h / 2))
+    # scipy wants (row, col) = (y, x): swap axes of the 2x2 part and the offset.
+    matrix = np.array([[back[1, 1], back[1, 0]], [back[0, 1], back[0, 0]]])
+    offset = np.array([back[1, 2], back[0, 2]])
+    turned = ndimage.affine_transform(x, matrix, offset, output_shape=(out_h, out_w), order=1, cval=0.0)
+    return turned.astype(np.float32), back
+
+
+def line_image(ink: np.ndarray) -> Strip | None:
+    """The strip the line model reads (see the module's step 1); None when there is no ink."""
+    box = crop_box(ink)
+    if box is None:
+        return None
+    top, bottom, left, right = box
+    crop = ink[top:bottom, left:right]
+    to_work = affine(c=left, f=top)
+    shrink = min(1.0, PRE_HEIGHT / crop.shape[0])
+    if shrink < 1:
+        h, w = crop.shape
+        nh, nw = max(1, round(h * shrink)), max(1, round(w * shrink))
+        crop = resize(crop, nw, nh)
+        to_work = to_work @ affine(w / nw, 0, 0, 0, h / nh, 0)
+    turned, back = rotate(crop, skew(crop))
+    to_work = to_work @ back
+    box = crop_box(turned)
+    if box is None:
+        return None
+    top, bottom, left, right = box
+    turned = turned[top:bottom, left:right]
+    to_work = to_work @ affine(c=left, f=top)
+    h, w = turned.shape
+    scale = INK_HEIGHT / h
+    nw = max(1, round(w * scale))
+    if nw + 2 * MARGIN > MAX_WIDTH:  # too wide: shrink the whole line to fit
+        scale = (MAX_WIDTH - 2 * MARGIN) / w
+        nw = MAX_WIDTH - 2 * MARGIN
+    nh = max(1, round(h * scale))
+    small = resize(turned, nw, nh)
+    image = np.zeros((LINE_HEIGHT, nw + 2 * MARGIN), dtype=np.float32)
+    y0 = (LINE_HEIGHT - nh) // 2
+    image[y0:y0 + nh, MARGIN:MARGIN + nw] = small
+    to_work = to_work @ affine(w / nw, 0, -MARGIN * w / nw, 0, h / nh, -y0 * h / nh)
+    return Strip(image, to_work)
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(-1, keepdims=True))
+
+
+def best_path(log_probs: np.ndarray) -> list[tuple[int, int]]:
+    """The digits read by best-path CTC decoding, each with the frame of its most probable column."""
+    best = log_probs.argmax(1)
+    out, previous = [], BLANK
+    for t, k in enumerate(best):
+        if k != BLANK and k != previous:
+            out.append([int(k), t])
+        elif k != BLANK and log_probs[t, k] > log_probs[out[-1][1], k]:
+            out[-1][1] = t
+        previous = k
+    return [tuple(o) for o in out]
+
+
+def string_log_prob(log_probs: np.ndarray, digits: list[int]) -> float:
+    """log P(digits | line) under CTC: the sum over every alignment of frames to the digits and blanks."""
+    extended = [BLANK]
+    for d in digits:
+        extended += [d, BLANK]
+    s = len(extended)
+    ext = np.array(extended)
+    allowed_skip = np.zeros(s, dtype=bool)
+    allowed_skip[2:] = (ext[2:] != BLANK) & (ext[2:] != ext[:-2])
+    alpha = np.full(s, -np.inf)
+    alpha[0] = log_probs[0, BLANK]
+    if s > 1:
+        alpha[1] = log_probs[0, ext[1]]
+    for t in range(1, len(log_probs)):
+        stay = alpha
+        step = np.r_[-np.inf, alpha[:-1]]
+        skip = np.where(allowed_skip, np.r_[-np.inf, -np.inf, alpha[:-2]], -np.inf)
+        alpha = np.logaddexp(np.logaddexp(stay, step), skip) + log_probs[t, ext]
+    return float(np.logaddexp(alpha[-1], alpha[-2]) if s > 1 else alpha[-1])
+
+
+def digit_probability(log_probs: np.ndarray, digit: int, a: int, b: int) -> float:
+    """P(digit | some digit is written here) over the frames of strip columns [a, b): the digit's share
+    of the non-blank probability there."""
+    p = np.exp(log_probs[a // FRAME:max(a // FRAME + 1, (b - 1) // FRAME + 1)])
+    return float(p[:, digit].sum() / max(1e-12, (1 - p[:, BLANK]).sum()))
+
+
+def spans(image: np.ndarray, frames: list[int]) -> list[tuple[int, int]]:
+    """Strip columns [a, b) of each digit read at the given output frames: neighbours part at the
+    column with least ink between their peaks; each span is then trimmed to its own ink."""
+    profile = image.sum(0)
+    centres = [min(image.shape[1] - 1, f * FRAME + FRAME // 2) for f in frames]
+    cuts = [0]
+    for a, b in zip(centres, centres[1:]):
+        cuts.append(a + 1 + int(np.argmin(profile[a + 1:b + 1])) if b > a else a + 1)
+    cuts.append(image.shape[1])
+    out = []
+    for a, b in zip(cuts, cuts[1:]):
+        cols = np.flatnonzero(profile[a:b] > INK)
+        out.append((a + int(cols[0]), a + int(cols[-1]) + 1) if len(cols) else (a, max(b, a + 1)))
+    return out
+
+
+def rows_of(image: np.ndarray, a: int, b: int) -> tuple[int, int]:
+    rows = np.flatnonzero((image[:, a:b] > INK).any(1))
+    return (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (0, image.shape[0])
+
+
+def work_box(strip: Strip, a: int, b: int) -> tuple[float, float, float, float]:
+    """The working-image box (x0, y0, x1, y1) around strip columns [a, b) and their ink's rows."""
+    top, bottom = rows_of(strip.image, a, b)
+    corners = np.array([[a, top, 1], [b, top, 1], [a, bottom, 1], [b, bottom, 1]], dtype=np.float64).T
+    xs, ys, _ = strip.to_work @ corners
+    return float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())
+
+
+def crop(strip: Strip, a: int, b: int) -> np.ndarray:
+    """The strip's columns [a, b) around one digit, as a 28x28 picture of what the line model read there."""
+    top, bottom = rows_of(strip.image, a, b)
+    part = strip.image[top:bottom, a:b]
+    h, w = part.shape
+    scale = INK_HEIGHT / max(h, w)
+    small = resize(part, max(1, round(w * scale)), max(1, round(h * scale)))
+    out = np.zeros((LINE_HEIGHT, LINE_HEIGHT), dtype=np.float32)
+    y0, x0 = (LINE_HEIGHT - small.shape[0]) // 2, (LINE_HEIGHT - small.shape[1]) // 2
+    out[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
+    return out

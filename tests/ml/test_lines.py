@@ -1,0 +1,111 @@
+"""The line model's input and output: straightening and scaling a line, reading CTC outputs, the
+string's probability, and each digit's place."""
+
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.ml import lines
+from app.ml.lines import BLANK, FRAME
+from tests.drawing import draw, ink_of
+
+
+def tilted(text: str, degrees: float) -> np.ndarray:
+    ink = ink_of(draw(text, height=80, pen=8, margin=60, background="black"))
+    return np.asarray(Image.fromarray(ink, "F").rotate(degrees, resample=Image.BILINEAR, expand=True), np.float32)
+
+
+@pytest.mark.parametrize("degrees", [-5, -2, 0, 3, 5])
+def test_a_tilted_line_is_measured_at_its_own_slope(degrees):
+    # PIL turns counter-clockwise: the line then rises to the right, a negative slope (y grows downwards).
+    assert lines.skew(tilted("2345701", degrees)) == pytest.approx(-degrees, abs=1.0)
+
+
+def test_one_digit_is_never_straightened():
+    assert lines.skew(tilted("7", 8)) == 0.0
+
+
+def test_the_strip_holds_the_ink_at_mnists_height_whatever_the_slope():
+    for degrees in (0, 5):
+        strip = lines.line_image(tilted("2025", degrees))
+        assert strip.image.shape[0] == lines.LINE_HEIGHT
+        rows = np.flatnonzero((strip.image > lines.INK).any(1))
+        assert lines.INK_HEIGHT - 2 <= rows[-1] - rows[0] + 1 <= lines.INK_HEIGHT + 1
+        assert (strip.image[:, :lines.MARGIN - 1] == 0).all() and (strip.image[:, -lines.MARGIN + 1:] == 0).all()
+
+
+def test_the_strip_maps_back_onto_the_working_image():
+    ink = tilted("17", 4)
+    strip = lines.line_image(ink)
+    ys, xs = np.nonzero(ink > 0.3)
+    cols = np.flatnonzero((strip.image > lines.INK).any(0))
+    x0, y0, x1, y1 = lines.work_box(strip, cols[0], cols[-1] + 1)
+    # The box of the straightened ink, turned back: as wide as the ink, a little taller (the tilt).
+    assert abs(x0 - xs.min()) <= 5 and abs(x1 - xs.max()) <= 6
+    slack = math.sin(math.radians(4)) * (xs.max() - xs.min()) + 6
+    assert xs.min() - 1 <= x0 and 0 <= ys.min() - y0 <= slack and 0 <= y1 - ys.max() <= slack
+
+
+def test_a_very_long_line_is_shrunk_to_the_widest_strip():
+    ink = np.zeros((40, 6000), np.float32)
+    ink[10:30, 50:5950:40] = 1
+    assert lines.line_image(ink).image.shape[1] == lines.MAX_WIDTH
+
+
+def test_no_ink_gives_no_strip():
+    assert lines.line_image(np.zeros((50, 50), np.float32)) is None
+
+
+def frames(*labels: int, p: float = 0.9) -> np.ndarray:
+    """Log-probabilities with `p` on each frame's label and the rest spread evenly."""
+    out = np.full((len(labels), 11), (1 - p) / 10)
+    out[np.arange(len(labels)), labels] = p
+    return np.log(out)
+
+
+def test_best_path_collapses_repeats_and_drops_blanks():
+    read = lines.best_path(frames(BLANK, 1, 1, BLANK, 1, BLANK, 7, 7, BLANK, 0))
+    assert [d for d, _ in read] == [1, 1, 7, 0]
+    assert [t for _, t in read][2] in (6, 7)
+
+
+def test_the_strings_probability_sums_every_alignment_as_torchs_ctc_does():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    log_probs = np.log(rng.dirichlet(np.ones(11), size=12))
+    for digits in ([3], [1, 1], [2, 0, 2], [4, 4, 4]):
+        expected = -torch.nn.functional.ctc_loss(
+            torch.from_numpy(log_probs)[:, None], torch.tensor([digits]), torch.tensor([12]),
+            torch.tensor([len(digits)]), blank=BLANK, reduction="sum").item()
+        assert lines.string_log_prob(log_probs, digits) == pytest.approx(expected, abs=1e-6)
+
+
+def test_a_sure_reading_has_probability_near_one():
+    log_p = lines.string_log_prob(frames(BLANK, 2, BLANK, 5, p=0.999), [2, 5])
+    assert math.exp(log_p) > 0.99
+
+
+def test_each_digit_spans_its_own_ink_parted_where_there_is_least():
+    image = np.zeros((28, 80), np.float32)
+    image[4:24, 10:20] = 1
+    image[4:24, 30:45] = 1
+    image[4:24, 60:70] = 1
+    read_at = [14 // FRAME, 37 // FRAME, 64 // FRAME]
+    assert lines.spans(image, read_at) == [(10, 20), (30, 45), (60, 70)]
+
+
+def test_a_digits_probability_is_its_share_of_the_non_blank_outputs():
+    log_probs = frames(BLANK, 3, 3, BLANK, p=0.8)
+    share = (2 * 0.8 + 2 * 0.02) / (2 * 0.98 + 2 * 0.2)
+    assert lines.digit_probability(log_probs, 3, 0, 4 * FRAME) == pytest.approx(share, rel=1e-6)
+
+
+def test_a_digit_crop_is_a_28x28_picture_of_its_ink():
+    image = np.zeros((28, 60), np.float32)
+    image[4:24, 20:30] = 1
+    out = lines.crop(lines.Strip(image, lines.affine()), 15, 35)
+    assert out.shape == (28, 28) and out.max() > 0.9
+    rows = np.flatnonzero(out.max(1) > 0.5)
+    assert rows[-1] - rows[0] + 1 >= 19
