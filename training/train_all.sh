@@ -16,7 +16,11 @@ rm -f models/overlap-stage1.pt models/overlap-stage1.json
 # (pen-drawn and printed digits, letters, scribbles, shapes, photos of nothing, numbers); its
 # rejection threshold is chosen on validation.
 $PY -m training.train --task gate --init-from models/digit.pt --epochs 8 "$@"
-# line model: reads a whole line of digits (CTC), its convolutions started from the digit model's
-$PY -m training.train_line --init-from models/digit.pt
+# line model: reads a whole line of digits (CTC), its convolutions started from the digit model's;
+# then more lines at a lower rate (the shipped model was trained so on an H100: --workers renders
+# lines in parallel, ~2 hours on a 2-core CPU)
+$PY -m training.train_line --init-from models/digit.pt --seed 5 --n-train 64000 --epochs 10 --batch-size 64 --lr 2e-3
+$PY -m training.train_line --init-from models/line.pt --seed 5 --n-train 64000 --more-train-seeds 9 --epochs 8 \
+    --batch-size 64 --lr 1e-3
 # number reader: calibrate its string confidence on validation strings, score it on the test strings
 $PY -m training.number_card

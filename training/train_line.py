@@ -40,6 +40,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW weight decay")
     p.add_argument("--n-train", type=int, default=48000, help="rendered training lines")
     p.add_argument("--n-val", type=int, default=2000, help="rendered validation lines")
+    p.add_argument("--more-train-seeds", type=lambda s: [int(v) for v in s.split(",") if v], default=[],
+                   help="comma-separated seeds of further sets of --n-train lines each (more data, no repeats)")
     p.add_argument("--n-test", type=int, default=1000, help="fixed test strings scored after training (training.strings)")
     p.add_argument("--val-size", type=int, default=5000, help="validation digits carved from the 60k (as in training.train)")
     p.add_argument("--init-from", type=Path, default=Path("models/digit.pt"),
@@ -51,6 +53,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--data-dir", type=Path, default=data.DATA_DIR)
     p.add_argument("--out-dir", type=Path, default=Path("models"))
     p.add_argument("--no-export", dest="export", action="store_false", help="skip the ONNX export")
+    p.add_argument("--time-budget", type=float, default=0,
+                   help="stop after the epoch that passes this many seconds of fitting (0: none)")
     p.add_argument("--dry-run", action="store_true", help="smoke run: 1 epoch of 64 lines")
     args = p.parse_args(argv)
     if args.dry_run:
@@ -129,6 +133,9 @@ def build_data(args, mnist):
     train_idx, val_idx = data.split_indices(len(mnist.train_x), args.val_size, 0)
     train = line_data.lines(mnist.train_x[train_idx], mnist.train_y[train_idx], args.n_train, args.seed + 1,
                             args.data_dir, "train", args.workers)
+    for seed in args.more_train_seeds:
+        train += line_data.lines(mnist.train_x[train_idx], mnist.train_y[train_idx], args.n_train, seed, args.data_dir,
+                                 "train", args.workers)
     val = line_data.lines(mnist.train_x[val_idx], mnist.train_y[val_idx], args.n_val, args.seed + 2,
                           args.data_dir, "val", args.workers)
     return train, val, len(train_idx), len(val_idx)
@@ -148,6 +155,9 @@ def fit(model, train, val, args, device) -> tuple[list[dict], float]:
                  row["exact_string_accuracy"], row["per_digit_accuracy"], row["seconds"])
         if row["exact_string_accuracy"] > best:
             best, best_state = row["exact_string_accuracy"], copy.deepcopy(model.state_dict())
+        if args.time_budget and time.time() - started > args.time_budget and epoch < args.epochs:
+            log.info("time budget of %.0fs spent: stopping after epoch %d", args.time_budget, epoch)
+            break
     model.load_state_dict(best_state)
     return history, round(time.time() - started, 1)
 

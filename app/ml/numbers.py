@@ -8,8 +8,9 @@ there is any digit in it at all.
 2. The line model (`app.ml.nets.LineNet`, trained with CTC on rendered lines of MNIST training
    digits: touching, overlapping, any spacing) gives per-frame probabilities; the digits read are
    the best path's, each located between its neighbours (`app.ml.lines.spans`).
-3. The gate scores every glyph whole: a line none of whose glyphs is a digit or a group of digits
-   (letters, a doodle) is refused (422 `not_a_digit`), whatever the line model would make of it.
+3. The gate scores every glyph whole: a line whose every glyph is surely not a digit nor a group of
+   digits (letters, a doodle; P >= SURELY_NOT) is refused (422 `not_a_digit`), whatever the line
+   model would make of it (it reads a W as 111).
 4. The string's confidence is its CTC probability (summed over every alignment), calibrated by one
    exponent fitted on validation strings (`exponent` in models/number.json, see `read_card`); each
    digit's is the line model's share of that digit among the non-blank outputs of the frames it spans.
@@ -34,6 +35,9 @@ from app.ml.preprocess import InputError, downscale_to, fit_and_center, isolate_
 log = logging.getLogger("digitserve.numbers")
 CARD = "number.json"  # beside the checkpoints: how the number reader was calibrated and how it scored
 LINE_SIDE = 1024  # the longer side of the working image (a 20-digit line keeps ~50 px per digit)
+SURELY_NOT = 0.99  # a line is refused when the gate gives every glyph at least this P(not a digit):
+# stricter than one digit's rejection threshold, since touching digits make odd glyphs (a "01" read
+# as one glyph has P 0.83) while letters and doodles score ~1.0
 
 
 @dataclass
@@ -121,10 +125,10 @@ def no_digit() -> InputError:
     return InputError(422, "no digit found: the image holds no handwritten digits", "not_a_digit")
 
 
-def assemble(line: Line, log_probs: np.ndarray, reasons: list[str | None], exponent: float) -> dict:
+def assemble(line: Line, log_probs: np.ndarray, p_not: list[float], exponent: float) -> dict:
     """The answer from the line model's per-frame log-probabilities (frames x 11) and the gate's
-    verdict on each glyph. `inputs`: a 28x28 picture of each digit as the line model read it."""
-    if all(r == "not_a_digit" for r in reasons):
+    P(not a digit) for each glyph. `inputs`: a 28x28 picture of each digit as the line model read it."""
+    if all(p >= SURELY_NOT for p in p_not):
         raise no_digit()
     read = lines.best_path(log_probs)
     if not read:

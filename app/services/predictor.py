@@ -108,7 +108,7 @@ class Predictor:
         line, images = await self.in_pool(self.line_and_glyphs, data)
         log_probs, verdicts = await asyncio.gather(self.in_pool(model.read_strip, line.strip.image),
                                                    asyncio.gather(*(self.submit("gate", x) for x in images)))
-        result = numbers.assemble(line, log_probs, [v["reason"] for v in verdicts], self.number_exponent)
+        result = numbers.assemble(line, log_probs, [v["p_not_a_digit"] for v in verdicts], self.number_exponent)
         self.telemetry.predictions.labels("number", str(len(result["digits"]))).inc()
         return result, line, model
 

@@ -45,7 +45,7 @@ def outputs_reading(ln: numbers.Line, digits: list[int], p: float = 0.95) -> np.
 def test_each_digit_read_is_boxed_in_the_uploads_own_pixels():
     data = draw("17", height=120, pen=10, margin=40)
     ln = numbers.read_line(data, 40_000_000)
-    answer = numbers.assemble(ln, outputs_reading(ln, [1, 7]), [None, None], 1.0)
+    answer = numbers.assemble(ln, outputs_reading(ln, [1, 7]), [0.0, 0.0], 1.0)
     assert answer["number"] == "17"
     (x1, y1, w1, h1), (x2, y2, w2, h2) = [d["box"] for d in answer["digits"]]
     assert ln.scale == 1.0
@@ -57,7 +57,7 @@ def test_a_large_upload_is_read_at_a_working_scale_and_boxed_in_its_own_pixels()
     data = draw("17", height=900, pen=60, margin=300)
     ln = numbers.read_line(data, 40_000_000)
     assert max(ln.ink.shape) <= numbers.LINE_SIDE and ln.scale < 1
-    x, y, w, h = numbers.assemble(ln, outputs_reading(ln, [1, 7]), [None, None], 1.0)["digits"][0]["box"]
+    x, y, w, h = numbers.assemble(ln, outputs_reading(ln, [1, 7]), [0.0, 0.0], 1.0)["digits"][0]["box"]
     stroke_left = 300 + 0.3 * 900 * 0.6 - 30  # the 1's first point, less half the pen
     assert abs(x - stroke_left) <= 10 and 255 <= y <= 280 and 940 <= h <= 990
 
@@ -65,7 +65,7 @@ def test_a_large_upload_is_read_at_a_working_scale_and_boxed_in_its_own_pixels()
 def test_the_answer_carries_the_calibrated_string_probability_and_each_digits_crop():
     ln = line("2025", height=100, pen=10)
     log_probs = outputs_reading(ln, [2, 0, 2, 5], p=0.9)
-    answer = numbers.assemble(ln, log_probs, [None] * 4, 0.5)
+    answer = numbers.assemble(ln, log_probs, [0.0] * 4, 0.5)
     expected = lines.string_log_prob(log_probs, [2, 0, 2, 5])
     assert answer["confidence"] == pytest.approx(math.exp(0.5 * expected))
     assert len(answer["inputs"]) == 4 and all(x.shape == (28, 28) and x.max() > 0.5 for x in answer["inputs"])
@@ -75,8 +75,14 @@ def test_the_answer_carries_the_calibrated_string_probability_and_each_digits_cr
 def test_a_line_the_gate_holds_for_letters_only_is_not_a_digit_whatever_the_line_model_reads():
     ln = line("2025", height=100, pen=10)
     with pytest.raises(numbers.InputError) as err:
-        numbers.assemble(ln, outputs_reading(ln, [2, 0, 2, 5]), ["not_a_digit"] * 4, 1.0)
+        numbers.assemble(ln, outputs_reading(ln, [2, 0, 2, 5]), [0.999] * 4, 1.0)
     assert err.value.status == 422 and err.value.reason == "not_a_digit"
+
+
+def test_one_glyph_that_may_be_a_digit_keeps_the_line():
+    ln = line("2025", height=100, pen=10)
+    answer = numbers.assemble(ln, outputs_reading(ln, [2, 0, 2, 5]), [0.999, 0.999, 0.9, 0.999], 1.0)
+    assert answer["number"] == "2025"
 
 
 def test_a_line_the_model_reads_as_blank_is_not_a_digit():
@@ -84,7 +90,7 @@ def test_a_line_the_model_reads_as_blank_is_not_a_digit():
     blank = np.log(np.full((ln.strip.image.shape[1] // FRAME, 11), 0.001))
     blank[:, BLANK] = np.log(0.99)
     with pytest.raises(numbers.InputError) as err:
-        numbers.assemble(ln, blank, [None, None], 1.0)
+        numbers.assemble(ln, blank, [0.0, 0.0], 1.0)
     assert err.value.reason == "not_a_digit"
 
 
