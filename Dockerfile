@@ -26,7 +26,7 @@ RUN case "$TORCH_FLAVOUR" in \
     # Leave out what the service never imports (~100 MB of a CPU image's ~320 MB): the installers,
     # test suites, and the SciPy subpackages but ndimage (and special and fft, which it loads). The
     # image tests (tests/deploy/test_image.py) run every route in the built image.
-    && rm -rf "$site/pip" "$site/setuptools" "$site/pkg_resources" "$site/_distutils_hack" \
+    && rm -rf "$site/pip" "$site/setuptools" "$site/pkg_resources" "$site/_distutils_hack" "$site/distutils-precedence.pth" \
     && find "$site/scipy" -mindepth 1 -maxdepth 1 -type d ! -name _lib ! -name ndimage ! -name special ! -name fft \
          -exec rm -rf {} + \
     && find "$site" -path "$site/torch" -prune -o -type d -name tests -prune -exec rm -rf {} + \

@@ -157,6 +157,15 @@ def test_docker_stop_answers_the_requests_in_flight_and_exits_0(container, mnist
     assert state(name)["ExitCode"] == 0
 
 
+def test_the_image_asked_for_cuda_without_a_gpu_exits_non_zero_within_30s(image):
+    started = time.monotonic()
+    result = sh("docker", "run", "--rm", "--network", "host", "-e", "DEVICE=cuda", "-e", f"PORT={free_port()}",
+                "-e", "HOST=127.0.0.1", image, check=False, timeout=60)
+    assert result.returncode != 0 and time.monotonic() - started < 30
+    errors = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("ERROR")]
+    assert len(errors) == 1 and "DEVICE=cuda" in errors[0] and "Traceback" not in result.stderr
+
+
 @pytest.mark.skipif(not shutil.which("docker-compose") or FLAVOUR != "cpu",
                     reason="docker-compose is not installed, or not the cpu flavour (its profile's image)")
 def test_the_compose_cpu_profile_comes_up_healthy_and_goes_down(image):
