@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from app.ml.checkpoint import atomic_write, load_model
-from app.ml.constants import MODELS
+from app.ml.constants import BATCHED
 from app.ml.nets import pick_device
 from training import data, figures, negatives
 from training.scoring import REPORTED, collect, public, score
@@ -24,13 +24,17 @@ from training.tasks import fixed_split, gate_split
 from training.train import TEST_PAIR_SEED
 
 log = logging.getLogger("evaluate")
-DEFAULT_MODELS = [Path("models") / f"{t}.pt" for t in MODELS]
+# The line model reads whole lines: its report is the number reader's (`python -m training.number_card`).
+DEFAULT_MODELS = [Path("models") / f"{t}.pt" for t in BATCHED]
 
 
 def evaluate(path: Path, mnist: data.Mnist, reports: Path, device: str, limit: int = 0,
              data_dir: Path = data.DATA_DIR) -> dict:
     model, card = load_model(path, device)
     task, head, temperature = card["task"], card["head"], card["temperature"]
+    if task not in BATCHED:
+        raise SystemExit(f"{path}: a {task!r} model is scored on lines of digits by `python -m training.number_card` "
+                         f"(reports/number/), not here")
     test_x, test_y = (mnist.test_x[:limit], mnist.test_y[:limit]) if limit else (mnist.test_x, mnist.test_y)
     if task == "gate":  # the rendered test uploads too (cached in data/ by training)
         train_idx, val_idx = data.split_indices(len(mnist.train_x), card["data"]["val_size"], card["train_config"]["seed"])

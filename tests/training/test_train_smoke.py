@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -54,3 +55,10 @@ def test_help_shows_defaults(capsys):
         train.parse_args(["--help"])
     out = capsys.readouterr().out
     assert "(default: 15)" in out and "--dry-run" in out and "--device" in out
+
+
+def test_the_evaluation_report_leaves_the_line_model_to_the_number_card(tmp_path, mnist_data_dir):
+    assert all(p.stem != "line" for p in evaluate.DEFAULT_MODELS)
+    line = Path(__file__).resolve().parents[2] / "models" / "line.pt"
+    with pytest.raises(SystemExit, match="number_card"):
+        evaluate.main([str(line), "--reports", str(tmp_path), "--limit", "10", "--data-dir", str(mnist_data_dir)])
