@@ -1,7 +1,8 @@
 """The ASGI app: `app.main:app`, built by `create_app()`.
 
-The lifespan loads the three checkpoints once, warms them up and starts one micro-batcher per
-model; requests only ever touch what it built (in `app.state`).
+The lifespan loads the checkpoints once (`app.ml.constants.MODELS`), warms them up and starts one
+micro-batcher per 28x28 model (the line model runs one line per call); requests only ever touch what
+it built (in `app.state`).
 """
 
 import asyncio

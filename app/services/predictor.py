@@ -2,7 +2,7 @@
 
 What a task needs comes from its entry in the task registry (`app.services.tasks.TASK_SPECS`): gated
 tasks ask the gate whether the image is one digit, in parallel with their own model; the number task
-reads a line of digits piece by piece with the digit model and the gate.
+reads a line of digits whole with the line model (in the pool), while the gate scores each glyph.
 """
 
 import asyncio
