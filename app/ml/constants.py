@@ -5,8 +5,7 @@ TASKS = ("digit", "overlap", "sum")
 # all served through micro-batchers of 28x28 images; and the line model that reads a line of digits
 # (a strip of any width, one line per call).
 BATCHED = TASKS + ("gate",)
-LINE_MODEL = "line"
-MODELS = BATCHED + (LINE_MODEL,)
+MODELS = BATCHED + ("line",)
 
 IMAGE_SIZE = 28
 MNIST_MEAN = 0.1307

@@ -20,8 +20,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 from scipy import ndimage
+
+from app.ml.ink import resize
+from app.ml.preprocess import fit_and_center, ink_box
 
 LINE_HEIGHT = 28  # the strip's height (MNIST's frame)
 INK_HEIGHT = 20  # the ink's height in the strip (MNIST's box)
@@ -58,17 +60,7 @@ def skew(ink: np.ndarray) -> float:
 
 
 def crop_box(x: np.ndarray) -> tuple[int, int, int, int] | None:
-    rows, cols = np.flatnonzero((x > INK).any(1)), np.flatnonzero((x > INK).any(0))
-    if not len(rows):
-        return None
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-
-
-def resize(x: np.ndarray, width: int, height: int) -> np.ndarray:
-    h, w = x.shape
-    resample = Image.BOX if height < h and width < w else Image.BILINEAR
-    img = Image.fromarray(np.ascontiguousarray(x, dtype=np.float32), mode="F").resize((width, height), resample)
-    return np.clip(np.asarray(img, dtype=np.float32), 0, 1)
+    return tuple(map(int, ink_box(x, INK))) if (x > INK).any() else None
 
 
 def rotate(x: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
@@ -202,13 +194,6 @@ def work_box(strip: Strip, a: int, b: int) -> tuple[float, float, float, float]:
 
 
 def crop(strip: Strip, a: int, b: int) -> np.ndarray:
-    """The strip's columns [a, b) around one digit, as a 28x28 picture of what the line model read there."""
-    top, bottom = rows_of(strip.image, a, b)
-    part = strip.image[top:bottom, a:b]
-    h, w = part.shape
-    scale = INK_HEIGHT / max(h, w)
-    small = resize(part, max(1, round(w * scale)), max(1, round(h * scale)))
-    out = np.zeros((LINE_HEIGHT, LINE_HEIGHT), dtype=np.float32)
-    y0, x0 = (LINE_HEIGHT - small.shape[0]) // 2, (LINE_HEIGHT - small.shape[1]) // 2
-    out[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
-    return out
+    """The strip's columns [a, b) around one digit, as a 28x28 picture of what the line model read there
+    (MNIST's framing: the ink's longer side at 20 px, centred by mass)."""
+    return fit_and_center(strip.image[:, a:b], pen=False)
