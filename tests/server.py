@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_ready(port: int, exited: Callable[[], str | None], budget: float,
+               logs: Callable[[], str] = str) -> float:
+    """Poll http://127.0.0.1:port/ready until it answers 200; the seconds that took. `exited` says
+    what the server left behind once it is gone (None while it runs); that, or the budget running out,
+    fails the test (with `logs()` on a timeout)."""
+    started = time.monotonic()
+    while time.monotonic() - started < budget:
+        gone = exited()
+        if gone is not None:
+            raise AssertionError(f"the service exited during startup: {gone}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+                return time.monotonic() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"not ready within {budget:.0f}s {logs()}")
+
+
 @contextlib.contextmanager
 def running_service(**env):
     """Yields (base_url, process); stops the process with SIGTERM on exit."""
@@ -29,18 +49,7 @@ def running_service(**env):
                             stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError("the service exited during startup")
-            try:
-                if httpx.get(base + "/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the service did not become ready")
-            time.sleep(0.05)
+        wait_ready(port, lambda: None if proc.poll() is None else f"status {proc.returncode}", 60)
         yield base, proc
     finally:
         proc.terminate()

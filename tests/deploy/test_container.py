@@ -16,6 +16,7 @@ import pytest
 import torch
 from PIL import Image
 
+from tests import server
 from tests.server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,16 +30,7 @@ def start(port: int, **env) -> subprocess.Popen:
 
 
 def wait_ready(port: int, proc: subprocess.Popen, budget: float) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < budget:
-        assert proc.poll() is None, proc.stdout.read()
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
-                return time.monotonic() - started
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError("not ready within the budget")
+    return server.wait_ready(port, lambda: None if proc.poll() is None else proc.stdout.read(), budget)
 
 
 def big_photo() -> bytes:

@@ -19,6 +19,7 @@ import httpx
 import numpy as np
 import pytest
 
+from tests import server
 from tests.drawing import draw
 from tests.images import png
 from tests.server import free_port
@@ -77,16 +78,11 @@ def state(container: str) -> dict:
 
 
 def wait_ready(port: int, container: str, budget: float = 30) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < budget:
-        assert state(container)["Running"], sh("docker", "logs", container).stdout
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
-                return time.monotonic() - started
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"not ready within {budget}s: {sh('docker', 'logs', container).stderr[-2000:]}")
+    def logs() -> str:
+        out = sh("docker", "logs", container)
+        return (out.stdout + out.stderr)[-2000:]
+
+    return server.wait_ready(port, lambda: None if state(container)["Running"] else logs(), budget, logs)
 
 
 def wait_healthy(container: str, budget: float = 90) -> float:
