@@ -36,7 +36,7 @@ def wait_ready(port: int, exited: Callable[[], str | None], budget: float,
         except httpx.HTTPError:
             pass
         time.sleep(0.05)
-    raise AssertionError(f"not ready within {budget:.0f}s {logs()}")
+    raise AssertionError(f"not ready within {budget:g}s {logs()}")
 
 
 @contextlib.contextmanager

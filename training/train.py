@@ -49,7 +49,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
     p.add_argument("--weight-decay", type=float, default=5e-4, help="AdamW weight decay")
     p.add_argument("--patience", type=int, default=5, help="early stopping: epochs without validation gain")
-    p.add_argument("--val-size", type=int, default=5000, help="validation images carved from the 60k")
     p.add_argument("--pairs-per-epoch", type=int, default=60000, help="overlap: fresh training pairs per epoch")
     p.add_argument("--no-augment", action="store_true", help="disable random affine augmentation")
     p.add_argument("--aug-degrees", type=float, default=12.0, help="augmentation: max rotation")
@@ -61,15 +60,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="digit: also train on the gate's rendered digits (pen drawings at any size and width, printed "
                         "digits), prepared as uploads are; validation and test stay MNIST's")
     p.add_argument("--init-from", type=Path, default=None, help="start from a checkpoint's weights (sum: a digit model)")
-    p.add_argument("--seed", type=int, default=0, help="seeds weights, batches, augmentation, split")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: CUDA (with AMP) when present")
-    p.add_argument("--threads", type=int, default=os.cpu_count(), help="torch intra-op threads on CPU")
-    p.add_argument("--data-dir", type=Path, default=data.DATA_DIR, help="local MNIST folder (git-ignored)")
-    p.add_argument("--out-dir", type=Path, default=Path("models"), help="where the checkpoint and card go")
+    run_arguments(p)
     p.add_argument("--name", default=None, help="checkpoint name (default: the task)")
     p.add_argument("--limit", type=int, default=0, help="use only this many train/val/test images (0: all)")
-    p.add_argument("--no-export", dest="export", action="store_false",
-                   help="skip the ONNX export the CPU service runs (see training/export.py)")
     p.add_argument("--dry-run", action="store_true", help="smoke run: 1 epoch, 3 batches, 500 images")
     args = p.parse_args(argv)
     if args.dry_run:
@@ -77,6 +70,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     if (args.task, args.arch) not in HEADS:
         p.error(f"--arch {args.arch} is not available for --task {args.task}")
     return args
+
+
+def run_arguments(p: argparse.ArgumentParser) -> None:
+    """The options every training run shares (here and `training.train_line`), written once."""
+    p.add_argument("--val-size", type=int, default=5000, help="validation images carved from the 60k")
+    p.add_argument("--seed", type=int, default=0, help="seeds weights, batches, augmentation, rendered data")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="auto: CUDA when present (training.train adds AMP there)")
+    p.add_argument("--threads", type=int, default=os.cpu_count(), help="torch intra-op threads on CPU")
+    p.add_argument("--data-dir", type=Path, default=data.DATA_DIR, help="local MNIST folder (git-ignored)")
+    p.add_argument("--out-dir", type=Path, default=Path("models"), help="where the checkpoint and card go")
+    p.add_argument("--no-export", dest="export", action="store_false",
+                   help="skip the ONNX export the CPU service runs (see training/export.py)")
 
 
 def seed_everything(seed: int) -> tuple[np.random.Generator, torch.Generator]:

@@ -26,7 +26,7 @@ from app.ml.lines import BLANK, FRAME, best_path
 from app.ml.nets import build_model, model_kwargs, pick_device
 from training import data, line_data, metrics
 from training.export import export
-from training.train import init_from, seed_everything
+from training.train import init_from, run_arguments, seed_everything
 
 log = logging.getLogger("train_line")
 
@@ -43,16 +43,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--more-train-seeds", type=lambda s: [int(v) for v in s.split(",") if v], default=[],
                    help="comma-separated seeds of further sets of --n-train lines each (more data, no repeats)")
     p.add_argument("--n-test", type=int, default=1000, help="fixed test strings scored after training (training.strings)")
-    p.add_argument("--val-size", type=int, default=5000, help="validation digits carved from the 60k (as in training.train)")
     p.add_argument("--init-from", type=Path, default=Path("models/digit.pt"),
                    help="checkpoint whose matching tensors start the line model (a digit model's convolutions)")
-    p.add_argument("--seed", type=int, default=0, help="seeds weights, batches and rendering")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--threads", type=int, default=os.cpu_count(), help="torch intra-op threads on CPU")
+    run_arguments(p)
     p.add_argument("--workers", type=int, default=os.cpu_count(), help="processes rendering lines")
-    p.add_argument("--data-dir", type=Path, default=data.DATA_DIR)
-    p.add_argument("--out-dir", type=Path, default=Path("models"))
-    p.add_argument("--no-export", dest="export", action="store_false", help="skip the ONNX export")
     p.add_argument("--time-budget", type=float, default=0,
                    help="stop after the epoch that passes this many seconds of fitting (0: none)")
     p.add_argument("--dry-run", action="store_true", help="smoke run: 1 epoch of 64 lines")
