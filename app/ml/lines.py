@@ -22,11 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from app.ml.ink import resize
+from app.ml.constants import IMAGE_SIZE
+from app.ml.ink import BOX, resize
 from app.ml.preprocess import fit_and_center, ink_box
 
-LINE_HEIGHT = 28  # the strip's height (MNIST's frame)
-INK_HEIGHT = 20  # the ink's height in the strip (MNIST's box)
+LINE_HEIGHT = IMAGE_SIZE  # the strip's height (MNIST's frame)
+INK_HEIGHT = BOX  # the ink's height in the strip (MNIST's box)
 FRAME = 4  # strip columns per frame of the line model's output (two 2x poolings)
 MARGIN = 8  # blank columns on each side of the ink
 MAX_WIDTH = 1280  # strip columns at most (a 20-digit line with wide gaps); wider lines are shrunk
@@ -116,11 +117,6 @@ def line_image(ink: np.ndarray) -> Strip | None:
     image[y0:y0 + nh, MARGIN:MARGIN + nw] = small
     to_work = to_work @ affine(w / nw, 0, -MARGIN * w / nw, 0, h / nh, -y0 * h / nh)
     return Strip(image, to_work)
-
-
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(-1, keepdims=True))
 
 
 def best_path(log_probs: np.ndarray) -> list[tuple[int, int]]:

@@ -29,10 +29,10 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
-from app.ml.ink import normalize_pen, separate_glyphs
+from app.ml.constants import IMAGE_SIZE
+from app.ml.ink import BOX, normalize_pen, separate_glyphs
 
-SIZE = 28
-BOX = 20
+SIZE = IMAGE_SIZE
 WORK_SIDE = 256  # larger uploads are area-downscaled to this before the pixel work
 INK_MIN = 0.15  # an image whose strongest ink is fainter than this holds no digit
 
