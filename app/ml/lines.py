@@ -24,7 +24,7 @@ from scipy import ndimage
 
 from app.ml.constants import IMAGE_SIZE
 from app.ml.ink import BOX, resize
-from app.ml.preprocess import fit_and_center, ink_box
+from app.ml.preprocess import INK_FLOOR, fit_and_center, ink_box
 
 LINE_HEIGHT = IMAGE_SIZE  # the strip's height (MNIST's frame)
 INK_HEIGHT = BOX  # the ink's height in the strip (MNIST's box)
@@ -191,5 +191,9 @@ def work_box(strip: Strip, a: int, b: int) -> tuple[float, float, float, float]:
 
 def crop(strip: Strip, a: int, b: int) -> np.ndarray:
     """The strip's columns [a, b) around one digit, as a 28x28 picture of what the line model read there
-    (MNIST's framing: the ink's longer side at 20 px, centred by mass)."""
-    return fit_and_center(strip.image[:, a:b], pen=False)
+    (MNIST's framing: the ink's longer side at 20 px, centred by mass); blank where the span holds no
+    ink (the line model may read a digit from a faint trace)."""
+    part = strip.image[:, a:b]
+    if not (part > INK_FLOOR).any():
+        return np.zeros((LINE_HEIGHT, LINE_HEIGHT), dtype=np.float32)
+    return fit_and_center(part, pen=False)

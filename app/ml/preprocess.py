@@ -164,6 +164,9 @@ def remove_background(x: np.ndarray) -> np.ndarray:
     return np.clip((x - floor) / (top - floor), 0, 1)
 
 
+INK_FLOOR = 0.05  # fit_and_center crops to pixels brighter than this
+
+
 def ink_box(x: np.ndarray, threshold: float) -> tuple[int, int, int, int]:
     rows, cols = np.flatnonzero((x > threshold).any(1)), np.flatnonzero((x > threshold).any(0))
     return rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
@@ -174,11 +177,11 @@ def fit_and_center(x: np.ndarray, pen: bool = True) -> np.ndarray:
 
     With `pen`, strokes are first brought to MNIST's width (not for overlapped pairs: their averaged,
     half-bright strokes are no pen's)."""
-    top, bottom, left, right = ink_box(x, 0.05)
+    top, bottom, left, right = ink_box(x, INK_FLOOR)
     crop = x[top:bottom, left:right]
     if pen:
         crop = normalize_pen(crop)
-        top, bottom, left, right = ink_box(crop, 0.05)
+        top, bottom, left, right = ink_box(crop, INK_FLOOR)
         crop = crop[top:bottom, left:right]
     h, w = crop.shape
     scale = BOX / max(h, w)

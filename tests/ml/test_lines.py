@@ -102,6 +102,13 @@ def test_a_digits_probability_is_its_share_of_the_non_blank_outputs():
     assert lines.digit_probability(log_probs, 3, 0, 4 * FRAME) == pytest.approx(share, rel=1e-6)
 
 
+def test_a_digit_read_where_there_is_no_ink_gets_a_blank_crop_not_an_error():
+    image = np.zeros((28, 60), np.float32)
+    image[4:24, 40:50] = 0.04  # a trace fainter than any ink
+    out = lines.crop(lines.Strip(image, lines.affine()), 30, 55)
+    assert out.shape == (28, 28) and not out.any()
+
+
 def test_a_digit_crop_is_a_28x28_picture_of_its_ink():
     image = np.zeros((28, 60), np.float32)
     image[4:24, 20:30] = 1
