@@ -96,3 +96,25 @@ def test_the_page_says_when_a_drawing_is_not_a_digit(client):
     r = client.post("/ui/predict", data={"task": "digit"}, files={"file": ("a.png", draw("A", background="white"), "image/png")})
     assert r.status_code == 422
     assert r.json()["reason"] == "not_a_digit" and "does not look like" in r.json()["error"]
+
+
+def photo_of_a_card_on_a_desk() -> bytes:
+    """A number written on a grey card, photographed on a lighter desk: the card's edges are strong lines."""
+    import io
+
+    from PIL import Image, ImageFilter
+
+    card = Image.open(io.BytesIO(draw("3512407", height=120, pen=12, background="white"))).convert("L")
+    card = card.point(lambda v: 60 + v * 110 // 255)  # ink ~60, card ~170
+    desk = Image.new("L", (2000, 1500), 215)
+    desk.paste(card, (400, 600))
+    buf = io.BytesIO()
+    desk.filter(ImageFilter.GaussianBlur(1.5)).convert("RGB").save(buf, format="JPEG", quality=88)
+    return buf.getvalue()
+
+
+def test_a_photo_of_a_card_on_a_desk_is_answered_never_a_server_error(client):
+    r = read(client, photo_of_a_card_on_a_desk(), name="card.jpg")
+    assert r.status_code in (200, 422), r.text
+    if r.status_code == 200:
+        assert r.json()["number"].isdigit()
