@@ -13,16 +13,23 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic.json_schema import models_json_schema
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartParser
 
+from app.api.oip import ProtocolError
 from app.api.routes import router as api_router
+from app.api.schemas import InferRequestBody
+from app.api.v2 import router as v2_router
 from app.core.config import Settings, get_settings
 from app.core.middleware import BodyLimitMiddleware, HeadersAndMetricsMiddleware
 from app.core.telemetry import Telemetry
-from app.ml.numbers import read_card
+from app.ml.numbers import read_number_card
 from app.ml.preprocess import InputError
 from app.services.batcher import DeadlineExceeded, MicroBatcher, Overloaded
 from app.services.models import load_all, warm_up
@@ -69,7 +76,7 @@ async def lifespan(app: FastAPI):
         telemetry.models_loaded.labels(task).set(0)
     app.state.store, app.state.batchers = store, batchers
     app.state.predictor = Predictor(store.models, store.errors, batchers, preprocess, settings.max_image_pixels,
-                                    telemetry, read_card(settings.model_dir))
+                                    telemetry, *read_number_card(settings.model_dir))
     # Everything built so far (modules, app, sessions) lives as long as the process. Moving it out of
     # the collector's reach makes each full collection scan only per-request garbage: measured at 32
     # clients, p99 70-76 ms -> 33-37 ms and +7-17% req/s.
@@ -87,8 +94,15 @@ async def lifespan(app: FastAPI):
         preprocess.shutdown(wait=False, cancel_futures=True)
 
 
-def error(status: int, detail: str, headers: dict | None = None, **extra) -> JSONResponse:
-    return JSONResponse({"detail": detail, **extra}, status_code=status, headers=headers)
+def error(request: Request, status: int, detail: str, headers: dict | None = None, **extra) -> JSONResponse:
+    """An error in the form of the route's protocol: {"error": ...} under /v2 (the Open Inference
+    Protocol's), {"detail": ..., "reason": ...} elsewhere."""
+    body = {"error": detail} if is_protocol_path(request.url.path) else {"detail": detail, **extra}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def is_protocol_path(path: str) -> bool:
+    return path == "/v2" or path.startswith("/v2/")
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -96,24 +110,48 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(InputError)
     async def input_error(request: Request, exc: InputError):
-        return error(exc.status, exc.message, **({"reason": exc.reason} if exc.reason else {}))
+        return error(request, exc.status, exc.message, **({"reason": exc.reason} if exc.reason else {}))
+
+    @app.exception_handler(ProtocolError)
+    async def protocol_error(request: Request, exc: ProtocolError):
+        return error(request, exc.status, exc.message)
 
     @app.exception_handler(Overloaded)
     async def overloaded(request: Request, exc: Overloaded):
-        return error(503, "server is at capacity; retry shortly", retry)
+        return error(request, 503, "server is at capacity; retry shortly", retry)
 
     @app.exception_handler(DeadlineExceeded)
     async def too_slow(request: Request, exc: DeadlineExceeded):
-        return error(504, "prediction not ready within the deadline; retry shortly", retry)
+        return error(request, 504, "prediction not ready within the deadline; retry shortly", retry)
 
     @app.exception_handler(ModelUnavailable)
     async def unavailable(request: Request, exc: ModelUnavailable):
-        return error(503, str(exc), retry)
+        return error(request, 503, str(exc), retry)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
         problems = [f"{'.'.join(str(p) for p in e['loc'] if p != 'body')}: {e['msg']}" for e in exc.errors()]
-        return error(422, "; ".join(problems) or "invalid request")
+        return error(request, 422, "; ".join(problems) or "invalid request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if is_protocol_path(request.url.path):
+            return error(request, exc.status_code, str(exc.detail), exc.headers)
+        return await http_exception_handler(request, exc)
+
+
+def install_openapi(app: FastAPI) -> None:
+    """/openapi.json with the v2 infer request's schema, which that route reads from its raw body
+    (JSON or the binary tensor data extension) rather than through a parameter."""
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            _, defs = models_json_schema([(InferRequestBody, "validation")], ref_template="#/components/schemas/{model}")
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(defs["$defs"])
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -121,11 +159,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Keep multipart uploads in memory (bounded by the body limit): never written to disk.
     MultiPartParser.spool_max_size = settings.max_upload_bytes + 1024 * 1024
     app = FastAPI(title="digitserve", version="1.0.0", lifespan=lifespan,
-                  description="Handwritten-digit recognition: one digit, two overlapped digits, digit + number.")
+                  description="Handwritten-digit recognition: one digit, two overlapped digits, digit + number, "
+                              "a whole number; upload routes and the Open Inference Protocol (v2).")
     app.state.settings, app.state.telemetry = settings, Telemetry()
     app.state.store, app.state.batchers = None, {}
     install_error_handlers(app)
     app.include_router(api_router)
+    app.include_router(v2_router)
+    install_openapi(app)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes, timeout_s=settings.body_timeout_s)

@@ -81,3 +81,77 @@ class ModelsList(BaseModel):
     unavailable: dict[str, str]
     number_reader: dict | None = Field(None, description="the number reader's card (models/number.json): the "
                                        "checkpoints it reads with, its confidence calibration, its test figures")
+
+
+# The Open Inference Protocol (KServe v2 REST): what app.api.v2 answers.
+class ProtocolErrorBody(BaseModel):
+    error: str = Field(description="what was wrong with the request")
+
+
+class ServerMetadata(BaseModel):
+    name: str
+    version: str
+    extensions: list[str]
+
+
+class ServerLiveness(BaseModel):
+    live: bool
+
+
+class ServerReadiness(BaseModel):
+    ready: bool
+
+
+class ModelReadiness(BaseModel):
+    name: str
+    ready: bool
+
+
+class TensorMetadata(BaseModel):
+    name: str
+    datatype: str = Field(description="BOOL, INT64, FP32, BYTES, ...")
+    shape: list[int] = Field(description="-1: any size (the number of items)")
+
+
+class ModelMetadata(BaseModel):
+    name: str
+    versions: list[str] = Field(description="the version served: the checkpoint's sha256, first 12 hex digits")
+    platform: str
+    inputs: list[TensorMetadata]
+    outputs: list[TensorMetadata]
+
+
+class RequestInput(BaseModel):
+    name: str = Field(description="image (BYTES), pixels (FP32 or UINT8), number (INT64, sum only)")
+    shape: list[int]
+    datatype: str
+    parameters: dict | None = Field(None, description='{"binary_data_size": n} for binary data; '
+                                    '{"content_type": "base64"} for images in JSON')
+    data: list | None = Field(None, description="row-major values (images: base64 strings); absent with binary data")
+
+
+class RequestOutput(BaseModel):
+    name: str
+    parameters: dict | None = Field(None, description='{"binary_data": true} for raw output data')
+
+
+class InferRequestBody(BaseModel):
+    id: str | None = None
+    parameters: dict | None = Field(None, description='{"binary_data_output": true}: every output as raw data')
+    inputs: list[RequestInput]
+    outputs: list[RequestOutput] | None = Field(None, description="the outputs wanted (default: all)")
+
+
+class ResponseOutput(BaseModel):
+    name: str
+    shape: list[int]
+    datatype: str
+    parameters: dict | None = Field(None, description='{"binary_data_size": n} when the data is raw, after the JSON')
+    data: list | None = None
+
+
+class InferResponseBody(BaseModel):
+    model_name: str
+    model_version: str
+    id: str | None = None
+    outputs: list[ResponseOutput]

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     max_batch_wait_ms: float = Field(0.0, ge=0, description="how long a batch waits to fill up")
     max_queue: int = Field(512, ge=1, description="waiting requests per model before 503")
     request_timeout_s: float = Field(10.0, gt=0, description="a prediction not done by then gets 504")
+    max_infer_items: int = Field(256, ge=1, description="images in one OIP v2 infer request before 413")
     retry_after_s: int = Field(1, ge=1)
     preprocess_threads: int = Field(2, ge=1)
     inference_runtime: Literal["auto", "onnx", "torch"] = Field(

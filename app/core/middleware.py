@@ -47,13 +47,14 @@ class BodyLimitMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
             return await self.app(scope, receive, send)
-        limit_msg = {"detail": f"request body is larger than the {self.max_bytes}-byte limit"}
+        key = "error" if scope["path"].startswith("/v2/") else "detail"  # the Open Inference Protocol's form
+        limit_msg = {key: f"request body is larger than the {self.max_bytes}-byte limit"}
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
-                    return await send_json(send, 400, {"detail": "invalid Content-Length header"})
+                    return await send_json(send, 400, {key: "invalid Content-Length header"})
                 if declared > self.max_bytes:
                     return await send_json(send, 413, limit_msg, [(b"connection", b"close")])
         received = 0
@@ -67,7 +68,7 @@ class BodyLimitMiddleware:
                 async with asyncio.timeout_at(deadline):  # no extra task per chunk, unlike wait_for
                     message = await receive()
             except TimeoutError:
-                exceeded, error = True, (408, {"detail": f"request body not received within {self.timeout_s:g} s"})
+                exceeded, error = True, (408, {key: f"request body not received within {self.timeout_s:g} s"})
                 raise BodyTooSlow from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))

@@ -11,9 +11,10 @@ there is any digit in it at all.
 3. The gate scores every glyph whole: a line whose every glyph is surely not a digit nor a group of
    digits (letters, a doodle; P >= SURELY_NOT) is refused (422 `not_a_digit`), whatever the line
    model would make of it (it reads a W as 111).
-4. The string's confidence is its CTC probability (summed over every alignment), calibrated by one
-   exponent fitted on validation strings (`exponent` in models/number.json, see `read_card`); each
-   digit's is the line model's share of that digit among the non-blank outputs of the frames it spans.
+4. The string's confidence is its CTC probability p (summed over every alignment), calibrated by
+   Platt scaling of log(-log p) fitted on validation strings (`Calibration`, read from
+   models/number.json by `read_number_card`); each digit's is the line model's share of that digit among the
+   non-blank outputs of the frames it spans.
 
 NumPy and SciPy only.
 """
@@ -103,29 +104,51 @@ def box(x0: float, y0: float, x1: float, y1: float, scale: float, width: int, he
     return [left, top, max(1, right - left), max(1, bottom - top)]
 
 
-def read_card(model_dir: Path) -> dict:
-    """The number reader's card, MODEL_DIR/number.json (written by `python -m training.number_card`).
-    Without one the reader still works, with an uncalibrated confidence (exponent 1), and says so."""
+@dataclass(frozen=True)
+class Calibration:
+    """P(the whole string is right) = 1 / (1 + e^b (-log p)^a), p the string's CTC probability: Platt
+    scaling of log(-log p), whose (a, b) `python -m training.number_card` fits on validation strings.
+    The default (1, 0) is the uncalibrated reading (about p when p is near 1)."""
+
+    a: float = 1.0
+    b: float = 0.0
+
+    def __post_init__(self):
+        if not (math.isfinite(self.a) and self.a > 0 and math.isfinite(self.b)):
+            raise ValueError(f"a calibration needs a > 0 and a finite b, not a={self.a}, b={self.b}")
+
+    def confidence(self, log_p: float) -> float:
+        if log_p >= 0:
+            return 1.0
+        z = self.b + self.a * math.log(-log_p)
+        return 1.0 / (1.0 + math.exp(z)) if z < 700 else 0.0
+
+    def log_p(self, confidence: float) -> float:
+        """The inverse of `confidence`: the log-probability that this confidence came from."""
+        c = min(max(confidence, 1e-300), 1 - 1e-16)
+        return -math.exp((math.log(1 / c - 1) - self.b) / self.a)
+
+    def as_dict(self) -> dict:
+        return {"a": self.a, "b": self.b}
+
+
+def read_number_card(model_dir: Path) -> tuple[dict, Calibration]:
+    """The number reader's card, MODEL_DIR/number.json (written by `python -m training.number_card`),
+    and its calibration. Without one the reader still works, uncalibrated, and the card says so."""
     try:
         card = json.loads((Path(model_dir) / CARD).read_text())
-        float(card["exponent"])
-        return card
+        return card, Calibration(**card["calibration"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         log.warning("%s: unreadable (%s); the number confidence is uncalibrated. Fix: run "
                     "`python -m training.number_card`", Path(model_dir) / CARD, exc)
-        return {"exponent": 1.0, "error": f"{CARD} missing or unreadable"}
-
-
-def string_confidence(log_p: float, exponent: float) -> float:
-    """Calibrated P(the whole string is right): its CTC probability to a fitted power."""
-    return math.exp(exponent * log_p)
+        return {"error": f"{CARD} missing or unreadable: the number confidence is uncalibrated"}, Calibration()
 
 
 def no_digit() -> InputError:
     return InputError(422, "no digit found: the image holds no handwritten digits", "not_a_digit")
 
 
-def assemble(line: Line, log_probs: np.ndarray, p_not: list[float], exponent: float) -> dict:
+def assemble(line: Line, log_probs: np.ndarray, p_not: list[float], calibration: Calibration) -> dict:
     """The answer from the line model's per-frame log-probabilities (frames x 11) and the gate's
     P(not a digit) for each glyph. `inputs`: a 28x28 picture of each digit as the line model read it."""
     if all(p >= SURELY_NOT for p in p_not):
@@ -141,8 +164,8 @@ def assemble(line: Line, log_probs: np.ndarray, p_not: list[float], exponent: fl
         inputs.append(lines.crop(strip, a, b))
     log_p = lines.string_log_prob(log_probs, [d for d, _ in read])
     return {"number": "".join(str(d["digit"]) for d in digits), "digits": digits,
-            "confidence": string_confidence(log_p, exponent), "log_p": log_p, "inputs": inputs}
+            "confidence": calibration.confidence(log_p), "log_p": log_p, "inputs": inputs}
 
 
-__all__ = ["InputError", "Line", "assemble", "box", "glyph_inputs", "line_strip", "read_card", "read_line",
-           "string_confidence"]
+__all__ = ["Calibration", "InputError", "Line", "assemble", "box", "glyph_inputs", "line_strip", "read_number_card",
+           "read_line"]

@@ -1,8 +1,10 @@
 """Dynamic micro-batching: concurrent requests for one model share a single forward pass.
 
-Requests wait in a bounded queue. A worker task takes whatever is queued (up to `max_batch`,
+Requests wait in a bounded queue. A worker task takes whatever is queued (up to `max_batch` images,
 waiting at most `max_wait_s` for more), runs the batch in a thread so the event loop stays free, and
-answers each request individually. A full queue answers at once (Overloaded -> 503 + Retry-After)
+answers each request individually. A request of several images (`submit_many`, the OIP v2 route)
+queues them in chunks of at most `max_batch`, which share forward passes with everyone else's.
+A full queue answers at once (Overloaded -> 503 + Retry-After)
 instead of piling up latency and memory; a request not answered by its deadline gets a 504.
 """
 
@@ -53,14 +55,35 @@ class MicroBatcher:
                 pass
 
     async def submit(self, image: np.ndarray, number: int | None = None) -> dict:
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
+        """One 28x28 image (and its number, for sum) -> its answer."""
+        (result,) = await self.wait(self.enqueue(image[None], None if number is None else np.array([number], np.int64)))
+        return result
+
+    async def submit_many(self, images: np.ndarray, numbers: np.ndarray | None = None) -> list[dict]:
+        """N 28x28 images (and N numbers) -> their N answers; all queued, or none (Overloaded)."""
+        futures = []
         try:
-            self.queue.put_nowait((image, number, future))
+            for start in range(0, len(images), self.max_batch):
+                end = start + self.max_batch
+                futures.append(self.enqueue(images[start:end], None if numbers is None else numbers[start:end]))
+        except Overloaded:
+            for future in futures:
+                future.cancel()  # the worker drops cancelled entries unrun
+            raise
+        chunks = await asyncio.gather(*(self.wait(f) for f in futures))
+        return [result for chunk in chunks for result in chunk]
+
+    def enqueue(self, images: np.ndarray, numbers: np.ndarray | None) -> asyncio.Future:
+        future = asyncio.get_running_loop().create_future()
+        try:
+            self.queue.put_nowait((images, numbers, future))
         except asyncio.QueueFull:
             raise Overloaded from None
-        # One timer per request (cheaper than asyncio.wait_for's extra future and callbacks).
-        deadline = loop.call_later(self.timeout_s, expire, future)
+        return future
+
+    async def wait(self, future: asyncio.Future) -> list[dict]:
+        # One timer per queued entry (cheaper than asyncio.wait_for's extra future and callbacks).
+        deadline = asyncio.get_running_loop().call_later(self.timeout_s, expire, future)
         try:
             return await future
         finally:
@@ -68,10 +91,12 @@ class MicroBatcher:
 
     async def collect(self) -> list:
         batch = [await self.queue.get()]
+        size = len(batch[0][0])
         deadline = time.monotonic() + self.max_wait_s
-        while len(batch) < self.max_batch:
+        while size < self.max_batch:
             try:
                 batch.append(self.queue.get_nowait())
+                size += len(batch[-1][0])
                 continue
             except asyncio.QueueEmpty:
                 pass
@@ -80,6 +105,7 @@ class MicroBatcher:
                 break
             try:
                 batch.append(await asyncio.wait_for(self.queue.get(), remaining))
+                size += len(batch[-1][0])
             except TimeoutError:
                 break
         return [item for item in batch if not item[2].done()]  # drop requests that gave up
@@ -90,8 +116,8 @@ class MicroBatcher:
             batch = await self.collect()
             if not batch:
                 continue
-            images = np.stack([item[0] for item in batch])
-            numbers = None if batch[0][1] is None else np.array([item[1] for item in batch], dtype=np.int64)
+            images = np.concatenate([item[0] for item in batch])
+            numbers = None if batch[0][1] is None else np.concatenate([item[1] for item in batch])
             started = time.perf_counter()
             try:
                 results = await loop.run_in_executor(self.executor, self.run_batch, images, numbers)
@@ -102,7 +128,9 @@ class MicroBatcher:
                         future.set_exception(exc)
                 continue
             if self.on_batch:
-                self.on_batch(len(batch), time.perf_counter() - started)
-            for (*_, future), result in zip(batch, results):
+                self.on_batch(len(images), time.perf_counter() - started)
+            start = 0
+            for chunk, _, future in batch:
                 if not future.done():
-                    future.set_result(result)
+                    future.set_result(results[start:start + len(chunk)])
+                start += len(chunk)

@@ -45,6 +45,19 @@ def not_one_digit(reason: str, p_reject: float | None = None) -> InputError:
     return InputError(422, f"the image does not look like a handwritten digit{sure}; send one digit 0-9", reason)
 
 
+def refusal(spec: TaskSpec, glyphs: int, image: np.ndarray, verdict: dict | None) -> str | None:
+    """Why a gated task refuses an image (None: it answers): several pieces of ink, or the gate's
+    verdict, except that a lone upright stroke is a 1 whatever the gate says."""
+    if not spec.gated:
+        return None
+    if glyphs > 1:
+        return "several_digits"
+    reason = verdict["reason"]
+    if reason == "not_a_digit" and upright_stroke(image):
+        return None
+    return reason
+
+
 @dataclass
 class Predictor:
     models: dict[str, ServedModel]
@@ -53,12 +66,8 @@ class Predictor:
     executor: Executor
     max_pixels: int
     telemetry: Telemetry
-    number_card: dict | None = None  # models/number.json (see app.ml.numbers.read_card)
-
-    @property
-    def number_exponent(self) -> float:
-        """The calibration of the number's confidence, from the number reader's card."""
-        return float(self.number_card["exponent"]) if self.number_card else 1.0
+    number_card: dict | None = None  # models/number.json, see app.ml.numbers.read_number_card
+    number_calibration: numbers.Calibration = numbers.Calibration()  # the string confidence's, from that card
 
     async def prepare(self, data: bytes, pen: bool = True) -> Prepared:
         """Small PNGs (the common API case, e.g. 28x28) are prepared inline: that takes tens of
@@ -79,25 +88,63 @@ class Predictor:
             self.telemetry.shed.labels(model).inc()
             raise
 
+    async def submit_many(self, model: str, images: np.ndarray, numbers: np.ndarray | None = None) -> list[dict]:
+        try:
+            return await self.batchers[model].submit_many(images, numbers)
+        except Overloaded:
+            self.telemetry.shed.labels(model).inc()
+            raise
+
     async def predict(self, task: str, data: bytes, number: int | None = None) -> tuple[dict, Prepared, ServedModel]:
         """Prepare, ask the task's model (and the gate), count the answer or the refusal."""
         spec = TASK_SPECS[task]
         self.check_available(spec)
         prepared = await self.prepare(data, spec.pen)
         if spec.gated and prepared.glyphs > 1:
-            self.count_rejection(task, "several_digits")
+            self.count(task, None, "several_digits")
             raise not_one_digit("several_digits")
         if spec.gated:
             result, verdict = await asyncio.gather(self.submit(spec.model, prepared.image, number),
                                                    self.submit("gate", prepared.image))
-            if verdict["reason"] and not (verdict["reason"] == "not_a_digit" and upright_stroke(prepared.image)):
-                self.count_rejection(task, verdict["reason"])
-                raise not_one_digit(verdict["reason"], verdict["p_reject"])
         else:
-            result = await self.submit(spec.model, prepared.image, number)
-        answer = "+".join(map(str, result["digits"])) if task == "overlap" else result.get("sum", result.get("digit"))
-        self.telemetry.predictions.labels(task, str(answer)).inc()
+            result, verdict = await self.submit(spec.model, prepared.image, number), None
+        reason = refusal(spec, prepared.glyphs, prepared.image, verdict)
+        self.count(task, result, reason)
+        if reason:
+            raise not_one_digit(reason, verdict["p_reject"])
         return result, prepared, self.models[spec.model]
+
+    async def prepare_many(self, task: str, uploads: list[bytes]) -> list[Prepared | None]:
+        """Each upload prepared as `predict` prepares one; None for one without ink. Any other
+        problem (not an image, too many pixels) fails the request, naming the item."""
+        spec = TASK_SPECS[task]
+
+        async def one(i: int, data: bytes) -> Prepared | None:
+            try:
+                return await self.prepare(data, spec.pen)
+            except InputError as exc:
+                if exc.reason == "no_ink":
+                    return None
+                raise InputError(exc.status, f"item {i}: {exc.message}") from None
+
+        return list(await asyncio.gather(*(one(i, d) for i, d in enumerate(uploads))))
+
+    async def predict_many(self, task: str, images: np.ndarray, glyphs: list[int],
+                           numbers: np.ndarray | None = None) -> list[tuple[dict, str | None]]:
+        """N prepared 28x28 images through the task's model (and the gate) as N items of its batcher:
+        per image, the model's answer and why the service refuses to vouch for it (None: it does),
+        by the rule `predict` applies."""
+        spec = TASK_SPECS[task]
+        self.check_available(spec)
+        jobs = [self.submit_many(spec.model, images, numbers)]
+        if spec.gated:
+            jobs.append(self.submit_many("gate", images))
+        results, *gated = await asyncio.gather(*jobs)
+        verdicts = gated[0] if gated else [None] * len(results)
+        reasons = [refusal(spec, g, x, v) for g, x, v in zip(glyphs, images, verdicts)]
+        for result, reason in zip(results, reasons):
+            self.count(task, result, reason)
+        return list(zip(results, reasons))
 
     async def read_number(self, data: bytes) -> tuple[dict, numbers.Line, ServedModel]:
         """A line of digits: the line model reads it (in the pool) while the gate scores each glyph.
@@ -108,16 +155,36 @@ class Predictor:
         line, images = await self.in_pool(self.line_and_glyphs, data)
         log_probs, verdicts = await asyncio.gather(self.in_pool(model.read_strip, line.strip.image),
                                                    asyncio.gather(*(self.submit("gate", x) for x in images)))
-        result = numbers.assemble(line, log_probs, [v["p_not_a_digit"] for v in verdicts], self.number_exponent)
+        result = numbers.assemble(line, log_probs, [v["p_not_a_digit"] for v in verdicts], self.number_calibration)
         self.telemetry.predictions.labels("number", str(len(result["digits"]))).inc()
         return result, line, model
+
+    async def read_numbers(self, uploads: list[bytes]) -> list[tuple[dict | None, str]]:
+        """Several lines, each read as `read_number` reads one: (its answer, "") or (None, why it has no
+        digit to read). Any other problem fails the request, naming the item."""
+        async def one(i: int, data: bytes) -> tuple[dict | None, str]:
+            try:
+                return (await self.read_number(data))[0], ""
+            except InputError as exc:
+                if exc.reason:
+                    return None, exc.reason
+                raise InputError(exc.status, f"item {i}: {exc.message}") from None
+
+        return list(await asyncio.gather(*(one(i, d) for i, d in enumerate(uploads))))
 
     def line_and_glyphs(self, data: bytes) -> tuple[numbers.Line, list[np.ndarray]]:
         line = numbers.read_line(data, self.max_pixels)
         return line, numbers.glyph_inputs(line)
 
-    def count_rejection(self, task: str, reason: str) -> None:
-        self.telemetry.predictions.labels(task, reason).inc()
+    def count(self, task: str, result: dict | None, reason: str | None) -> None:
+        """One answer in the predictions counter: its refusal's reason, or what it answered."""
+        if reason:
+            answer = reason
+        elif task == "overlap":
+            answer = "+".join(map(str, result["digits"]))
+        else:
+            answer = result.get("sum", result.get("digit"))
+        self.telemetry.predictions.labels(task, str(answer)).inc()
 
     async def in_pool(self, fn, *args):
         """CPU-bound work for a request (preprocessing, a page thumbnail) in the preprocessing pool."""

@@ -58,7 +58,7 @@ def test_health_ready_models_metrics(client, seven):
     assert ready.json() == {"ready": True, "models": {t: "ready" for t in ("digit", "overlap", "sum", "gate", "line")}}
     cards = client.get("/models").json()
     assert {c["task"] for c in cards["models"]} == {"digit", "overlap", "sum", "gate", "line"} and cards["unavailable"] == {}
-    assert cards["number_reader"]["exponent"] > 0 and set(cards["number_reader"]["checkpoints"]) == {"line", "gate"}
+    assert cards["number_reader"]["calibration"]["a"] > 0 and set(cards["number_reader"]["checkpoints"]) == {"line", "gate"}
     for c in cards["models"]:
         assert len(c["sha256"]) == 64 and c["version"] == c["sha256"][:12] and c["test_metrics"]
         assert (c["runtime"], c["device"]) == ("onnxruntime", "cpu")

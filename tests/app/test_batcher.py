@@ -106,3 +106,39 @@ def test_a_failed_forward_pass_fails_only_its_batch():
 
     failed, ok = run(main())
     assert isinstance(failed, RuntimeError) and ok["id"] == 8
+
+
+def test_a_request_of_many_images_is_answered_in_order_and_shares_passes_with_single_requests():
+    async def main():
+        rec = Recorder(delay=0.005)
+        batcher = await started(rec, max_batch=8)
+        many = np.stack([image(100 + i) for i in range(20)])
+        both = await asyncio.gather(batcher.submit_many(many, np.arange(20) % 10),
+                                    *[batcher.submit(image(i), 3) for i in range(5)])
+        await batcher.stop()
+        return rec, both
+
+    rec, (many_answers, *singles) = run(main())
+    assert [a["id"] for a in many_answers] == list(range(100, 120))
+    assert [a["number"] for a in many_answers] == [i % 10 for i in range(20)]
+    assert [a["id"] for a in singles] == list(range(5)) and all(a["number"] == 3 for a in singles)
+    assert sum(rec.sizes) == 25 and max(rec.sizes) <= 2 * 8 - 1
+
+
+def test_a_request_of_many_images_that_does_not_fit_the_queue_is_shed_whole_and_nothing_of_it_runs():
+    async def main():
+        rec = Recorder()
+        rec.gate.clear()  # hold the worker so the queue fills
+        batcher = await started(rec, max_batch=4, max_queue=2)
+        first = asyncio.ensure_future(batcher.submit(image(0)))
+        await asyncio.sleep(0.05)  # the worker has taken it and waits at the gate
+        with pytest.raises(Overloaded):
+            await batcher.submit_many(np.stack([image(10 + i) for i in range(12)]))  # 3 chunks, room for 2
+        rec.gate.set()
+        await first
+        later = await batcher.submit(image(1))
+        await batcher.stop()
+        return rec, later
+
+    rec, later = run(main())
+    assert later["id"] == 1 and sum(rec.sizes) == 2, "the shed request's queued chunks were dropped unrun"

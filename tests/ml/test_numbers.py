@@ -45,7 +45,7 @@ def outputs_reading(ln: numbers.Line, digits: list[int], p: float = 0.95) -> np.
 def test_each_digit_read_is_boxed_in_the_uploads_own_pixels():
     data = draw("17", height=120, pen=10, margin=40)
     ln = numbers.read_line(data, 40_000_000)
-    answer = numbers.assemble(ln, outputs_reading(ln, [1, 7]), [0.0, 0.0], 1.0)
+    answer = numbers.assemble(ln, outputs_reading(ln, [1, 7]), [0.0, 0.0], numbers.Calibration())
     assert answer["number"] == "17"
     (x1, y1, w1, h1), (x2, y2, w2, h2) = [d["box"] for d in answer["digits"]]
     assert ln.scale == 1.0
@@ -57,7 +57,7 @@ def test_a_large_upload_is_read_at_a_working_scale_and_boxed_in_its_own_pixels()
     data = draw("17", height=900, pen=60, margin=300)
     ln = numbers.read_line(data, 40_000_000)
     assert max(ln.ink.shape) <= numbers.LINE_SIDE and ln.scale < 1
-    x, y, w, h = numbers.assemble(ln, outputs_reading(ln, [1, 7]), [0.0, 0.0], 1.0)["digits"][0]["box"]
+    x, y, w, h = numbers.assemble(ln, outputs_reading(ln, [1, 7]), [0.0, 0.0], numbers.Calibration())["digits"][0]["box"]
     stroke_left = 300 + 0.3 * 900 * 0.6 - 30  # the 1's first point, less half the pen
     assert abs(x - stroke_left) <= 10 and 255 <= y <= 280 and 940 <= h <= 990
 
@@ -65,9 +65,10 @@ def test_a_large_upload_is_read_at_a_working_scale_and_boxed_in_its_own_pixels()
 def test_the_answer_carries_the_calibrated_string_probability_and_each_digits_crop():
     ln = line("2025", height=100, pen=10)
     log_probs = outputs_reading(ln, [2, 0, 2, 5], p=0.9)
-    answer = numbers.assemble(ln, log_probs, [0.0] * 4, 0.5)
+    calibration = numbers.Calibration(0.7, 0.6)
+    answer = numbers.assemble(ln, log_probs, [0.0] * 4, calibration)
     expected = lines.string_log_prob(log_probs, [2, 0, 2, 5])
-    assert answer["confidence"] == pytest.approx(math.exp(0.5 * expected))
+    assert answer["confidence"] == pytest.approx(calibration.confidence(expected))
     assert len(answer["inputs"]) == 4 and all(x.shape == (28, 28) and x.max() > 0.5 for x in answer["inputs"])
     assert all(0.5 < d["confidence"] <= 1 for d in answer["digits"])
 
@@ -75,13 +76,13 @@ def test_the_answer_carries_the_calibrated_string_probability_and_each_digits_cr
 def test_a_line_the_gate_holds_for_letters_only_is_not_a_digit_whatever_the_line_model_reads():
     ln = line("2025", height=100, pen=10)
     with pytest.raises(numbers.InputError) as err:
-        numbers.assemble(ln, outputs_reading(ln, [2, 0, 2, 5]), [0.999] * 4, 1.0)
+        numbers.assemble(ln, outputs_reading(ln, [2, 0, 2, 5]), [0.999] * 4, numbers.Calibration())
     assert err.value.status == 422 and err.value.reason == "not_a_digit"
 
 
 def test_one_glyph_that_may_be_a_digit_keeps_the_line():
     ln = line("2025", height=100, pen=10)
-    answer = numbers.assemble(ln, outputs_reading(ln, [2, 0, 2, 5]), [0.999, 0.999, 0.9, 0.999], 1.0)
+    answer = numbers.assemble(ln, outputs_reading(ln, [2, 0, 2, 5]), [0.999, 0.999, 0.9, 0.999], numbers.Calibration())
     assert answer["number"] == "2025"
 
 
@@ -90,7 +91,7 @@ def test_a_line_the_model_reads_as_blank_is_not_a_digit():
     blank = np.log(np.full((ln.strip.image.shape[1] // FRAME, 11), 0.001))
     blank[:, BLANK] = np.log(0.99)
     with pytest.raises(numbers.InputError) as err:
-        numbers.assemble(ln, blank, [0.0, 0.0], 1.0)
+        numbers.assemble(ln, blank, [0.0, 0.0], numbers.Calibration())
     assert err.value.reason == "not_a_digit"
 
 
@@ -101,6 +102,26 @@ def test_no_ink_is_a_422_with_its_reason():
     assert err.value.status == 422 and err.value.reason == "no_ink"
 
 
-def test_the_string_confidence_is_the_probability_to_the_calibrating_power():
-    assert numbers.string_confidence(math.log(0.72), 1.0) == pytest.approx(0.72)
-    assert numbers.string_confidence(math.log(0.72), 0.5) == pytest.approx(0.72 ** 0.5)
+def test_the_string_confidence_is_platt_scaling_of_the_log_of_minus_the_log_probability():
+    calibration = numbers.Calibration(0.7, 0.6)
+    log_p = math.log(0.72)
+    assert calibration.confidence(log_p) == pytest.approx(1 / (1 + math.exp(0.6) * (-log_p) ** 0.7))
+    assert calibration.confidence(0.0) == 1.0 and calibration.confidence(-1e6) < 1e-3
+
+
+def test_the_string_confidence_falls_as_the_string_grows_less_likely_and_inverts_exactly():
+    calibration = numbers.Calibration(0.7, 0.6)
+    log_ps = [-1e-9, -1e-4, -0.01, -0.3, -2.0, -40.0]
+    confidences = [calibration.confidence(v) for v in log_ps]
+    assert confidences == sorted(confidences, reverse=True)
+    assert [calibration.log_p(c) for c in confidences] == pytest.approx(log_ps, rel=1e-6)
+
+
+def test_uncalibrated_confidence_is_about_the_probability_near_one():
+    assert numbers.Calibration().confidence(math.log(0.99)) == pytest.approx(0.99, abs=1e-3)
+
+
+@pytest.mark.parametrize("a,b", [(0.0, 0.0), (-1.0, 0.0), (1.0, math.inf), (math.nan, 0.0)])
+def test_a_calibration_that_could_not_be_monotone_is_refused(a, b):
+    with pytest.raises(ValueError):
+        numbers.Calibration(a, b)

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from app.ml.numbers import Calibration
 from training.metrics import edit_distance
-from training.number_card import fit_exponent
+from training.number_card import fit_calibration
 from training.strings import fixed_strings, make_strings
 
 
@@ -17,11 +18,13 @@ def test_edit_distance(a, b, d):
     assert edit_distance(a, b) == d
 
 
-def test_fit_exponent_recovers_a_known_calibration():
+def test_fit_calibration_recovers_a_known_calibration():
     rng = np.random.default_rng(0)
     log_p = -rng.exponential(1.0, 20000)
-    correct = rng.random(20000) < np.exp(0.5 * log_p)
-    assert fit_exponent(log_p, correct) == pytest.approx(0.5, abs=0.05)
+    truth = Calibration(0.7, 0.6)
+    correct = rng.random(20000) < np.array([truth.confidence(v) for v in log_p])
+    fitted = fit_calibration(log_p, correct)
+    assert fitted.a == pytest.approx(0.7, abs=0.05) and fitted.b == pytest.approx(0.6, abs=0.08)
 
 
 def test_test_strings_are_fixed_and_span_lengths_styles_and_spacing(mnist_fixture):
