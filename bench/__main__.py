@@ -13,11 +13,13 @@ bench/RESULTS.md.
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import re
 import shutil
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -38,6 +40,7 @@ SERVERS = {
     "service": [sys.executable, "-m", "app"],
 }
 BOUNDARY = "digitservebenchboundary"
+V2_LOADS = ((1, 32), (64, 8))  # (images per OIP v2 request, clients)
 
 
 def multipart(data: bytes, fields: dict | None = None) -> bytes:
@@ -74,8 +77,14 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def hey_command(url: str, body: Path, clients: int, seconds: float) -> list[str]:
-    return ["hey", "-z", f"{seconds}s", "-c", str(clients), "-m", "POST", "-D", str(body),
-            "-T", f"multipart/form-data; boundary={BOUNDARY}", url]
+    """`hey` posting `body`: a multipart upload, or (a .v2 file) an OIP v2 binary request whose JSON
+    header length is in the file's name (`<name>-<length>.v2`)."""
+    if body.suffix == ".v2":
+        header = int(body.stem.rsplit("-", 1)[1])
+        kind = ["-T", "application/octet-stream", "-H", f"Inference-Header-Content-Length: {header}"]
+    else:
+        kind = ["-T", f"multipart/form-data; boundary={BOUNDARY}"]
+    return ["hey", "-z", f"{seconds}s", "-c", str(clients), "-m", "POST", "-D", str(body), *kind, url]
 
 
 def parse_hey(out: str) -> dict:
@@ -119,6 +128,11 @@ def run_server(name: str, bodies: dict, args) -> list[dict]:
             for clients in args.clients:
                 r = hey(f"http://127.0.0.1:{port}/predict/number", bodies["number"], clients, args.duration)
                 rows.append({"server": name, "load": f"/predict/number (5 digits, 1000x300 PNG) x{clients}", **r})
+        if name == "service" and args.v2:
+            for n, clients in V2_LOADS:
+                r = hey(f"http://127.0.0.1:{port}/v2/models/digit/infer", bodies[f"v2x{n}"], clients, args.duration)
+                rows.append({"server": name, "load": f"/v2 infer, {n} image(s) per request (binary BYTES) x{clients}",
+                             **r, "images_per_s": n * r["rps"]})
         if name == "service" and args.mixed:
             rows.append({"server": name, "load": "mixed x32 (16 digit, 8 overlap, 8 sum)",
                          **mixed_run(port, bodies, args.duration)})
@@ -146,7 +160,8 @@ def medians(rows: list[dict]) -> list[dict]:
     for r in rows:
         groups.setdefault((r["server"], r["load"]), []).append(r)
     return [{"server": server, "load": load, "errors": sum(r["errors"] for r in runs),
-             **{k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99", "rss", "ready")}}
+             **{k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99", "rss", "ready", "images_per_s")
+                if k in runs[0]}}
             for (server, load), runs in groups.items()]
 
 
@@ -168,6 +183,26 @@ def ratios(rows: list[dict], clients: int) -> str:
     if "service" in by and "baseline" in by:
         out.append(f"service/baseline at {clients} clients: {by['service'] / by['baseline']:.2f}")
     return "\n".join(out)
+
+
+def v2_ratio(rows: list[dict]) -> str:
+    """Images per second through the v2 route against single uploads to /predict at 32 clients."""
+    upload = next((r["rps"] for r in rows if r["server"] == "service" and r["load"] == "/predict x32"), None)
+    out = []
+    for r in rows:
+        if "images_per_s" in r:
+            ratio = f" = {r['images_per_s'] / upload:.2f}x the upload route's /predict x32" if upload else ""
+            out.append(f"{r['load']}: {r['images_per_s']:.0f} images/s{ratio}")
+    return "\n".join(out)
+
+
+def v2_body(images: list[bytes]) -> tuple[bytes, int]:
+    """An OIP v2 binary request for the digit model: `images` as one BYTES input; every output binary."""
+    raw = b"".join(struct.pack("<I", len(b)) + b for b in images)
+    head = json.dumps({"inputs": [{"name": "image", "shape": [len(images)], "datatype": "BYTES",
+                                   "parameters": {"binary_data_size": len(raw)}}],
+                       "parameters": {"binary_data_output": True}}).encode()
+    return head + raw, len(head)
 
 
 def number_line(digits: np.ndarray) -> bytes:
@@ -192,6 +227,10 @@ def bodies_for(tmp: Path) -> dict:
     for key, body in files.items():
         paths[key] = tmp / f"{key}.body"
         paths[key].write_bytes(body)
+    for n, _ in V2_LOADS:
+        body, header = v2_body([png(x) for x in images[:n]])
+        paths[f"v2x{n}"] = tmp / f"v2x{n}-{header}.v2"
+        paths[f"v2x{n}"].write_bytes(body)
     return paths
 
 
@@ -204,6 +243,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3, help="times the whole sequence of servers runs")
     p.add_argument("--no-mixed", dest="mixed", action="store_false", help="skip the mixed three-endpoint run")
     p.add_argument("--no-number", dest="number", action="store_false", help="skip the /predict/number runs")
+    p.add_argument("--no-v2", dest="v2", action="store_false", help="skip the OIP v2 runs (1 and 64 images per request)")
     p.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE", help="settings for the service, e.g. WORKERS=2")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = p.parse_args()
@@ -222,7 +262,7 @@ def main() -> None:
               f"request, {args.duration:.0f} s per run after {args.warmup:.0f} s of warm-up; service settings: "
               f"{' '.join(args.env) or 'defaults'}. Peak RSS is per process (largest worker). "
               f"Medians over {args.rounds} rounds (errors: total over all rounds).\n\n{table(summary)}\n\n"
-              + "\n".join(filter(None, [ratios(summary, c) for c in args.clients]))
+              + "\n".join(filter(None, [*(ratios(summary, c) for c in args.clients), v2_ratio(summary)]))
               + f"\n\nEvery round (servers run one after another in each round):\n\n{every_round(rows)}\n")
     print(report)
     args.out.write_text(report)

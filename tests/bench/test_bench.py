@@ -1,5 +1,6 @@
 """The benchmark script works end to end and reads hey's output right (no timing is asserted)."""
 
+import re
 import subprocess
 import sys
 
@@ -53,9 +54,11 @@ def test_a_short_benchmark_run_writes_the_table_and_the_ratios(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     report = out.read_text()
     for row in ("| floor | /predict x1 |", "| floor | /predict x32 |", "| service | /predict x32 |",
-                "| service | /predict/number (5 digits, 1000x300 PNG) x1 |", "| service | mixed x32"):
+                "| service | /predict/number (5 digits, 1000x300 PNG) x1 |", "| service | mixed x32",
+                "| service | /v2 infer, 64 image(s) per request (binary BYTES) x8 |"):
         assert row in report
     assert "service/floor at 32 clients:" in report
+    assert re.search(r"64 image\(s\) per request \(binary BYTES\) x8: \d+ images/s = [\d.]+x the upload route", report)
     summary = report.split("Every round")[0]
     rows = [line.split("|") for line in summary.splitlines() if line.startswith(("| floor", "| service"))]
-    assert len(rows) == 7 and all(float(r[3]) > 0 and r[6].strip() == "0" for r in rows), "req/s > 0, no errors"
+    assert len(rows) == 9 and all(float(r[3]) > 0 and r[6].strip() == "0" for r in rows), "req/s > 0, no errors"
