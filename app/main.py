@@ -31,7 +31,7 @@ from app.core.middleware import BodyLimitMiddleware, HeadersAndMetricsMiddleware
 from app.core.telemetry import Telemetry
 from app.ml.numbers import read_number_card
 from app.ml.preprocess import InputError
-from app.services.batcher import DeadlineExceeded, MicroBatcher, Overloaded
+from app.services.batcher import DeadlineExceeded, InferenceFailed, MicroBatcher, Overloaded
 from app.services.models import load_all, warm_up
 from app.services.predictor import ModelUnavailable, Predictor
 from app.services.runtimes import resolve_device
@@ -123,6 +123,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DeadlineExceeded)
     async def too_slow(request: Request, exc: DeadlineExceeded):
         return error(request, 504, "prediction not ready within the deadline; retry shortly", retry)
+
+    @app.exception_handler(InferenceFailed)
+    async def failed(request: Request, exc: InferenceFailed):
+        return error(request, 503, "the model failed on this request's batch (logged on the server); retry shortly",
+                     retry)
 
     @app.exception_handler(ModelUnavailable)
     async def unavailable(request: Request, exc: ModelUnavailable):

@@ -27,6 +27,11 @@ class DeadlineExceeded(Exception):
     """The request was not answered within its deadline."""
 
 
+class InferenceFailed(Exception):
+    """The model failed on a batch (e.g. CUDA out of memory, a lost device): the server's fault,
+    answered 503 + Retry-After; the batch's requests fail, the worker goes on."""
+
+
 def expire(future: asyncio.Future) -> None:
     if not future.done():
         future.set_exception(DeadlineExceeded())
@@ -122,10 +127,10 @@ class MicroBatcher:
             try:
                 results = await loop.run_in_executor(self.executor, self.run_batch, images, numbers)
             except Exception as exc:  # a failed forward pass fails only this batch, loudly
-                log.exception("batch of %d failed", len(batch))
+                log.exception("batch of %d images failed", len(images))
                 for *_, future in batch:
                     if not future.done():
-                        future.set_exception(exc)
+                        future.set_exception(InferenceFailed(f"{type(exc).__name__}: {exc}"))
                 continue
             if self.on_batch:
                 self.on_batch(len(images), time.perf_counter() - started)

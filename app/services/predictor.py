@@ -6,6 +6,7 @@ reads a line of digits whole with the line model (in the pool), while the gate s
 """
 
 import asyncio
+import logging
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -15,10 +16,11 @@ from app.core.telemetry import Telemetry
 from app.ml import numbers
 from app.ml.ink import upright_stroke
 from app.ml.preprocess import InputError, Prepared, prepare
-from app.services.batcher import MicroBatcher, Overloaded
+from app.services.batcher import InferenceFailed, MicroBatcher, Overloaded
 from app.services.models import ServedModel
 from app.services.tasks import TASK_SPECS, TaskSpec, models_needed
 
+log = logging.getLogger("digitserve.predictor")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 INLINE_MAX_SIDE = 64
 NUMBER_ROUTE = "POST /predict/number (or the page's Number mode)"
@@ -153,7 +155,7 @@ class Predictor:
         self.check_available(spec)
         model = self.models[spec.model]
         line, images = await self.in_pool(self.line_and_glyphs, data)
-        log_probs, verdicts = await asyncio.gather(self.in_pool(model.read_strip, line.strip.image),
+        log_probs, verdicts = await asyncio.gather(self.in_pool(self.read_strip, model, line.strip.image),
                                                    asyncio.gather(*(self.submit("gate", x) for x in images)))
         result = numbers.assemble(line, log_probs, [v["p_not_a_digit"] for v in verdicts], self.number_calibration)
         self.telemetry.predictions.labels("number", str(len(result["digits"]))).inc()
@@ -171,6 +173,14 @@ class Predictor:
                 raise InputError(exc.status, f"item {i}: {exc.message}") from None
 
         return list(await asyncio.gather(*(one(i, d) for i, d in enumerate(uploads))))
+
+    @staticmethod
+    def read_strip(model: ServedModel, strip: np.ndarray) -> np.ndarray:
+        try:
+            return model.read_strip(strip)
+        except Exception as exc:  # the runtime failed (out of memory, a lost device): the server's fault
+            log.exception("the line model failed on a strip of %s", strip.shape)
+            raise InferenceFailed(f"{type(exc).__name__}: {exc}") from exc
 
     def line_and_glyphs(self, data: bytes) -> tuple[numbers.Line, list[np.ndarray]]:
         line = numbers.read_line(data, self.max_pixels)

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from app.services.batcher import DeadlineExceeded, MicroBatcher, Overloaded
+from app.services.batcher import DeadlineExceeded, InferenceFailed, MicroBatcher, Overloaded
 
 
 class Recorder:
@@ -105,7 +105,7 @@ def test_a_failed_forward_pass_fails_only_its_batch():
         return results
 
     failed, ok = run(main())
-    assert isinstance(failed, RuntimeError) and ok["id"] == 8
+    assert isinstance(failed, InferenceFailed) and "forward pass failed" in str(failed) and ok["id"] == 8
 
 
 def test_a_request_of_many_images_is_answered_in_order_and_shares_passes_with_single_requests():

@@ -201,3 +201,38 @@ def test_logs_never_contain_image_bytes(client, three, caplog):
     logged = caplog.text.encode(errors="ignore")
     assert marker[16:40] not in logged and b"IHDR" not in logged
     assert io.BytesIO(marker).read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_model_that_fails_like_cuda_out_of_memory_answers_503_and_the_next_request_is_served(three):
+    """The runtime raises once (as torch does on CUDA OOM or a lost device): that request gets 503 +
+    Retry-After in the route's own error form, it is logged, and the worker goes on serving."""
+    from tests.app.conftest import make_client
+
+    data = png(three)
+    with make_client() as c:
+        digit, line = c.app.state.store.models["digit"], c.app.state.store.models["line"]
+        real_digit, real_line = digit.runtime, line.runtime
+        failures = []
+
+        def out_of_memory(real):
+            def run(*args):
+                if not failures or failures[-1] != "done":
+                    failures.append("done")
+                    raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+                return real(*args)
+            return run
+
+        digit.runtime = out_of_memory(real_digit)
+        first = c.post("/predict", files={"file": ("d.png", data)})
+        second = c.post("/predict", files={"file": ("d.png", data)})
+        failures.clear()
+        line.runtime = out_of_memory(real_line)
+        number = c.post("/predict/number", files={"file": ("d.png", data)})
+        v2 = c.post("/v2/models/digit/infer", json={"inputs": [{"name": "pixels", "shape": [1, 28, 28],
+                                                                  "datatype": "FP32", "data": [0.0] * 784}]})
+        digit.runtime, line.runtime = real_digit, real_line
+    assert first.status_code == 503, first.text
+    assert first.headers["retry-after"] and "failed" in first.json()["detail"]
+    assert second.status_code == 200 and second.json()["digit"] == 3
+    assert number.status_code == 503 and "retry-after" in number.headers
+    assert v2.status_code == 200
