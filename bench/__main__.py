@@ -40,7 +40,8 @@ SERVERS = {
     "service": [sys.executable, "-m", "app"],
 }
 BOUNDARY = "digitservebenchboundary"
-V2_LOADS = ((1, 32), (64, 8))  # (images per OIP v2 request, clients)
+# (images per OIP v2 request, clients, the outputs asked for: None for all, which runs the gate too)
+V2_LOADS = ((1, 32, None), (64, 8, None), (64, 8, ("digit", "confidence")))
 
 
 def multipart(data: bytes, fields: dict | None = None) -> bytes:
@@ -129,9 +130,11 @@ def run_server(name: str, bodies: dict, args) -> list[dict]:
                 r = hey(f"http://127.0.0.1:{port}/predict/number", bodies["number"], clients, args.duration)
                 rows.append({"server": name, "load": f"/predict/number (5 digits, 1000x300 PNG) x{clients}", **r})
         if name == "service" and args.v2:
-            for n, clients in V2_LOADS:
-                r = hey(f"http://127.0.0.1:{port}/v2/models/digit/infer", bodies[f"v2x{n}"], clients, args.duration)
-                rows.append({"server": name, "load": f"/v2 infer, {n} image(s) per request (binary BYTES) x{clients}",
+            for n, clients, outputs in V2_LOADS:
+                r = hey(f"http://127.0.0.1:{port}/v2/models/digit/infer", bodies[v2_key(n, outputs)], clients,
+                        args.duration)
+                only = f", only {' and '.join(outputs)}" if outputs else ""
+                rows.append({"server": name, "load": f"/v2 infer, {n} image(s) per request (binary BYTES{only}) x{clients}",
                              **r, "images_per_s": n * r["rps"]})
         if name == "service" and args.mixed:
             rows.append({"server": name, "load": "mixed x32 (16 digit, 8 overlap, 8 sum)",
@@ -196,13 +199,20 @@ def v2_ratio(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
-def v2_body(images: list[bytes]) -> tuple[bytes, int]:
-    """An OIP v2 binary request for the digit model: `images` as one BYTES input; every output binary."""
+def v2_key(n: int, outputs: tuple | None) -> str:
+    return f"v2x{n}" + ("-" + "+".join(outputs) if outputs else "")
+
+
+def v2_body(images: list[bytes], outputs: tuple | None = None) -> tuple[bytes, int]:
+    """An OIP v2 binary request for the digit model: `images` as one BYTES input; the outputs asked
+    for (all by default) as binary data."""
     raw = b"".join(struct.pack("<I", len(b)) + b for b in images)
-    head = json.dumps({"inputs": [{"name": "image", "shape": [len(images)], "datatype": "BYTES",
-                                   "parameters": {"binary_data_size": len(raw)}}],
-                       "parameters": {"binary_data_output": True}}).encode()
-    return head + raw, len(head)
+    head = {"inputs": [{"name": "image", "shape": [len(images)], "datatype": "BYTES",
+                        "parameters": {"binary_data_size": len(raw)}}], "parameters": {"binary_data_output": True}}
+    if outputs:
+        head["outputs"] = [{"name": o, "parameters": {"binary_data": True}} for o in outputs]
+    header = json.dumps(head).encode()
+    return header + raw, len(header)
 
 
 def number_line(digits: np.ndarray) -> bytes:
@@ -227,10 +237,11 @@ def bodies_for(tmp: Path) -> dict:
     for key, body in files.items():
         paths[key] = tmp / f"{key}.body"
         paths[key].write_bytes(body)
-    for n, _ in V2_LOADS:
-        body, header = v2_body([png(x) for x in images[:n]])
-        paths[f"v2x{n}"] = tmp / f"v2x{n}-{header}.v2"
-        paths[f"v2x{n}"].write_bytes(body)
+    for n, _, outputs in V2_LOADS:
+        body, header = v2_body([png(x) for x in images[:n]], outputs)
+        key = v2_key(n, outputs)
+        paths[key] = tmp / f"{key}-{header}.v2"
+        paths[key].write_bytes(body)
     return paths
 
 

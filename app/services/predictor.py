@@ -49,11 +49,13 @@ def not_one_digit(reason: str, p_reject: float | None = None) -> InputError:
 
 def refusal(spec: TaskSpec, glyphs: int, image: np.ndarray, verdict: dict | None) -> str | None:
     """Why a gated task refuses an image (None: it answers): several pieces of ink, or the gate's
-    verdict, except that a lone upright stroke is a 1 whatever the gate says."""
+    verdict (when it was asked), except that a lone upright stroke is a 1 whatever the gate says."""
     if not spec.gated:
         return None
     if glyphs > 1:
         return "several_digits"
+    if verdict is None:
+        return None
     reason = verdict["reason"]
     if reason == "not_a_digit" and upright_stroke(image):
         return None
@@ -131,15 +133,16 @@ class Predictor:
 
         return list(await asyncio.gather(*(one(i, d) for i, d in enumerate(uploads))))
 
-    async def predict_many(self, task: str, images: np.ndarray, glyphs: list[int],
-                           numbers: np.ndarray | None = None) -> list[tuple[dict, str | None]]:
+    async def predict_many(self, task: str, images: np.ndarray, glyphs: list[int], numbers: np.ndarray | None = None,
+                           gate: bool = True) -> list[tuple[dict, str | None]]:
         """N prepared 28x28 images through the task's model (and the gate) as N items of its batcher:
         per image, the model's answer and why the service refuses to vouch for it (None: it does),
-        by the rule `predict` applies."""
+        by the rule `predict` applies. `gate=False` (a caller that does not want the refusals) skips
+        the gate's forward passes: refusals are then only ever "several_digits"."""
         spec = TASK_SPECS[task]
         self.check_available(spec)
         jobs = [self.submit_many(spec.model, images, numbers)]
-        if spec.gated:
+        if spec.gated and gate:
             jobs.append(self.submit_many("gate", images))
         results, *gated = await asyncio.gather(*jobs)
         verdicts = gated[0] if gated else [None] * len(results)

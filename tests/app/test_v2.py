@@ -227,3 +227,26 @@ def test_a_body_over_the_upload_limit_is_413_in_the_protocols_form():
     with running_service(workers=1, max_upload_bytes=4096) as (base, _):
         r = post(base, "/v2/models/digit/infer", pixels_json([2, 28, 28]))
     assert r.status_code == 413 and set(r.json()) == {"error"}
+
+
+def test_a_request_that_leaves_out_rejected_skips_the_gate_and_reads_the_same_digits(client, mnist_fixture):
+    images = mnist_fixture[0][:40].astype(np.float32) / 255
+    body = pixels_json([40, 28, 28], data=images.reshape(-1).tolist())
+    gate_items = []
+    predictor = client.app.state.predictor
+    real = predictor.submit_many
+
+    async def counting(model, x, numbers=None):
+        if model == "gate":
+            gate_items.append(len(x))
+        return await real(model, x, numbers)
+
+    predictor.submit_many = counting
+    try:
+        full = client.post("/v2/models/digit/infer", json=body).json()["outputs"]
+        counted = sum(gate_items)
+        lean = client.post("/v2/models/digit/infer", json={**body, "outputs": [{"name": "digit"}]}).json()["outputs"]
+    finally:
+        predictor.submit_many = real
+    assert counted == 40 and sum(gate_items) == 40, "the lean request sent nothing to the gate"
+    assert [o["name"] for o in lean] == ["digit"] and lean[0]["data"] == full[0]["data"]

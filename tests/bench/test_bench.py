@@ -61,4 +61,4 @@ def test_a_short_benchmark_run_writes_the_table_and_the_ratios(tmp_path):
     assert re.search(r"64 image\(s\) per request \(binary BYTES\) x8: \d+ images/s = [\d.]+x the upload route", report)
     summary = report.split("Every round")[0]
     rows = [line.split("|") for line in summary.splitlines() if line.startswith(("| floor", "| service"))]
-    assert len(rows) == 9 and all(float(r[3]) > 0 and r[6].strip() == "0" for r in rows), "req/s > 0, no errors"
+    assert len(rows) == 10 and all(float(r[3]) > 0 and r[6].strip() == "0" for r in rows), "req/s > 0, no errors"
