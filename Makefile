@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements-serve.txt requirements-torc
 SERVE_STAMP := $(VENV)/.serve-$(shell cat requirements-serve.txt | cksum | cut -d' ' -f1)
 PORT ?= 8080
 
-.PHONY: venv serve-venv system-deps test lint serve train onnx evaluate bench image-test image-test-cuda clean
+.PHONY: venv serve-venv system-deps test lint serve train onnx evaluate bench bench-gpu image-test image-test-cuda clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ evaluate: venv
 
 bench: venv system-deps
 	$(PY) -m bench
+
+# On a CUDA machine: DEVICE=cuda's answers against the CPU path, the model alone, HTTP, training
+# times -> reports/gpu.json (issue #16). `python -m bench.gpu --quick --device cpu` smoke-tests it anywhere.
+bench-gpu: venv system-deps
+	$(PY) -m bench.gpu
 
 # The image tests alone (they also run in `make test` when a Docker daemon answers): the cpu flavour,
 # or the cu130 one (a ~6 GB image; it serves on CPU here the same way).

@@ -4,6 +4,7 @@ import shutil
 
 import numpy as np
 import pytest
+from playwright.sync_api import expect
 
 from tests.app.conftest import MODEL_DIR
 from tests.images import png
@@ -129,6 +130,7 @@ def test_number_mode_reads_12_drawn_on_the_wide_canvas(page, server):
            (x + 0.45 * w, y + 0.2 * h, 0.14 * w, 0.6 * h))
     page.click("#predict-drawing")
     page.wait_for_selector("#answer strong.number-answer", timeout=10_000)
-    page.wait_for_function("document.querySelector('#answer strong').textContent === '12'", timeout=10_000)
+    # expect() polls from Python: the page's CSP (no 'unsafe-eval') refuses wait_for_function's string
+    expect(page.locator("#answer strong.number-answer")).to_have_text("12", timeout=10_000)
     assert page.locator("#boxes rect.box").count() == 2
     assert page.locator("#crops img").count() == 2
