@@ -26,11 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 
-from tests.images import png
-from tests.server import free_port
+from support.images import png
+from support.server import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK = ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
@@ -58,14 +57,12 @@ def start(name: str, port: int, extra_env: dict | None = None) -> tuple[subproce
            **(extra_env if name == "service" else {})}
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while time.monotonic() - t0 < 60:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
-                return proc, time.monotonic() - t0
-        except httpx.HTTPError:
-            time.sleep(0.02)
-    proc.kill()
-    raise RuntimeError(f"{name} did not become ready")
+    try:
+        wait_ready(port, lambda: None if proc.poll() is None else f"status {proc.returncode}", 60)
+    except AssertionError:
+        proc.kill()
+        raise
+    return proc, time.monotonic() - t0
 
 
 def peak_rss_mb(pid: int) -> float:

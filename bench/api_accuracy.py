@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from app.core.config import Settings
 from app.main import create_app
-from tests.images import png, png16
+from support.images import png, png16
 from training.data import load_mnist
 from training.evaluate import TEST_PAIR_SEED
 from training.tasks import fixed_split

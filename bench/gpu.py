@@ -167,7 +167,7 @@ def phone_jpeg() -> bytes:
 
 def http_section(args) -> dict:
     from bench.__main__ import free_port, hey, multipart, peak_rss_mb, start
-    from tests.images import png
+    from support.images import png
     from training.data import load_mnist
 
     if not shutil.which("hey"):

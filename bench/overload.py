@@ -20,8 +20,8 @@ import httpx
 import numpy as np
 
 from bench.__main__ import bodies_for, hey_command, parse_hey, peak_rss_mb
-from tests.images import png
-from tests.server import running_service
+from support.images import png
+from support.server import running_service
 
 FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "mnist_test_300.npz"
 

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from app.ml.constants import MODELS
+from support.images import encode, png
 from tests.app.conftest import make_client
-from tests.images import encode, png
 
 
 @pytest.fixture(scope="module")

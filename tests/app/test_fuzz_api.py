@@ -5,7 +5,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from tests.server import running_service
+from support.server import running_service
 
 CASES_PER_OPERATION = 200
 

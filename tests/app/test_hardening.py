@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from app.ml.preprocess import InputError, prepare
-from tests.images import encode, png
-from tests.server import running_service
+from support.images import encode, png
+from support.server import running_service
 
 THREE = 3
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from support.images import png
 from tests.drawing import draw
-from tests.images import png
 
 
 def read(client, data, name="line.png"):

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from app.services.runtimes import resolve_device
+from support.images import png
 from tests.app.conftest import ROOT, make_client
-from tests.images import png
 
 NO_TORCH = """
 import sys

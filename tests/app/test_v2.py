@@ -12,10 +12,10 @@ import tritonclient.http as httpclient
 import tritonclient.http.aio as aioclient
 from tritonclient.utils import InferenceServerException
 
+from support.images import png
+from support.server import running_service
 from tests.drawing import draw
-from tests.images import png
 from tests.realistic import handwriting_sets, printed_set
-from tests.server import running_service
 
 
 @pytest.fixture(scope="module")

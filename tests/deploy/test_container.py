@@ -16,8 +16,8 @@ import pytest
 import torch
 from PIL import Image
 
-from tests import server
-from tests.server import free_port
+from support import server
+from support.server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_BUDGET_S = 30  # the Cloud Run startup probe allows 30 x 1 s
@@ -86,7 +86,7 @@ def test_inference_runs_on_cuda_when_available():
 
     from app.core.config import Settings
     from app.main import create_app
-    from tests.images import png
+    from support.images import png
 
     with TestClient(create_app(Settings(device="auto"))) as client:
         store = client.app.state.store

@@ -19,10 +19,10 @@ import httpx
 import numpy as np
 import pytest
 
-from tests import server
+from support import server
+from support.images import png
+from support.server import free_port
 from tests.drawing import draw
-from tests.images import png
-from tests.server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 FLAVOUR = os.environ.get("IMAGE_FLAVOUR", "cpu")  # `make image-test-cuda`: cu130, checked on CPU the same way

@@ -1,4 +1,5 @@
-"""Run the real service (`python -m app`) as a subprocess on a free loopback port, for tests."""
+"""Run the real service (`python -m app`) as a subprocess on a free loopback port and wait for it to
+be ready: for the tests and the benchmarks."""
 
 import contextlib
 import os
