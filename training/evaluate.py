@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from app.ml.cards import Card
 from app.ml.checkpoint import atomic_write, load_model
 from app.ml.constants import BATCHED
 from app.ml.nets import pick_device
@@ -42,7 +43,7 @@ def evaluate(path: Path, mnist: data.Mnist, reports: Path, device: str, limit: i
         split = gate_split(test_x, test_y, rendered)
     else:
         split = fixed_split(task, test_x, test_y, TEST_PAIR_SEED, min(10000, limit or 10000))
-    m = score(task, head, collect(model, task, split, device), split, temperature, card.get("threshold", 0.5))
+    m = score(task, head, collect(model, task, split, device), split, temperature, Card.of(card).threshold)
     out = reports / path.stem
     out.mkdir(parents=True, exist_ok=True)
     result = {"name": path.stem, "task": task, "arch": card["arch"], "head": head, "sha256": card["sha256"],

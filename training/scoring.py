@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from app.ml.answers import decode_threshold, reject_reasons
-from app.ml.decode import calibrated_softmax, decode_sets, overlap_probs, set_index
+from app.ml.probabilities import calibrated_softmax, decode_sets, overlap_probs, set_index
 from training import metrics
 from training.tasks import forward, main_logits
 

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from app.ml.constants import normalize
-from app.ml.decode import SET_INDEX
+from app.ml.probabilities import SET_INDEX
 from training.data import make_numbers, multi_hot, pair_images
 
 

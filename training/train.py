@@ -22,6 +22,7 @@ import torch
 from tqdm import tqdm
 
 from app.ml.answers import reject_reasons
+from app.ml.cards import DEFAULT_THRESHOLD
 from app.ml.checkpoint import load_model, make_checkpoint, save_checkpoint
 from app.ml.constants import DIGIT_SETS, DIGITS, GATE_CLASSES, MNIST_MEAN, MNIST_STD, MODELS, SUMS
 from app.ml.nets import HEADS, build_model, model_kwargs, pick_device
@@ -206,7 +207,7 @@ def train(args) -> dict:
     val_out = collect(model, args.task, splits["val"], device)
     temperature = fit_temperature(val_out["logits"],
                                   targets_for_temperature(args.task, head, splits["val"]), head)
-    threshold = {"overlap": pick_threshold, "gate": pick_gate_threshold}.get(args.task, lambda *a: 0.5)(
+    threshold = {"overlap": pick_threshold, "gate": pick_gate_threshold}.get(args.task, lambda *a: DEFAULT_THRESHOLD)(
         head, val_out, splits["val"], temperature)
     val = public(score(args.task, head, val_out, splits["val"], temperature, threshold))
     test_out = collect(model, args.task, splits["test"], device)

@@ -58,7 +58,7 @@ def answer(task: str, result: dict, model) -> Response:
     return Response(json.dumps({**{k: result[k] for k in FIELDS[task]}, "model": model.ref}), media_type="application/json")
 
 
-async def run(request: Request, task: str, file: UploadFile, number: int | None = None) -> Response:
+async def predict_and_answer(request: Request, task: str, file: UploadFile, number: int | None = None) -> Response:
     """Predict and answer. The dict is built to match the route's response model exactly (the API
     tests check every field), and sent as JSON directly: that skips re-validating our own output on
     the hot path while /docs still documents the model."""
@@ -73,20 +73,20 @@ predict_deps = [Depends(require_api_key)]
 @router.post("/predict", response_model=DigitPrediction, responses=ERRORS, dependencies=predict_deps, tags=["predict"],
              summary="Which digit is in the image?")
 async def predict_digit(request: Request, file: UploadFile = UPLOAD):
-    return await run(request, "digit", file)
+    return await predict_and_answer(request, "digit", file)
 
 
 @router.post("/predict/overlap", response_model=OverlapPrediction, responses=ERRORS, dependencies=predict_deps,
              tags=["predict"], summary="Which digits (one or two) are overlapped in the image?")
 async def predict_overlap(request: Request, file: UploadFile = UPLOAD):
-    return await run(request, "overlap", file)
+    return await predict_and_answer(request, "overlap", file)
 
 
 @router.post("/predict/sum", response_model=SumPrediction, responses=ERRORS, dependencies=predict_deps,
              tags=["predict"], summary="The digit in the image plus a number 0-9")
 async def predict_sum(request: Request, file: UploadFile = UPLOAD,
                       number: int = Form(..., ge=0, le=9, description="an integer 0-9 to add to the digit")):
-    return await run(request, "sum", file, number)
+    return await predict_and_answer(request, "sum", file, number)
 
 
 @router.post("/predict/number", response_model=NumberPrediction, responses=ERRORS, dependencies=predict_deps,
@@ -116,9 +116,9 @@ async def ready(request: Request):
 @router.get("/models", response_model=ModelsList, tags=["ops"], summary="The model cards of the loaded models")
 async def models(request: Request):
     store = request.app.state.store
-    cards = [ModelCard(name=m.name, task=m.task, arch=m.card["arch"], version=m.version, sha256=m.card["sha256"],
-                       temperature=m.card["temperature"], runtime=m.runtime.name, device=m.runtime.device,
-                       test_metrics=m.card["metrics"].get("test", {}), card=m.card)
+    cards = [ModelCard(name=m.name, task=m.task, arch=m.card.arch, version=m.version, sha256=m.card.sha256,
+                       temperature=m.card.temperature, runtime=m.runtime.name, device=m.runtime.device,
+                       test_metrics=m.card.test_metrics, card=m.card.data)
              for m in store.models.values()] if store else []
     predictor = getattr(request.app.state, "predictor", None)
     return {"models": cards, "unavailable": dict(store.errors) if store else {},

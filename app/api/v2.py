@@ -131,7 +131,7 @@ async def infer(request: Request, model: str, version: str | None = None):
     req = oip.parse(await request.body(), request.headers.get(oip.HEADER_LENGTH))
     n = check_inputs(model, req, request.app.state.settings.max_infer_items)
     wanted = requested_outputs(model, req)
-    outputs = await run(predictor, model, req, n, gate="rejected" in wanted)
+    outputs = await infer_outputs(predictor, model, req, n, gate="rejected" in wanted)
     body, headers = oip.encode(model, model_version(predictor, model), req.id,
                                [o for o in outputs if o.name in wanted], wanted)
     return Response(body, headers=headers)
@@ -182,7 +182,7 @@ def requested_outputs(model: str, req: oip.InferRequest) -> dict[str, bool]:
     return req.outputs
 
 
-async def run(predictor: Predictor, model: str, req: oip.InferRequest, n: int, gate: bool) -> list[oip.Output]:
+async def infer_outputs(predictor: Predictor, model: str, req: oip.InferRequest, n: int, gate: bool) -> list[oip.Output]:
     """Every output of `model` for the request's N items; the gate runs only when `rejected` is wanted."""
     if model == "number":
         return item_outputs(model, await predictor.read_numbers(uploads(req.inputs["image"])))

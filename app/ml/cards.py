@@ -9,11 +9,53 @@ import hashlib
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+
+DEFAULT_THRESHOLD = 0.5  # a model whose card records no decision threshold (overlap's, the gate's) uses this
 
 
 class CheckpointError(Exception):
     """A checkpoint, card or export that is missing, unreadable, unsafe or does not match its card."""
+
+
+@dataclass(frozen=True)
+class Card:
+    """A model card read once into what its readers use, with its defaults: the card is a dict in the
+    JSON file and the checkpoint (`data` keeps it whole, e.g. for /models), a `Card` everywhere else."""
+
+    task: str
+    arch: str
+    head: str
+    mean: float
+    std: float
+    temperature: float
+    threshold: float
+    sha256: str
+    data: dict
+
+    @classmethod
+    def of(cls, card: "dict | Card") -> "Card":
+        """The typed card; CheckpointError when a key every card has is missing or malformed."""
+        if isinstance(card, Card):
+            return card
+        try:
+            return cls(task=str(card["task"]), arch=str(card["arch"]), head=str(card["head"]),
+                       mean=float(card["normalization"]["mean"]), std=float(card["normalization"]["std"]),
+                       temperature=float(card["temperature"]),
+                       threshold=float(card.get("threshold", DEFAULT_THRESHOLD)),
+                       sha256=str(card.get("sha256", "")), data=card)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"model card lacks a valid {exc} entry") from exc
+
+    @property
+    def version(self) -> str:
+        """What answers name the checkpoint by: the first 12 hex digits of its sha256."""
+        return self.sha256[:12]
+
+    @property
+    def test_metrics(self) -> dict:
+        return self.data.get("metrics", {}).get("test", {})
 
 
 def sha256_file(path: Path) -> str:

@@ -8,8 +8,9 @@ written by `training.export`); both are this one definition, so they cannot drif
 import torch
 from torch import nn
 
+from app.ml.cards import Card
 from app.ml.constants import IMAGE_SIZE, normalize
-from app.ml.decode import calibrated_softmax, overlap_probs
+from app.ml.probabilities import calibrated_softmax, overlap_probs
 
 
 class Scorer(nn.Module):
@@ -18,11 +19,11 @@ class Scorer(nn.Module):
     strips (B, 28, W) and gives per-frame log-probabilities (B, W // 4, 11) of the digits and the blank. Names of inputs and
     outputs: `SCORER_INPUTS` and `SCORER_OUTPUTS` in `app.ml.constants`."""
 
-    def __init__(self, net: nn.Module, card: dict):
+    def __init__(self, net: nn.Module, card: "dict | Card"):
         super().__init__()
-        self.net, self.task, self.head = net, card["task"], card["head"]
-        self.mean, self.std = card["normalization"]["mean"], card["normalization"]["std"]
-        self.temperature = card["temperature"]
+        card = Card.of(card)
+        self.net, self.task, self.head = net, card.task, card.head
+        self.mean, self.std, self.temperature = card.mean, card.std, card.temperature
 
     def forward(self, images: torch.Tensor, numbers: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
         x = normalize(images.unsqueeze(1), self.mean, self.std)

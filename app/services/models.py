@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from app.ml.answers import answers
-from app.ml.cards import CheckpointError
+from app.ml.cards import Card, CheckpointError
 from app.ml.constants import BATCHED, IMAGE_SIZE, MODELS
 from app.services.runtimes import Runtime, open_model
 
@@ -16,21 +16,21 @@ log = logging.getLogger("digitserve.models")
 
 @dataclass
 class ServedModel:
-    name: str
-    task: str
+    name: str  # the model's name in MODELS (its checkpoint is <name>.pt)
     runtime: Runtime
-    card: dict
+    card: Card
+
+    @property
+    def task(self) -> str:
+        return self.card.task
 
     @property
     def version(self) -> str:
-        return self.card["sha256"][:12]
+        return self.card.version
 
     @property
     def ref(self) -> dict:
-        return {"name": self.name, "task": self.task, "arch": self.card["arch"], "version": self.version}
-
-    def threshold(self) -> float:
-        return float(self.card.get("threshold", 0.5))
+        return {"name": self.name, "task": self.task, "arch": self.card.arch, "version": self.version}
 
     @property
     def batched(self) -> bool:
@@ -44,7 +44,7 @@ class ServedModel:
     def predict(self, images: np.ndarray, numbers: np.ndarray | None = None) -> list[dict]:
         """A batch of 28x28 [0, 1] images (and numbers for sum) -> one answer dict per image."""
         outputs = self.runtime(images.astype(np.float32, copy=False), numbers)
-        return answers(self.task, outputs, numbers, self.threshold())
+        return answers(self.task, outputs, numbers, self.card.threshold)
 
 
 @dataclass
@@ -56,21 +56,23 @@ class ModelStore:
         return not self.errors and set(self.models) == set(MODELS)
 
 
-def load_all(model_dir: Path, device: str, runtime: str = "auto", threads: int = 1) -> ModelStore:
-    """Load models/<name>.pt for every model; a failure is logged in one line and kept in `errors`."""
+def load_all(model_dir: Path, device: str, choice: str = "auto", threads: int = 1) -> ModelStore:
+    """Load models/<name>.pt for every model (`choice`: INFERENCE_RUNTIME); a failure is logged in one
+    line and kept in `errors`."""
     store = ModelStore()
-    for task in MODELS:
-        path = Path(model_dir) / f"{task}.pt"
+    for name in MODELS:
+        path = Path(model_dir) / f"{name}.pt"
         try:
-            model, card = open_model(path, device, runtime, threads)
-            if card["task"] != task:
-                raise CheckpointError(f"{path}: holds a {card['task']!r} model, expected {task!r}")
-            store.models[task] = ServedModel(task, task, model, card)
-            log.info("loaded %s: %s/%s version %s in %s on %s", path, card["task"], card["arch"], card["sha256"][:12],
-                     model.name, model.device)
+            runtime, card = open_model(path, device, choice, threads)
+            card = Card.of(card)
+            if card.task != name:
+                raise CheckpointError(f"{path}: holds a {card.task!r} model, expected {name!r}")
+            store.models[name] = ServedModel(name, runtime, card)
+            log.info("loaded %s: %s/%s version %s in %s on %s", path, card.task, card.arch, card.version,
+                     runtime.name, runtime.device)
         except CheckpointError as exc:
-            store.errors[task] = str(exc)
-            log.error("model %s unavailable: %s. Fix: run `make train` (or restore %s from git).", task, exc, path)
+            store.errors[name] = str(exc)
+            log.error("model %s unavailable: %s. Fix: run `make train` (or restore %s from git).", name, exc, path)
     return store
 
 

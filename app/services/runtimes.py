@@ -71,10 +71,10 @@ class TorchRuntime:
         return [t.cpu().numpy() for t in outputs]
 
 
-def resolve_device(device: str, runtime: str) -> str:
+def resolve_device(device: str, choice: str) -> str:
     """'auto' -> CUDA when a usable NVIDIA GPU is present, else CPU. Without NVIDIA device files
     there is no GPU to find, so torch is not even imported to ask."""
-    if runtime == "onnx":
+    if choice == "onnx":
         if device == "cuda":
             raise RuntimeError("INFERENCE_RUNTIME=onnx runs on CPU; use DEVICE=cpu or INFERENCE_RUNTIME=torch")
         return "cpu"
@@ -89,18 +89,18 @@ def resolve_device(device: str, runtime: str) -> str:
     return pick_device(device)
 
 
-def open_model(path: Path, device: str, runtime: str, threads: int) -> tuple[Runtime, dict]:
-    """(runtime, card) for checkpoint `path`. On CPU with runtime 'auto', a missing or stale ONNX
-    export falls back to torch with a warning (an error where torch is not installed, as in the
-    CPU image); with 'onnx' it is an error."""
-    if runtime == "torch" or device != "cpu":
+def open_model(path: Path, device: str, choice: str, threads: int) -> tuple[Runtime, dict]:
+    """(the runtime that runs checkpoint `path`, its card). `choice` is INFERENCE_RUNTIME: on CPU with
+    'auto', a missing or stale ONNX export falls back to torch with a warning (an error where torch is
+    not installed, as in the CPU image); with 'onnx' it is an error."""
+    if choice == "torch" or device != "cpu":
         model = in_torch(path, device, threads)
         return model, model.card
     card = read_card(path)
     try:
         return OnnxRuntime(onnx_export(path, card), card["task"], threads), card
     except CheckpointError as exc:
-        if runtime == "onnx":
+        if choice == "onnx":
             raise
         model = in_torch(path, device, threads, because=str(exc))
         log.warning("%s; serving %s with torch instead", exc, path.name)

@@ -47,7 +47,7 @@ def test_overlap_pairs_through_the_api_match_the_model_on_its_training_format(cl
     images, labels = mnist_fixture
     idx = np.random.default_rng(3).integers(0, len(images), size=(200, 2))
     pairs = pair_images(images, idx)
-    expected = decode_threshold(direct("overlap", pairs)[0], client.app.state.store.models["overlap"].threshold())
+    expected = decode_threshold(direct("overlap", pairs)[0], client.app.state.store.models["overlap"].card.threshold)
     got = [client.post("/predict/overlap", files={"file": ("p.png", png16(x), "image/png")}).json()["digits"]
            for x in pairs]
     assert got == expected

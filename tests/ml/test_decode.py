@@ -1,7 +1,7 @@
 import torch
 
 from app.ml.constants import DIGIT_SETS
-from app.ml.decode import decode_sets, overlap_probs, set_index
+from app.ml.probabilities import decode_sets, overlap_probs, set_index
 
 
 def test_pair_head_marginals_sum_set_probabilities_of_sets_containing_the_digit():

@@ -7,7 +7,7 @@ import torch
 
 from app.ml.checkpoint import load_model
 from app.ml.constants import normalize
-from app.ml.decode import decode_sets, overlap_probs
+from app.ml.probabilities import decode_sets, overlap_probs
 from training.data import pair_images
 
 MODELS = Path(__file__).resolve().parents[2] / "models"

@@ -1,4 +1,4 @@
-"""Turning network outputs into calibrated probabilities and answers. Shared by evaluation and serving."""
+"""Network outputs -> calibrated probabilities (softmax with temperature, overlap sets). Shared by evaluation and serving."""
 
 import torch
 
