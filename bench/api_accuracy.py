@@ -17,8 +17,7 @@ from app.core.config import Settings
 from app.main import create_app
 from support.images import png, png16
 from training.data import load_mnist
-from training.evaluate import TEST_PAIR_SEED
-from training.tasks import fixed_split
+from training.tasks import TEST_PAIR_SEED, fixed_split
 
 
 def api_answers(client, mnist, limit: int) -> dict:

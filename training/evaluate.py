@@ -21,8 +21,7 @@ from app.ml.constants import BATCHED
 from app.ml.nets import pick_device
 from training import data, figures, negatives
 from training.scoring import REPORTED, collect, public, score
-from training.tasks import fixed_split, gate_split
-from training.train import TEST_PAIR_SEED
+from training.tasks import TEST_PAIR_SEED, fixed_split, gate_split
 
 log = logging.getLogger("evaluate")
 # The line model reads whole lines: its report is the number reader's (`python -m training.number_card`).

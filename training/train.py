@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,13 +30,12 @@ from app.ml.nets import HEADS, build_model, model_kwargs, pick_device
 from training import data, negatives
 from training.export import export
 from training.scoring import REPORTED, collect, headline, public, score
-from training.tasks import fixed_split, forward, gate_split, loss_fn, targets_for_temperature, train_batches
+from training.tasks import TEST_PAIR_SEED, fixed_split, forward, gate_split, loss_fn, targets_for_temperature, train_batches
 from training.temperature import fit_temperature
 
 log = logging.getLogger("training")
 
 VAL_SEED_OFFSET = 1
-TEST_PAIR_SEED = 20240607
 TTA_SHIFTS = [[0, 0], [0, 1], [0, -1], [1, 0], [-1, 0]]  # fixed for every run, so test pairs (and sum numbers) never change
 
 
@@ -97,7 +97,7 @@ def build_splits(args, mnist: data.Mnist) -> dict:
     if args.limit:
         train_idx, val_idx = train_idx[:args.limit], val_idx[:args.limit]
         test_x, test_y = test_x[:args.limit], test_y[:args.limit]
-    n_pairs = lambda n: min(10000, args.limit or 10000)  # noqa: E731
+    n_pairs = min(10000, args.limit or 10000)  # fixed validation and test pairs (overlap)
     train_x, train_y, val_x, val_y = (mnist.train_x[train_idx], mnist.train_y[train_idx], mnist.train_x[val_idx],
                                       mnist.train_y[val_idx])
     if args.task == "digit" and args.rendered_digits:  # plus the gate's rendered digits (pen drawings, print)
@@ -114,8 +114,8 @@ def build_splits(args, mnist: data.Mnist) -> dict:
                 "train_idx": train_idx, "val_idx": val_idx}
     return {
         "train": (train_x, train_y),
-        "val": fixed_split(args.task, val_x, val_y, args.seed + VAL_SEED_OFFSET, n_pairs(len(val_idx))),
-        "test": fixed_split(args.task, test_x, test_y, TEST_PAIR_SEED, n_pairs(len(test_x))),
+        "val": fixed_split(args.task, val_x, val_y, args.seed + VAL_SEED_OFFSET, n_pairs),
+        "test": fixed_split(args.task, test_x, test_y, TEST_PAIR_SEED, n_pairs),
         "train_idx": train_idx, "val_idx": val_idx,
     }
 
@@ -125,27 +125,63 @@ def classes_of(task: str):
             "sum": {"digit": list(DIGITS), "sum": list(SUMS)}, "gate": list(GATE_CLASSES)}[task]
 
 
-def train_epoch(model, args, splits, optimizer, scheduler, scaler, rng, gen, device, epoch) -> dict:
-    model.train()
-    images, labels = splits["train"]
-    head = HEADS[(args.task, args.arch)]
-    epoch_size = min(args.pairs_per_epoch, args.limit or args.pairs_per_epoch)
+@dataclass
+class Run:
+    """What one training run works on, built once by `setup`."""
+
+    args: argparse.Namespace
+    device: str
+    mnist: data.Mnist
+    splits: dict
+    head: str
+    kwargs: dict
+    model: torch.nn.Module
+    rng: np.random.Generator
+    gen: torch.Generator
+
+    @property
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+
+@dataclass
+class Optimization:
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.OneCycleLR
+    scaler: torch.amp.GradScaler
+
+
+def epoch_size(args, n_train: int) -> int:
+    """Training examples per epoch: fresh pairs for overlap, every training image otherwise."""
+    return min(args.pairs_per_epoch, args.limit or args.pairs_per_epoch) if args.task == "overlap" else n_train
+
+
+def steps_per_epoch(args, n_train: int) -> int:
+    """Batches per epoch (the last one may be short), as `training.tasks.train_batches` yields them."""
+    return (epoch_size(args, n_train) + args.batch_size - 1) // args.batch_size
+
+
+def train_epoch(run: Run, opt: Optimization, epoch: int) -> dict:
+    args = run.args
+    run.model.train()
+    images, labels = run.splits["train"]
     augment = None if args.no_augment else {"degrees": args.aug_degrees, "translate": args.aug_translate,
                                             "scale": (1 - args.aug_scale, 1 + args.aug_scale)}
-    batches = train_batches(args.task, images, labels, args.batch_size, epoch_size, rng, gen, augment)
-    total = (epoch_size if args.task == "overlap" else len(images) + args.batch_size - 1) // args.batch_size
+    batches = train_batches(args.task, images, labels, args.batch_size, epoch_size(args, len(images)), run.rng, run.gen,
+                            augment)
     losses = []
-    bar = tqdm(batches, total=total, desc=f"epoch {epoch}/{args.epochs}", leave=False, mininterval=2)
+    bar = tqdm(batches, total=steps_per_epoch(args, len(images)), desc=f"epoch {epoch}/{args.epochs}", leave=False,
+               mininterval=2)
     for step, batch in enumerate(bar):
-        with torch.autocast("cuda", enabled=device == "cuda"):
-            out = forward(model, args.task, batch, device)
-            loss = loss_fn(args.task, head, out, batch, device)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
-        if step < scheduler.total_steps - 1:
-            scheduler.step()
+        with torch.autocast("cuda", enabled=run.device == "cuda"):
+            out = forward(run.model, args.task, batch, run.device)
+            loss = loss_fn(args.task, run.head, out, batch, run.device)
+        opt.optimizer.zero_grad(set_to_none=True)
+        opt.scaler.scale(loss).backward()
+        opt.scaler.step(opt.optimizer)
+        opt.scaler.update()
+        if step < opt.scheduler.total_steps - 1:
+            opt.scheduler.step()
         losses.append(loss.item())
         bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", refresh=False)
         if args.dry_run and step >= 2:
@@ -154,13 +190,20 @@ def train_epoch(model, args, splits, optimizer, scheduler, scaler, rng, gen, dev
 
 
 @torch.no_grad()
-def validation_loss(model, args, split, device) -> float:
-    head = HEADS[(args.task, args.arch)]
-    out = forward(model, args.task, split, device)
-    return float(loss_fn(args.task, head, out, split, device))
+def validation_loss(run: Run) -> float:
+    split = run.splits["val"]
+    return float(loss_fn(run.args.task, run.head, forward(run.model, run.args.task, split, run.device), split, run.device))
 
 
 def train(args) -> dict:
+    """fit -> calibrate -> package: the checkpoint's card (with its ONNX export unless --no-export)."""
+    run = setup(args)
+    history, train_seconds = fit(run)
+    calibration = calibrate(run)
+    return package(run, history, train_seconds, calibration)
+
+
+def setup(args) -> Run:
     device = pick_device(args.device)
     torch.set_num_threads(max(1, args.threads))
     rng, gen = seed_everything(args.seed)
@@ -173,56 +216,77 @@ def train(args) -> dict:
         donor, _ = load_model(args.init_from, device)
         missing = init_from(model, donor)
         log.info("initialized from %s (%d tensors not found there)", args.init_from, len(missing))
-    n_params = sum(p.numel() for p in model.parameters())
+    run = Run(args, device, mnist, splits, head, kwargs, model, rng, gen)
     log.info("task=%s arch=%s head=%s params=%d device=%s train=%d val=%d data=%s", args.task, args.arch,
-             head, n_params, device, len(splits["train"][0]), len(splits["val"]["x"]), mnist.source)
+             head, run.n_params, device, len(splits["train"][0]), len(splits["val"]["x"]), mnist.source)
+    return run
 
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    epoch_size = min(args.pairs_per_epoch, args.limit or args.pairs_per_epoch) if args.task == "overlap" \
-        else len(splits["train"][0])
-    steps = args.epochs * ((epoch_size + args.batch_size - 1) // args.batch_size)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=max(steps, 2))
-    scaler = torch.amp.GradScaler("cuda", enabled=device == "cuda")
 
+def fit(run: Run) -> tuple[list[dict], float]:
+    """Epochs until --epochs or early stopping; the model keeps its best validation epoch's weights.
+    Returns the history and the seconds it took."""
+    args = run.args
+    optimizer = torch.optim.AdamW(run.model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    steps = args.epochs * steps_per_epoch(args, len(run.splits["train"][0]))
+    opt = Optimization(optimizer, torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=max(steps, 2)),
+                       torch.amp.GradScaler("cuda", enabled=run.device == "cuda"))
     history, best, best_state, stale = [], -1.0, None, 0
     started = time.time()
     for epoch in range(1, args.epochs + 1):
-        row = {"epoch": epoch, **train_epoch(model, args, splits, optimizer, scheduler, scaler, rng, gen, device, epoch)}
-        val = score(args.task, head, collect(model, args.task, splits["val"], device), splits["val"])
-        row.update(val_loss=validation_loss(model, args, splits["val"], device), val_metric=headline(args.task, val),
-                   lr=scheduler.get_last_lr()[0], seconds=round(time.time() - started, 1))
+        row = {"epoch": epoch, **train_epoch(run, opt, epoch)}
+        val = score(args.task, run.head, collect(run.model, args.task, run.splits["val"], run.device), run.splits["val"])
+        row.update(val_loss=validation_loss(run), val_metric=headline(args.task, val),
+                   lr=opt.scheduler.get_last_lr()[0], seconds=round(time.time() - started, 1))
         history.append(row)
         log.info("epoch %d: train_loss %.4f val_loss %.4f val %.4f (%.0fs)", epoch, row["train_loss"],
                  row["val_loss"], row["val_metric"], row["seconds"])
         if row["val_metric"] > best:
-            best, best_state, stale = row["val_metric"], copy.deepcopy(model.state_dict()), 0
+            best, best_state, stale = row["val_metric"], copy.deepcopy(run.model.state_dict()), 0
         else:
             stale += 1
             if stale >= args.patience:
                 log.info("early stopping: no validation gain for %d epochs", stale)
                 break
-    train_seconds = round(time.time() - started, 1)
-    model.load_state_dict(best_state)
+    run.model.load_state_dict(best_state)
+    return history, round(time.time() - started, 1)
 
-    val_out = collect(model, args.task, splits["val"], device)
-    temperature = fit_temperature(val_out["logits"],
-                                  targets_for_temperature(args.task, head, splits["val"]), head)
-    threshold = {"overlap": pick_threshold, "gate": pick_gate_threshold}.get(args.task, lambda *a: DEFAULT_THRESHOLD)(
+
+@dataclass
+class Calibration:
+    temperature: float
+    threshold: float
+    val: dict  # metrics on the validation split, calibrated
+    test: dict  # metrics on the test split (reported, never used for a choice)
+
+
+def calibrate(run: Run) -> Calibration:
+    """The temperature (and the decision threshold, for overlap and the gate) fitted on validation;
+    validation and test scored with them."""
+    task, head, splits = run.args.task, run.head, run.splits
+    val_out = collect(run.model, task, splits["val"], run.device)
+    temperature = fit_temperature(val_out["logits"], targets_for_temperature(task, head, splits["val"]), head)
+    threshold = {"overlap": pick_threshold, "gate": pick_gate_threshold}.get(task, lambda *a: DEFAULT_THRESHOLD)(
         head, val_out, splits["val"], temperature)
-    val = public(score(args.task, head, val_out, splits["val"], temperature, threshold))
-    test_out = collect(model, args.task, splits["test"], device)
-    test = public(score(args.task, head, test_out, splits["test"], temperature, threshold))
-    log.info("temperature %.3f; validation %s; test %s", temperature, summary(args.task, val), summary(args.task, test))
+    val = public(score(task, head, val_out, splits["val"], temperature, threshold))
+    test_out = collect(run.model, task, splits["test"], run.device)
+    test = public(score(task, head, test_out, splits["test"], temperature, threshold))
+    log.info("temperature %.3f; validation %s; test %s", temperature, summary(task, val), summary(task, test))
+    return Calibration(temperature, threshold, val, test)
 
+
+def package(run: Run, history: list[dict], train_seconds: float, cal: Calibration) -> dict:
+    """The self-describing checkpoint written atomically (and exported to ONNX); returns its card."""
+    args, mnist = run.args, run.mnist
     config = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
     ckpt = make_checkpoint(
-        model.cpu(), task=args.task, arch=args.arch, arch_kwargs=kwargs, head=head,
+        run.model.cpu(), task=args.task, arch=args.arch, arch_kwargs=run.kwargs, head=run.head,
         normalization={"mean": MNIST_MEAN, "std": MNIST_STD}, classes=classes_of(args.task),
-        temperature=temperature, threshold=threshold, metrics={"validation": val, "test": test, "train_seconds": train_seconds,
-                                          "epochs_run": len(history), "params": n_params},
-        history=history, train_config={**config, "device": device},
+        temperature=cal.temperature, threshold=cal.threshold,
+        metrics={"validation": cal.val, "test": cal.test, "train_seconds": train_seconds, "epochs_run": len(history),
+                 "params": run.n_params},
+        history=history, train_config={**config, "device": run.device},
         data={"source": mnist.source, "train_sha256": data.TRAIN_SHA256, "test_sha256": data.TEST_SHA256,
-              "val_size": len(splits["val_idx"]), "train_size": len(splits["train_idx"]),
+              "val_size": len(run.splits["val_idx"]), "train_size": len(run.splits["train_idx"]),
               "test_pair_seed": TEST_PAIR_SEED},
     )
     path = args.out_dir / f"{args.name or args.task}.pt"
