@@ -216,6 +216,7 @@ def test_logs_never_contain_image_bytes(client, three, caplog):
     import logging
 
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="digitserve")  # the app sets its own logger's level at startup
     marker = png(three)
     client.post("/predict", files={"file": ("3.png", marker, "image/png")})
     client.post("/predict", files={"file": ("bad.png", marker[:50], "image/png")})
