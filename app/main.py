@@ -22,7 +22,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartParser
 
-from app.api.oip import ProtocolError
+from app.api.errors import REQUEST_ERRORS, problem
 from app.api.routes import router as api_router
 from app.api.schemas import InferRequestBody
 from app.api.v2 import router as v2_router
@@ -30,10 +30,9 @@ from app.core.config import Settings, get_settings
 from app.core.middleware import BodyLimitMiddleware, HeadersAndMetricsMiddleware
 from app.core.telemetry import Telemetry
 from app.ml.numbers import read_number_card
-from app.ml.preprocess import InputError
-from app.services.batcher import DeadlineExceeded, InferenceFailed, MicroBatcher, Overloaded
+from app.services.batcher import MicroBatcher
 from app.services.models import load_all, warm_up
-from app.services.predictor import ModelUnavailable, Predictor
+from app.services.predictor import Predictor
 from app.services.runtimes import resolve_device
 from app.web.pages import router as web_router
 
@@ -108,30 +107,12 @@ def is_protocol_path(path: str) -> bool:
 def install_error_handlers(app: FastAPI) -> None:
     retry = {"Retry-After": str(app.state.settings.retry_after_s)}
 
-    @app.exception_handler(InputError)
-    async def input_error(request: Request, exc: InputError):
-        return error(request, exc.status, exc.message, **({"reason": exc.reason} if exc.reason else {}))
+    async def request_error(request: Request, exc: Exception):
+        p = problem(exc)
+        return error(request, p.status, p.message, retry if p.retry else None, **p.extra)
 
-    @app.exception_handler(ProtocolError)
-    async def protocol_error(request: Request, exc: ProtocolError):
-        return error(request, exc.status, exc.message)
-
-    @app.exception_handler(Overloaded)
-    async def overloaded(request: Request, exc: Overloaded):
-        return error(request, 503, "server is at capacity; retry shortly", retry)
-
-    @app.exception_handler(DeadlineExceeded)
-    async def too_slow(request: Request, exc: DeadlineExceeded):
-        return error(request, 504, "prediction not ready within the deadline; retry shortly", retry)
-
-    @app.exception_handler(InferenceFailed)
-    async def failed(request: Request, exc: InferenceFailed):
-        return error(request, 503, "the model failed on this request's batch (logged on the server); retry shortly",
-                     retry)
-
-    @app.exception_handler(ModelUnavailable)
-    async def unavailable(request: Request, exc: ModelUnavailable):
-        return error(request, 503, str(exc), retry)
+    for kind in REQUEST_ERRORS:
+        app.add_exception_handler(kind, request_error)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):

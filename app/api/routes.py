@@ -6,6 +6,7 @@ import json
 from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from app.api.schemas import (
     DigitPrediction,
@@ -19,6 +20,7 @@ from app.api.schemas import (
     SumPrediction,
 )
 from app.ml.constants import MODELS
+from app.ml.preprocess import InputError
 from app.services.predictor import Predictor
 
 router = APIRouter()
@@ -46,24 +48,38 @@ async def require_api_key(request: Request,
         raise HTTPException(401, "missing or wrong X-API-Key header")
 
 
-async def single_upload(request: Request, file: UploadFile) -> bytes:
-    """The bytes of the one `file` field; two `file` fields are refused rather than guessed between."""
-    form = await request.form()
-    if len(form.getlist("file")) != 1:
-        raise HTTPException(422, "send exactly one file in the `file` field")
-    return await file.read()
+def one_file(form) -> UploadFile:
+    """The one upload in a form's `file` field: none, two or a plain text field are refused (422)
+    rather than guessed between. The page checks its form with this too."""
+    files = form.getlist("file")
+    if len(files) != 1 or not isinstance(files[0], StarletteUpload):
+        raise InputError(422, "send exactly one file (an image) in the `file` field")
+    return files[0]
+
+
+def digit_number(raw) -> int:
+    """A form's `number` for sum: an integer 0-9 (422 otherwise). The API route declares the same
+    bounds in its Form parameter for /docs; the page's form comes through here."""
+    text = str(raw if raw is not None else "").strip()
+    if not text.isdigit() or not 0 <= int(text) <= 9:
+        raise InputError(422, "`number` must be an integer from 0 to 9")
+    return int(text)
+
+
+async def single_upload(request: Request) -> bytes:
+    return await one_file(await request.form()).read()
 
 
 def answer(task: str, result: dict, model) -> Response:
     return Response(json.dumps({**{k: result[k] for k in FIELDS[task]}, "model": model.ref}), media_type="application/json")
 
 
-async def predict_and_answer(request: Request, task: str, file: UploadFile, number: int | None = None) -> Response:
+async def predict_and_answer(request: Request, task: str, number: int | None = None) -> Response:
     """Predict and answer. The dict is built to match the route's response model exactly (the API
     tests check every field), and sent as JSON directly: that skips re-validating our own output on
     the hot path while /docs still documents the model."""
     predictor: Predictor = request.app.state.predictor
-    result, _, model = await predictor.predict(task, await single_upload(request, file), number)
+    result, _, model = await predictor.predict(task, await single_upload(request), number)
     return answer(task, result, model)
 
 
@@ -73,27 +89,27 @@ predict_deps = [Depends(require_api_key)]
 @router.post("/predict", response_model=DigitPrediction, responses=ERRORS, dependencies=predict_deps, tags=["predict"],
              summary="Which digit is in the image?")
 async def predict_digit(request: Request, file: UploadFile = UPLOAD):
-    return await predict_and_answer(request, "digit", file)
+    return await predict_and_answer(request, "digit")
 
 
 @router.post("/predict/overlap", response_model=OverlapPrediction, responses=ERRORS, dependencies=predict_deps,
              tags=["predict"], summary="Which digits (one or two) are overlapped in the image?")
 async def predict_overlap(request: Request, file: UploadFile = UPLOAD):
-    return await predict_and_answer(request, "overlap", file)
+    return await predict_and_answer(request, "overlap")
 
 
 @router.post("/predict/sum", response_model=SumPrediction, responses=ERRORS, dependencies=predict_deps,
              tags=["predict"], summary="The digit in the image plus a number 0-9")
 async def predict_sum(request: Request, file: UploadFile = UPLOAD,
                       number: int = Form(..., ge=0, le=9, description="an integer 0-9 to add to the digit")):
-    return await predict_and_answer(request, "sum", file, number)
+    return await predict_and_answer(request, "sum", number)
 
 
 @router.post("/predict/number", response_model=NumberPrediction, responses=ERRORS, dependencies=predict_deps,
              tags=["predict"], summary="The whole number in a line of handwritten digits, each digit boxed")
 async def predict_number(request: Request, file: UploadFile = UPLOAD):
     predictor: Predictor = request.app.state.predictor
-    result, _, model = await predictor.read_number(await single_upload(request, file))
+    result, _, model = await predictor.read_number(await single_upload(request))
     return answer("number", result, model)
 
 

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 from PIL import ImageOps
-from starlette.datastructures import UploadFile
 
+from app.api.errors import REQUEST_ERRORS, problem
+from app.api.routes import digit_number, one_file
 from app.ml.preprocess import InputError, decode, to_png
-from app.services.batcher import DeadlineExceeded, Overloaded
-from app.services.predictor import ModelUnavailable, Predictor
+from app.services.predictor import Predictor
 from app.services.tasks import TASK_SPECS
 
 router = APIRouter(include_in_schema=False)
@@ -38,18 +38,14 @@ async def form_prediction(request: Request, with_thumbnail: bool) -> tuple[int, 
     """Parse task/file/number from the form and predict. Returns (status, view)."""
     form = await request.form()
     task = str(form.get("task", "digit"))
-    upload = form.get("file")
     view = {"task": task if task in TASK_SPECS else "digit", "number": form.get("number", "")}
     if task not in TASK_SPECS:
         return 422, {**view, "error": f"unknown task {task!r}"}
-    if not isinstance(upload, UploadFile) or len(form.getlist("file")) != 1:
-        return 422, {**view, "error": "choose one image file to upload"}
-    number = None
-    if TASK_SPECS[task].takes_number:
-        raw = str(form.get("number", "")).strip()
-        if not raw.isdigit() or not 0 <= int(raw) <= 9:
-            return 422, {**view, "error": "number must be an integer from 0 to 9"}
-        number = int(raw)
+    try:
+        upload = one_file(form)
+        number = digit_number(form.get("number")) if TASK_SPECS[task].takes_number else None
+    except InputError as exc:
+        return exc.status, {**view, "error": exc.message}
     data = await upload.read()
     view["filename"] = upload.filename or "upload"
     predictor: Predictor = request.app.state.predictor
@@ -58,12 +54,9 @@ async def form_prediction(request: Request, with_thumbnail: bool) -> tuple[int, 
             result, line, model = await predictor.read_number(data)
         else:
             result, line, model = await predictor.predict(task, data, number)
-    except InputError as exc:
-        return exc.status, {**view, "error": exc.message, "reason": exc.reason}
-    except (Overloaded, DeadlineExceeded):
-        return 503, {**view, "error": "the server is busy; please try again"}
-    except ModelUnavailable as exc:
-        return 503, {**view, "error": str(exc)}
+    except REQUEST_ERRORS as exc:  # the API's mapping: the same status and message as /predict would give
+        p = problem(exc)
+        return p.status, {**view, "error": p.message, "reason": p.extra.get("reason")}
     inputs = result.pop("inputs", None)
     previews = [data_uri(to_png(x)) for x in inputs] if inputs is not None else [data_uri(to_png(line.image))]
     view.update(result=result, model=model.ref, preview=previews[0], previews=previews, width=line.width,

@@ -270,3 +270,26 @@ def test_ui_predict_returns_preview_png(client, seven):
     assert body["result"]["digit"] == 7 and body["preview"].startswith("data:image/png;base64,")
     preview = Image.open(io.BytesIO(__import__("base64").b64decode(body["preview"].split(",")[1])))
     assert preview.size == (28, 28)
+
+
+@pytest.mark.parametrize("failure,status", [("DeadlineExceeded", 504), ("Overloaded", 503), ("InferenceFailed", 503)])
+def test_the_page_answers_server_trouble_with_the_apis_status_and_message(failure, status):
+    from app.services import batcher
+
+    with make_client() as c:
+        async def fail(*args, **kwargs):
+            raise getattr(batcher, failure)("test")
+
+        c.app.state.predictor.predict = fail
+        api = c.post("/predict", files={"file": ("7.png", png(np.zeros((28, 28), np.uint8)), "image/png")})
+        page = c.post("/ui/predict", files={"file": ("7.png", png(np.zeros((28, 28), np.uint8)), "image/png")},
+                      data={"task": "digit"})
+    assert api.status_code == page.status_code == status
+    assert page.json()["error"] == api.json()["detail"] and "retry-after" in api.headers
+
+
+def test_the_page_and_the_api_refuse_a_missing_or_out_of_range_number_alike(client):
+    data = png(np.zeros((28, 28), np.uint8))
+    page = client.post("/ui/predict", files={"file": ("7.png", data, "image/png")}, data={"task": "sum", "number": "12"})
+    api = client.post("/predict/sum", files={"file": ("7.png", data, "image/png")}, data={"number": "12"})
+    assert page.status_code == api.status_code == 422 and "number" in page.json()["error"]

@@ -1,0 +1,35 @@
+"""One mapping from what can go wrong with a request to its answer (status, message, extra fields,
+Retry-After or not), used by the API's exception handlers (both protocols) and by the page."""
+
+from dataclasses import dataclass, field
+
+from app.api.oip import ProtocolError
+from app.ml.preprocess import InputError
+from app.services.batcher import DeadlineExceeded, InferenceFailed, Overloaded
+from app.services.predictor import ModelUnavailable
+
+REQUEST_ERRORS = (InputError, ProtocolError, Overloaded, DeadlineExceeded, InferenceFailed, ModelUnavailable)
+
+
+@dataclass
+class Problem:
+    status: int
+    message: str
+    extra: dict = field(default_factory=dict)  # e.g. {"reason": "not_a_digit"}
+    retry: bool = False  # the server's state, not the request, is at fault: answer Retry-After
+
+
+def problem(exc: Exception) -> Problem:
+    if isinstance(exc, InputError):
+        return Problem(exc.status, exc.message, {"reason": exc.reason} if exc.reason else {})
+    if isinstance(exc, ProtocolError):
+        return Problem(exc.status, exc.message)
+    if isinstance(exc, Overloaded):
+        return Problem(503, "server is at capacity; retry shortly", retry=True)
+    if isinstance(exc, DeadlineExceeded):
+        return Problem(504, "prediction not ready within the deadline; retry shortly", retry=True)
+    if isinstance(exc, InferenceFailed):
+        return Problem(503, "the model failed on this request's batch (logged on the server); retry shortly", retry=True)
+    if isinstance(exc, ModelUnavailable):
+        return Problem(503, str(exc), retry=True)
+    raise TypeError(f"not a request error: {exc!r}")
