@@ -45,10 +45,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--task", choices=MODELS, required=True, help="which model to train")
     p.add_argument("--arch", default="cnn", help="architecture name (see app/ml/nets.py HEADS)")
     p.add_argument("--arch-kwargs", type=json.loads, default={}, help="JSON overrides, e.g. '{\"channels\": [16,32,64]}'")
-    p.add_argument("--epochs", type=int, default=15, help="maximum epochs (early stopping may end sooner)")
-    p.add_argument("--batch-size", type=int, default=128, help="training batch size")
-    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
-    p.add_argument("--weight-decay", type=float, default=5e-4, help="AdamW weight decay")
+    schedule_arguments(p, epochs=(15, "maximum epochs (early stopping may end sooner)"),
+                       batch_size=(128, "training batch size"), lr=3e-3, weight_decay=5e-4)
     p.add_argument("--patience", type=int, default=5, help="early stopping: epochs without validation gain")
     p.add_argument("--pairs-per-epoch", type=int, default=60000, help="overlap: fresh training pairs per epoch")
     p.add_argument("--no-augment", action="store_true", help="disable random affine augmentation")
@@ -71,6 +69,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     if (args.task, args.arch) not in HEADS:
         p.error(f"--arch {args.arch} is not available for --task {args.task}")
     return args
+
+
+def schedule_arguments(p: argparse.ArgumentParser, epochs: tuple[int, str], batch_size: tuple[int, str], lr: float,
+                       weight_decay: float) -> None:
+    """The optimization options both trainers have (their defaults differ): epochs, batch size, the
+    one-cycle schedule's peak rate, AdamW's weight decay."""
+    p.add_argument("--epochs", type=int, default=epochs[0], help=epochs[1])
+    p.add_argument("--batch-size", type=int, default=batch_size[0], help=batch_size[1])
+    p.add_argument("--lr", type=float, default=lr, help="peak learning rate of the one-cycle schedule")
+    p.add_argument("--weight-decay", type=float, default=weight_decay, help="AdamW weight decay")
 
 
 def run_arguments(p: argparse.ArgumentParser) -> None:

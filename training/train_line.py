@@ -26,7 +26,7 @@ from app.ml.lines import BLANK, FRAME, best_path
 from app.ml.nets import build_model, model_kwargs, pick_device
 from training import data, line_data, metrics
 from training.export import export
-from training.train import init_from, run_arguments, seed_everything
+from training.train import init_from, run_arguments, schedule_arguments, seed_everything
 
 log = logging.getLogger("train_line")
 
@@ -34,10 +34,8 @@ log = logging.getLogger("train_line")
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Train the line model (reads a line of digits, CTC).",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--epochs", type=int, default=8, help="epochs over the rendered training lines")
-    p.add_argument("--batch-size", type=int, default=32, help="lines per batch (grouped by width)")
-    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate of the one-cycle schedule")
-    p.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW weight decay")
+    schedule_arguments(p, epochs=(8, "epochs over the rendered training lines"),
+                       batch_size=(32, "lines per batch (grouped by width)"), lr=2e-3, weight_decay=1e-4)
     p.add_argument("--n-train", type=int, default=48000, help="rendered training lines")
     p.add_argument("--n-val", type=int, default=2000, help="rendered validation lines")
     p.add_argument("--more-train-seeds", type=lambda s: [int(v) for v in s.split(",") if v], default=[],
