@@ -15,8 +15,8 @@ from app.ml.answers import decode_threshold
 from app.ml.checkpoint import load_model
 from app.ml.scorer import Scorer
 from support.images import png, png16
-from tests.app.conftest import MODEL_DIR
 from tests.realistic import handwriting_sets, printed_set
+from tests.utils import MODEL_DIR
 from training.data import pair_images
 
 

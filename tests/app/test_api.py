@@ -1,16 +1,14 @@
 """Every route, and every client mistake answered with a 4xx JSON error that names it."""
 
 import io
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from app.ml.constants import MODELS
 from support.images import encode, png
-from tests.app.conftest import make_client
+from tests.utils import copy_models, make_client
 
 
 @pytest.fixture(scope="module")
@@ -161,15 +159,6 @@ def test_api_key_guards_predict_routes_only(seven):
         assert error_of(guarded.post("/predict", files=upload, headers={"X-API-Key": "wrong"}), 401)
         assert guarded.post("/predict", files=upload, headers={"X-API-Key": "s3cret"}).status_code == 200
         assert guarded.get("/health").status_code == 200 and guarded.get("/").status_code == 200
-
-
-def copy_models(to: Path) -> None:
-    from tests.app.conftest import MODEL_DIR
-
-    for name in MODELS:
-        for ext in (".pt", ".json", ".onnx"):
-            shutil.copy(MODEL_DIR / f"{name}{ext}", to / f"{name}{ext}")
-    shutil.copy(MODEL_DIR / "number.json", to / "number.json")
 
 
 def flip_a_byte(path: Path) -> None:

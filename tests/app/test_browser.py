@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from support.images import png
 from support.server import running_service
-from tests.app.conftest import MODEL_DIR
+from tests.utils import MODEL_DIR
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",

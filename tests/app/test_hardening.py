@@ -189,7 +189,7 @@ def test_uploads_are_never_written_to_disk(monkeypatch, three):
     upload just under MAX_UPLOAD_BYTES (as a multipart field and as a v2 body) must not need one."""
     import tempfile
 
-    from tests.app.conftest import make_client
+    from tests.utils import make_client
 
     writes = []
 
@@ -231,7 +231,7 @@ def test_logs_never_contain_image_bytes(client, three, caplog):
 def test_a_model_that_fails_like_cuda_out_of_memory_answers_503_and_the_next_request_is_served(three):
     """The runtime raises once (as torch does on CUDA OOM or a lost device): that request gets 503 +
     Retry-After in the route's own error form, it is logged, and the worker goes on serving."""
-    from tests.app.conftest import make_client
+    from tests.utils import make_client
 
     data = png(three)
     with make_client() as c:

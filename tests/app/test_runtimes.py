@@ -8,7 +8,7 @@ import pytest
 
 from app.services.runtimes import resolve_device
 from support.images import png
-from tests.app.conftest import ROOT, make_client
+from tests.utils import ROOT, make_client
 
 NO_TORCH = """
 import sys
@@ -80,7 +80,7 @@ with TestClient(create_app(Settings(device="auto", model_dir=sys.argv[1]))) as c
 
 
 def test_without_torch_installed_the_exports_serve_and_a_missing_export_is_named(tmp_path, mnist_fixture):
-    from tests.app.test_api import copy_models
+    from tests.utils import copy_models
 
     copy_models(tmp_path)
     (tmp_path / "sum.onnx").unlink()

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from bench.__main__ import medians, parse_hey
-from tests.app.conftest import ROOT
+from tests.utils import ROOT
 
 HEY_OK = """
 Summary:

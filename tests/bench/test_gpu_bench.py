@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.app.conftest import ROOT
+from tests.utils import ROOT
 
 
 def cuda_available() -> bool:

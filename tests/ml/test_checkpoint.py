@@ -8,18 +8,12 @@ import torch
 
 from app.ml.checkpoint import CheckpointError, load_model, make_checkpoint, read_checkpoint, save_checkpoint
 from app.ml.nets import build_model
-
-
-def meta(**over):
-    base = dict(task="digit", arch="cnn", arch_kwargs={}, head="softmax", normalization={"mean": 0.1, "std": 0.3},
-                classes=list(range(10)), temperature=1.5, metrics={"test": {"accuracy": 0.5}},
-                train_config={"seed": 0}, data={"source": "unit-test"})
-    return {**base, **over}
+from tests.utils import checkpoint_meta
 
 
 def test_round_trip_with_weights_only_restores_identical_outputs(tmp_path):
     model = build_model("digit", "cnn").eval()
-    card = save_checkpoint(make_checkpoint(model, **meta()), tmp_path / "digit.pt")
+    card = save_checkpoint(make_checkpoint(model, **checkpoint_meta()), tmp_path / "digit.pt")
     loaded, loaded_card = load_model(tmp_path / "digit.pt")
     x = torch.randn(2, 1, 28, 28)
     assert torch.equal(model(x), loaded(x))
@@ -61,7 +55,7 @@ def test_checkpoint_with_pickled_code_is_refused_and_the_payload_never_runs(tmp_
 
 
 def test_tampered_checkpoint_is_refused_by_its_card(tmp_path):
-    save_checkpoint(make_checkpoint(build_model("digit", "mlp"), **meta(arch="mlp")), tmp_path / "m.pt")
+    save_checkpoint(make_checkpoint(build_model("digit", "mlp"), **checkpoint_meta(arch="mlp")), tmp_path / "m.pt")
     raw = bytearray((tmp_path / "m.pt").read_bytes())
     raw[-100] ^= 0xFF
     (tmp_path / "m.pt").write_bytes(bytes(raw))
@@ -72,7 +66,7 @@ def test_tampered_checkpoint_is_refused_by_its_card(tmp_path):
 def test_missing_and_truncated_checkpoints_name_the_file(tmp_path):
     with pytest.raises(CheckpointError, match="not found"):
         read_checkpoint(tmp_path / "nope.pt")
-    save_checkpoint(make_checkpoint(build_model("digit", "mlp"), **meta(arch="mlp")), tmp_path / "t.pt")
+    save_checkpoint(make_checkpoint(build_model("digit", "mlp"), **checkpoint_meta(arch="mlp")), tmp_path / "t.pt")
     (tmp_path / "t.pt").write_bytes((tmp_path / "t.pt").read_bytes()[:1000])
     with pytest.raises(CheckpointError, match="t.pt"):
         read_checkpoint(tmp_path / "t.pt", verify_card=False)
@@ -82,7 +76,7 @@ def test_written_checkpoints_and_cards_are_readable_by_other_users(tmp_path):
     """A container's user reads models/ mounted from the host (docker compose): not private files."""
     umask = os.umask(0o022)
     try:
-        save_checkpoint(make_checkpoint(build_model("digit", "mlp"), **meta(arch="mlp")), tmp_path / "m.pt")
+        save_checkpoint(make_checkpoint(build_model("digit", "mlp"), **checkpoint_meta(arch="mlp")), tmp_path / "m.pt")
     finally:
         os.umask(umask)
     for name in ("m.pt", "m.json"):

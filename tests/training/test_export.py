@@ -11,7 +11,7 @@ from app.ml.checkpoint import load_model, make_checkpoint, save_checkpoint
 from app.ml.nets import HEADS, build_model
 from app.ml.scorer import Scorer
 from app.services.runtimes import open_model
-from tests.ml.test_checkpoint import meta
+from tests.utils import checkpoint_meta
 from training.export import export
 
 TINY = {"channels": [4, 6, 8]}
@@ -21,7 +21,7 @@ def tiny_checkpoint(tmp_path, task: str, seed: int = 0):
     torch.manual_seed(seed)
     model = build_model(task, "cnn", **TINY).eval()
     path = tmp_path / f"{task}.pt"
-    save_checkpoint(make_checkpoint(model, **meta(task=task, arch_kwargs=TINY, head=HEADS[(task, "cnn")],
+    save_checkpoint(make_checkpoint(model, **checkpoint_meta(task=task, arch_kwargs=TINY, head=HEADS[(task, "cnn")],
                                                   threshold=0.4)), path)
     return path
 

@@ -1,0 +1,38 @@
+"""Builders the tests share (the full-stack template's tests/utils/): an in-process client on the
+shipped models or a copy of them, and a checkpoint card's metadata. Test modules import from here,
+never from each other or from a conftest; conftest files hold fixtures only."""
+
+import os
+import shutil
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from app.core.config import Settings
+from app.main import create_app
+from app.ml.constants import MODELS
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL_DIR = Path(os.environ.get("DIGITSERVE_TEST_MODEL_DIR", ROOT / "models"))
+
+
+def make_client(**overrides) -> TestClient:
+    """An in-process client of the app on MODEL_DIR (or `model_dir=`), CPU, any other setting overridden."""
+    settings = Settings(model_dir=overrides.pop("model_dir", MODEL_DIR), device="cpu", **overrides)
+    return TestClient(create_app(settings), raise_server_exceptions=False)
+
+
+def copy_models(to: Path) -> None:
+    """The shipped checkpoints, cards, exports and the number reader's card, copied into `to`."""
+    for name in MODELS:
+        for ext in (".pt", ".json", ".onnx"):
+            shutil.copy(MODEL_DIR / f"{name}{ext}", to / f"{name}{ext}")
+    shutil.copy(MODEL_DIR / "number.json", to / "number.json")
+
+
+def checkpoint_meta(**over) -> dict:
+    """Everything make_checkpoint needs besides the model, for a digit CNN; `over` replaces entries."""
+    base = dict(task="digit", arch="cnn", arch_kwargs={}, head="softmax", normalization={"mean": 0.1, "std": 0.3},
+                classes=list(range(10)), temperature=1.5, metrics={"test": {"accuracy": 0.5}},
+                train_config={"seed": 0}, data={"source": "unit-test"})
+    return {**base, **over}
