@@ -27,13 +27,14 @@ from app.api.routes import router as api_router
 from app.api.schemas import InferRequestBody
 from app.api.v2 import router as v2_router
 from app.core.config import Settings, get_settings
-from app.core.middleware import BodyLimitMiddleware, HeadersAndMetricsMiddleware
+from app.core.middleware import BodyLimitMiddleware, HeadersAndMetricsMiddleware, ShedMiddleware
 from app.core.telemetry import Telemetry
 from app.ml.numbers import read_number_card
 from app.services.batcher import MicroBatcher
 from app.services.models import load_all, warm_up
 from app.services.predictor import Predictor
 from app.services.runtimes import resolve_device
+from app.services.tasks import queued_models
 from app.web.pages import router as web_router
 
 log = logging.getLogger("digitserve")
@@ -156,6 +157,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes, timeout_s=settings.body_timeout_s)
+    app.add_middleware(ShedMiddleware, models_for=queued_models, retry_after_s=settings.retry_after_s,
+                       telemetry=app.state.telemetry)
     app.add_middleware(HeadersAndMetricsMiddleware, telemetry=app.state.telemetry)
     return app
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from support.images import png
+from support.images import phone_jpeg, png
 from support.server import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,7 +93,8 @@ def parse_hey(out: str) -> dict:
     pct = dict(re.findall(r"(\d+)% in ([\d.]+) secs", out))
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
             "p50": 1000 * float(pct.get("50", "nan")), "p99": 1000 * float(pct.get("99", "nan")),
-            "ok": codes.get(200, 0), "errors": n_errors + sum(n for c, n in codes.items() if c != 200)}
+            "ok": codes.get(200, 0), "shed": codes.get(503, 0),
+            "errors": n_errors + sum(n for c, n in codes.items() if c != 200)}
 
 
 def hey(url: str, body: Path, clients: int, seconds: float) -> dict:
@@ -126,6 +127,10 @@ def run_server(name: str, bodies: dict, args) -> list[dict]:
             for clients in args.clients:
                 r = hey(f"http://127.0.0.1:{port}/predict/number", bodies["number"], clients, args.duration)
                 rows.append({"server": name, "load": f"/predict/number (5 digits, 1000x300 PNG) x{clients}", **r})
+        if name == "service" and args.photo:
+            for clients in (1, 8):
+                r = hey(url, bodies["photo"], clients, args.duration)
+                rows.append({"server": name, "load": f"/predict 12 MP phone JPEG x{clients}", **r})
         if name == "service" and args.v2:
             for n, clients, outputs in V2_LOADS:
                 r = hey(f"http://127.0.0.1:{port}/v2/models/digit/infer", bodies[v2_key(n, outputs)], clients,
@@ -142,7 +147,27 @@ def run_server(name: str, bodies: dict, args) -> list[dict]:
         proc.wait(15)
     for row in rows:
         row.update(rss=rss, ready=ready_s)
+    if name == "service" and args.overload:
+        rows.append(overload_run(bodies, args))
     return rows
+
+
+def overload_run(bodies: dict, args) -> dict:
+    """512 clients against a service with MAX_QUEUE=64: `rps` counts only the 200s per second (the
+    goodput), `errors` everything that is neither a 200 nor a 503 (with Retry-After, by design)."""
+    port = free_port()
+    proc, ready_s = start("service", port, {**dict(kv.split("=", 1) for kv in args.env), "MAX_QUEUE": "64"})
+    try:
+        out = subprocess.run(hey_command(f"http://127.0.0.1:{port}/predict", bodies["digit"], 512, args.duration),
+                             capture_output=True, text=True, check=True).stdout
+        r = parse_hey(out)
+        rss = peak_rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(15)
+    seconds = float(re.search(r"Total:\s+([\d.]+) secs", out).group(1))
+    return {"server": "service", "load": "/predict x512, MAX_QUEUE=64: 200s per second", **r,
+            "rps": r["ok"] / seconds, "errors": r["errors"] - r["shed"], "rss": rss, "ready": ready_s}
 
 
 def table(rows: list[dict]) -> str:
@@ -178,6 +203,9 @@ def every_round(rows: list[dict]) -> str:
 def ratios(rows: list[dict], clients: int) -> str:
     by = {r["server"]: r["rps"] for r in rows if r["load"] == f"/predict x{clients}"}
     out = []
+    goodput = next((r["rps"] for r in rows if r["load"].startswith("/predict x512")), None)
+    if clients == 32 and goodput and "service" in by:
+        out.append(f"service goodput at 512 clients (MAX_QUEUE=64) / its throughput at 32 clients: {goodput / by['service']:.2f}")
     if "service" in by and "floor" in by:
         out.append(f"service/floor at {clients} clients: {by['service'] / by['floor']:.2f}")
     if "service" in by and "baseline" in by:
@@ -229,7 +257,7 @@ def bodies_for(tmp: Path) -> dict:
     seven, three = images[int(np.flatnonzero(labels == 7)[0])], images[int(np.flatnonzero(labels == 3)[0])]
     pair = ((seven.astype(np.float32) + three) / 2).round().astype(np.uint8)
     files = {"digit": multipart(png(seven)), "overlap": multipart(png(pair)), "sum": multipart(png(seven), {"number": 4}),
-             "number": multipart(number_line(images[:5]))}
+             "number": multipart(number_line(images[:5])), "photo": multipart(phone_jpeg(seven))}
     paths = {}
     for key, body in files.items():
         paths[key] = tmp / f"{key}.body"
@@ -251,6 +279,9 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3, help="times the whole sequence of servers runs")
     p.add_argument("--no-mixed", dest="mixed", action="store_false", help="skip the mixed three-endpoint run")
     p.add_argument("--no-number", dest="number", action="store_false", help="skip the /predict/number runs")
+    p.add_argument("--no-photo", dest="photo", action="store_false", help="skip the 12 MP phone JPEG runs")
+    p.add_argument("--no-overload", dest="overload", action="store_false",
+                   help="skip the 512-client run against MAX_QUEUE=64")
     p.add_argument("--no-v2", dest="v2", action="store_false", help="skip the OIP v2 runs (1 and 64 images per request)")
     p.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE", help="settings for the service, e.g. WORKERS=2")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")

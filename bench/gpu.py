@@ -17,7 +17,6 @@ import argparse
 import contextlib
 import copy
 import datetime as dt
-import io
 import json
 import logging
 import os
@@ -149,30 +148,15 @@ def variant_runner(variant: str, scorer, x, torch):
     return lambda: scorer(x)
 
 
-def phone_jpeg() -> bytes:
-    """A 4032x3024 JPEG (~12 MP) of a digit written on paper, photographed: what a phone uploads."""
-    from PIL import Image, ImageFilter
-
-    from training.data import load_mnist
-
-    digit = Image.fromarray(255 - load_mnist().test_x[0]).resize((1400, 1400), Image.BICUBIC)
-    rng = np.random.default_rng(0)
-    paper = np.clip(rng.normal(200, 6, (3024, 4032)), 0, 255).astype(np.uint8)
-    photo = Image.fromarray(paper)
-    photo.paste(Image.new("L", digit.size, 40), (1300, 800), Image.eval(digit, lambda v: 255 - v))
-    buf = io.BytesIO()
-    photo.filter(ImageFilter.GaussianBlur(1.5)).convert("RGB").save(buf, "JPEG", quality=92)
-    return buf.getvalue()
-
-
 def http_section(args) -> dict:
     from bench.__main__ import free_port, hey, multipart, peak_rss_mb, start
-    from support.images import png
+    from support.images import phone_jpeg, png
     from training.data import load_mnist
 
     if not shutil.which("hey"):
         raise RuntimeError("the load generator `hey` is missing (carry Debian's /usr/bin/hey)")
-    bodies = {"28x28 PNG": multipart(png(load_mnist().test_x[0])), "12 MP phone JPEG": multipart(phone_jpeg())}
+    digit = load_mnist().test_x[0]
+    bodies = {"28x28 PNG": multipart(png(digit)), "12 MP phone JPEG": multipart(phone_jpeg(digit))}
     clients = CLIENTS[:2] if args.quick else CLIENTS
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,4 +1,4 @@
-"""Image-making helpers for the tests: MNIST arrays to upload bytes in various formats."""
+"""Upload bytes for the tests and the benchmarks: MNIST arrays as PNG (8- and 16-bit), any format, a phone photo."""
 
 import io
 
@@ -23,3 +23,19 @@ def encode(img: Image.Image, fmt: str, **kwargs) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format=fmt, **kwargs)
     return buf.getvalue()
+
+
+def phone_jpeg(digit: np.ndarray, size: tuple[int, int] = (4032, 3024)) -> bytes:
+    """A ~12 MP JPEG (2-3 MB) of a 28x28 MNIST digit (white on black) written dark on grainy paper and
+    photographed slightly out of focus: what a phone uploads."""
+    from PIL import ImageFilter
+
+    width, height = size
+    side = int(0.45 * height)
+    ink = Image.fromarray(digit).resize((side, side), Image.BICUBIC)
+    photo = Image.new("L", size, 200)
+    photo.paste(Image.new("L", ink.size, 40), ((width - side) // 2, (height - side) // 2), ink)
+    blurred = np.asarray(photo.filter(ImageFilter.GaussianBlur(1.5)), np.float32)
+    grain = np.random.default_rng(0).normal(0, 4, (height, width)).astype(np.float32)  # sensor noise: ~2.7 MB, as a phone's
+    shot = np.clip(blurred + grain, 0, 255).astype(np.uint8)
+    return encode(Image.fromarray(shot).convert("RGB"), "JPEG", quality=92)

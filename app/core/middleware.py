@@ -98,6 +98,30 @@ class BodyLimitMiddleware:
             await send_json(send, *error, [(b"connection", b"close")])
 
 
+class ShedMiddleware:
+    """Sheds a predict request with 503 + Retry-After before its body is read or parsed when a queue
+    that it needs is already full: a shed request then costs a path match and a queue-length check,
+    not an upload's worth of reading and multipart parsing. The connection is closed after the 503
+    (the unread body cannot be left on it). `models_for(path)` names the batchers a path needs (None:
+    not a predict route); the batchers are the app's, from `scope["app"].state.batchers`."""
+
+    def __init__(self, app, models_for, retry_after_s: int, telemetry: Telemetry):
+        self.app, self.models_for, self.telemetry = app, models_for, telemetry
+        self.headers = [(b"retry-after", str(retry_after_s).encode()), (b"connection", b"close")]
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["method"] == "POST":
+            models = self.models_for(scope["path"])
+            if models:
+                batchers = scope["app"].state.batchers
+                full = [name for name in models if name in batchers and batchers[name].queue.full()]
+                if full:
+                    self.telemetry.shed.labels(full[0]).inc()
+                    key = "error" if scope["path"].startswith("/v2/") else "detail"
+                    return await send_json(send, 503, {key: "server is at capacity; retry shortly"}, self.headers)
+        return await self.app(scope, receive, send)
+
+
 class HeadersAndMetricsMiddleware:
     """Adds security headers (CSP on HTML) and records count, latency and errors per route."""
 

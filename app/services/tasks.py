@@ -1,6 +1,7 @@
 """The task registry: what each predict route needs, written once and read by the predictor, the
 routes, the page and /ready. Adding a task is one entry here plus its route and model."""
 
+import re
 from dataclasses import dataclass
 
 
@@ -26,3 +27,16 @@ TASK_SPECS = {spec.name: spec for spec in (
 def models_needed(spec: TaskSpec) -> tuple[str, ...]:
     """The served models a task cannot answer without."""
     return (spec.model, "gate") if spec.gated or spec.reads_line else (spec.model,)
+
+
+UPLOAD_ROUTES = {"/predict": "digit", "/predict/overlap": "overlap", "/predict/sum": "sum", "/predict/number": "number"}
+V2_INFER = re.compile(r"^/v2/models/([^/]+)(?:/versions/[^/]+)?/infer$")
+
+
+def queued_models(path: str) -> tuple[str, ...] | None:
+    """The micro-batched models a predict route's request queues for (None: not a predict route)."""
+    task = UPLOAD_ROUTES.get(path)
+    if task is None and (match := V2_INFER.match(path)):
+        task = match.group(1)
+    spec = TASK_SPECS.get(task) if task else None
+    return models_needed(spec) if spec else None

@@ -261,3 +261,27 @@ def test_a_model_that_fails_like_cuda_out_of_memory_answers_503_and_the_next_req
     assert second.status_code == 200 and second.json()["digit"] == 3
     assert number.status_code == 503 and "retry-after" in number.headers
     assert v2.status_code == 200
+
+
+def test_a_full_queue_sheds_before_the_body_is_read_on_every_predict_route(three):
+    """With the digit queue full, uploads to the routes that need it get 503 + Retry-After and a closed
+    connection at once: even a body over the size limit gets the 503, not the 413 that reading it would
+    give. Routes whose queues have room still answer."""
+    from tests.utils import make_client
+
+    with make_client(max_queue=2) as c:
+        batcher = c.app.state.batchers["digit"]
+        c.portal.call(batcher.stop)  # no worker: what is queued stays queued
+        while not batcher.queue.full():
+            batcher.queue.put_nowait((np.zeros((1, 28, 28), np.float32), None, None))
+        oversize = {"content-length": str(c.app.state.settings.max_upload_bytes + 1)}
+        shed = [c.post("/predict", files={"file": ("d.png", png(three))}),
+                c.post("/predict", content=b"x" * 16, headers=oversize),
+                c.post("/v2/models/digit/infer", content=b"{}")]
+        overlap = c.post("/predict/overlap", files={"file": ("d.png", png(three))})
+        counted = c.get("/metrics").text
+    for r in shed:
+        assert r.status_code == 503 and r.headers["retry-after"] and r.headers["connection"] == "close", r.text
+    assert "detail" in shed[0].json() and "error" in shed[2].json(), "each protocol's error form"
+    assert overlap.status_code == 200
+    assert 'digitserve_shed_total{model="digit"} 3.0' in counted

@@ -55,10 +55,12 @@ def test_a_short_benchmark_run_writes_the_table_and_the_ratios(tmp_path):
     report = out.read_text()
     for row in ("| floor | /predict x1 |", "| floor | /predict x32 |", "| service | /predict x32 |",
                 "| service | /predict/number (5 digits, 1000x300 PNG) x1 |", "| service | mixed x32",
-                "| service | /v2 infer, 64 image(s) per request (binary BYTES) x8 |"):
+                "| service | /v2 infer, 64 image(s) per request (binary BYTES) x8 |",
+                "| service | /predict 12 MP phone JPEG x8 |", "| service | /predict x512, MAX_QUEUE=64: 200s per second |"):
         assert row in report
     assert "service/floor at 32 clients:" in report
+    assert "service goodput at 512 clients (MAX_QUEUE=64) / its throughput at 32 clients:" in report
     assert re.search(r"64 image\(s\) per request \(binary BYTES\) x8: \d+ images/s = [\d.]+x the upload route", report)
     summary = report.split("Every round")[0]
     rows = [line.split("|") for line in summary.splitlines() if line.startswith(("| floor", "| service"))]
-    assert len(rows) == 10 and all(float(r[3]) > 0 and r[6].strip() == "0" for r in rows), "req/s > 0, no errors"
+    assert len(rows) == 13 and all(float(r[3]) > 0 and r[6].strip() == "0" for r in rows), "req/s > 0, no errors"
