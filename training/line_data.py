@@ -7,9 +7,10 @@ turned up to 8 degrees and sheared, gaps from a quarter-digit overlap to a whole
 on a baseline or centred with vertical jitter, fat and thin pens, specks of dirt, the line turned up
 to 6 degrees; drawn as a canvas PNG (three polarities) or photographed on paper (JPEG).
 
-Cached in `data/lines-v<VERSION>-<split>-<n>.npz` (strips concatenated along their width).
+Cached in `data/lines-v<VERSION>-<split>-<n>-<seed>-<digits fingerprint>.npz` (strips concatenated along their width).
 """
 
+import hashlib
 import logging
 from multiprocessing import Pool
 from pathlib import Path
@@ -128,8 +129,11 @@ def unpack(packed) -> list[tuple[np.ndarray, str]]:
 
 def lines(images: np.ndarray, labels: np.ndarray, n: int, seed: int, data_dir: Path, name: str,
           workers: int = 2) -> list[tuple[np.ndarray, str]]:
-    """n rendered lines of these digits, made once and cached."""
-    path = Path(data_dir) / f"lines-v{VERSION}-{name}-{n}-{seed}.npz"
+    """n rendered lines of these digits, made once and cached (the file is named by what makes the
+    lines: the generator's version, n, the seed and a fingerprint of the digits themselves, so another
+    validation split or digit set never reuses lines rendered from other digits)."""
+    digits = hashlib.sha256(np.ascontiguousarray(images).tobytes() + np.asarray(labels, np.int64).tobytes()).hexdigest()
+    path = Path(data_dir) / f"lines-v{VERSION}-{name}-{n}-{seed}-{digits[:10]}.npz"
     if path.exists():
         return unpack(np.load(path))
     chunks = max(1, min(64, n // 250))

@@ -51,3 +51,12 @@ def test_help_shows_defaults(capsys):
         train_line.parse_args(["--help"])
     out = capsys.readouterr().out
     assert "(default: 8)" in out and "--dry-run" in out and "--init-from" in out
+
+
+def test_cached_lines_are_never_reused_for_other_digits(tmp_path, mnist_fixture):
+    images, labels = mnist_fixture
+    first = line_data.lines(images[:100], labels[:100], 4, 1, tmp_path, "val", workers=1)
+    again = line_data.lines(images[:100], labels[:100], 4, 1, tmp_path, "val", workers=1)
+    other = line_data.lines(images[100:200], labels[100:200], 4, 1, tmp_path, "val", workers=1)
+    assert [t for _, t in first] == [t for _, t in again] and len(list(tmp_path.glob("lines-*.npz"))) == 2
+    assert [s.tobytes() for s, _ in other] != [s.tobytes() for s, _ in first]
