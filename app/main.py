@@ -27,7 +27,7 @@ from app.api.routes import router as api_router
 from app.api.schemas import InferRequestBody
 from app.api.v2 import router as v2_router
 from app.core.config import Settings, get_settings
-from app.core.middleware import BodyLimitMiddleware, HeadersAndMetricsMiddleware, ShedMiddleware
+from app.core.middleware import BodyLimitMiddleware, HeadersAndMetricsMiddleware, ShedMiddleware, error_key
 from app.core.telemetry import Telemetry
 from app.ml.numbers import read_number_card
 from app.services.batcher import MicroBatcher
@@ -97,12 +97,9 @@ async def lifespan(app: FastAPI):
 def error(request: Request, status: int, detail: str, headers: dict | None = None, **extra) -> JSONResponse:
     """An error in the form of the route's protocol: {"error": ...} under /v2 (the Open Inference
     Protocol's), {"detail": ..., "reason": ...} elsewhere."""
-    body = {"error": detail} if is_protocol_path(request.url.path) else {"detail": detail, **extra}
+    key = error_key(request.url.path)
+    body = {key: detail} if key == "error" else {key: detail, **extra}
     return JSONResponse(body, status_code=status, headers=headers)
-
-
-def is_protocol_path(path: str) -> bool:
-    return path == "/v2" or path.startswith("/v2/")
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -122,7 +119,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        if is_protocol_path(request.url.path):
+        if error_key(request.url.path) == "error":
             return error(request, exc.status_code, str(exc.detail), exc.headers)
         return await http_exception_handler(request, exc)
 

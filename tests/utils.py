@@ -30,6 +30,15 @@ def copy_models(to: Path) -> None:
     shutil.copy(MODEL_DIR / "number.json", to / "number.json")
 
 
+def help_text(parse_args, capsys) -> str:
+    """What a command's `--help` prints (argparse exits after printing it)."""
+    import pytest
+
+    with pytest.raises(SystemExit):
+        parse_args(["--help"])
+    return capsys.readouterr().out
+
+
 def checkpoint_meta(**over) -> dict:
     """Everything make_checkpoint needs besides the model, for a digit CNN; `over` replaces entries."""
     base = dict(task="digit", arch="cnn", arch_kwargs={}, head="softmax", normalization={"mean": 0.1, "std": 0.3},

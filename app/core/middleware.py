@@ -29,6 +29,12 @@ class BodyTooSlow(Exception):
     pass
 
 
+def error_key(path: str) -> str:
+    """The key an error's message goes under: "error" on the Open Inference Protocol's routes (/v2),
+    "detail" elsewhere (FastAPI's form)."""
+    return "error" if path == "/v2" or path.startswith("/v2/") else "detail"
+
+
 async def send_json(send, status: int, body: dict, headers: list | None = None) -> None:
     payload = json.dumps(body).encode()
     await send({"type": "http.response.start", "status": status,
@@ -47,7 +53,7 @@ class BodyLimitMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
             return await self.app(scope, receive, send)
-        key = "error" if scope["path"].startswith("/v2/") else "detail"  # the Open Inference Protocol's form
+        key = error_key(scope["path"])
         limit_msg = {key: f"request body is larger than the {self.max_bytes}-byte limit"}
         for name, value in scope["headers"]:
             if name == b"content-length":
@@ -117,8 +123,8 @@ class ShedMiddleware:
                 full = [name for name in models if name in batchers and batchers[name].queue.full()]
                 if full:
                     self.telemetry.shed.labels(full[0]).inc()
-                    key = "error" if scope["path"].startswith("/v2/") else "detail"
-                    return await send_json(send, 503, {key: "server is at capacity; retry shortly"}, self.headers)
+                    return await send_json(send, 503, {error_key(scope["path"]): "server is at capacity; retry shortly"},
+                                           self.headers)
         return await self.app(scope, receive, send)
 
 

@@ -5,6 +5,7 @@ import numpy as np
 
 from app.ml.checkpoint import load_model
 from app.ml.lines import LINE_HEIGHT
+from tests.utils import help_text
 from training import line_data, train_line
 
 
@@ -45,11 +46,7 @@ def test_a_smoke_run_writes_a_checkpoint_and_export_the_service_loads(tmp_path, 
 
 
 def test_help_shows_defaults(capsys):
-    import pytest
-
-    with pytest.raises(SystemExit):
-        train_line.parse_args(["--help"])
-    out = capsys.readouterr().out
+    out = help_text(train_line.parse_args, capsys)
     assert "(default: 8)" in out and "--dry-run" in out and "--init-from" in out
 
 

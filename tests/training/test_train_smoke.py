@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from app.ml.checkpoint import load_model
+from tests.utils import help_text
 from training import evaluate, train
 
 
@@ -54,9 +55,7 @@ def test_dry_run_of_every_task_and_the_evaluate_report(tmp_path, mnist_data_dir,
 
 
 def test_help_shows_defaults(capsys):
-    with pytest.raises(SystemExit):
-        train.parse_args(["--help"])
-    out = capsys.readouterr().out
+    out = help_text(train.parse_args, capsys)
     assert "(default: 15)" in out and "--dry-run" in out and "--device" in out
 
 
