@@ -196,11 +196,10 @@ async def infer_outputs(predictor: Predictor, model: str, req: oip.InferRequest,
     else:
         prepared = await predictor.prepare_many(model, uploads(req.inputs["image"]))
         present = [i for i, p in enumerate(prepared) if p is not None]
-        images = np.stack([prepared[i].image for i in present]) if present else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE),
-                                                                                        np.float32)
-        glyphs = [prepared[i].glyphs for i in present]
-    answered = await predictor.predict_many(model, images, glyphs, None if numbers is None else numbers[present],
-                                            gate) if present else []
+        if not present:  # every item is blank
+            return item_outputs(model, [(None, "no_ink")] * n)
+        images, glyphs = np.stack([prepared[i].image for i in present]), [prepared[i].glyphs for i in present]
+    answered = await predictor.predict_many(model, images, glyphs, None if numbers is None else numbers[present], gate)
     slots: list[tuple[dict | None, str]] = [(None, "no_ink")] * n
     for i, (result, reason) in zip(present, answered):
         slots[i] = (None if reason == "several_digits" else result, reason or "")

@@ -250,3 +250,12 @@ def test_a_request_that_leaves_out_rejected_skips_the_gate_and_reads_the_same_di
         predictor.submit_many = real
     assert counted == 40 and sum(gate_items) == 40, "the lean request sent nothing to the gate"
     assert [o["name"] for o in lean] == ["digit"] and lean[0]["data"] == full[0]["data"]
+
+
+def test_a_batch_of_blank_images_is_answered_item_by_item_as_no_ink(client):
+    blank = base64.b64encode(png(np.zeros((28, 28), np.uint8))).decode()
+    r = client.post("/v2/models/sum/infer", json={"inputs": [
+        {"name": "image", "shape": [2], "datatype": "BYTES", "data": [blank, blank]},
+        {"name": "number", "shape": [2], "datatype": "INT64", "data": [3, 4]}]})
+    outputs = {o["name"]: o["data"] for o in r.json()["outputs"]}
+    assert r.status_code == 200 and outputs["rejected"] == ["no_ink", "no_ink"] and outputs["sum"] == [-1, -1]
