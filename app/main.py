@@ -55,7 +55,7 @@ async def lifespan(app: FastAPI):
     # Models are loaded and run on this one thread: torch's thread count is per calling thread.
     inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
     store = await loop.run_in_executor(inference, load_all, settings.model_dir, device, settings.inference_runtime,
-                                       settings.inference_threads)
+                                       settings.inference_threads, settings.onnx_precision)
     await loop.run_in_executor(inference, warm_up, store, settings.max_batch_size)
     preprocess = ThreadPoolExecutor(max_workers=settings.preprocess_threads, thread_name_prefix="preprocess")
     telemetry: Telemetry = app.state.telemetry

@@ -23,10 +23,11 @@ def make_client(**overrides) -> TestClient:
 
 
 def copy_models(to: Path) -> None:
-    """The shipped checkpoints, cards, exports and the number reader's card, copied into `to`."""
+    """The shipped checkpoints, cards, exports (32- and 8-bit) and the number reader's card, copied into `to`."""
     for name in MODELS:
-        for ext in (".pt", ".json", ".onnx"):
-            shutil.copy(MODEL_DIR / f"{name}{ext}", to / f"{name}{ext}")
+        for ext in (".pt", ".json", ".onnx", ".int8.onnx"):
+            if (MODEL_DIR / f"{name}{ext}").exists():
+                shutil.copy(MODEL_DIR / f"{name}{ext}", to / f"{name}{ext}")
     shutil.copy(MODEL_DIR / "number.json", to / "number.json")
 
 

@@ -28,7 +28,7 @@ from app.ml.checkpoint import load_model, make_checkpoint, save_checkpoint
 from app.ml.constants import DIGIT_SETS, DIGITS, GATE_CLASSES, MNIST_MEAN, MNIST_STD, MODELS, SUMS
 from app.ml.nets import HEADS, build_model, model_kwargs, pick_device
 from training import data, negatives
-from training.export import export
+from training.export import export, split_images
 from training.scoring import REPORTED, collect, headline, public, score
 from training.tasks import TEST_PAIR_SEED, fixed_split, forward, gate_split, loss_fn, targets_for_temperature, train_batches
 from training.temperature import fit_temperature
@@ -300,7 +300,7 @@ def package(run: Run, history: list[dict], train_seconds: float, cal: Calibratio
     path = args.out_dir / f"{args.name or args.task}.pt"
     card = save_checkpoint(ckpt, path)
     log.info("wrote %s (%d bytes, sha256 %s) in %.0fs of training", path, card["bytes"], card["sha256"][:12], train_seconds)
-    return export(path) if args.export else card
+    return export(path, split_images(run.splits, args.seed, args.val_size)) if args.export else card
 
 
 def pick_threshold(head: str, val_out: dict, split: dict, temperature: float) -> float:

@@ -71,6 +71,7 @@ class ModelCard(BaseModel):
     sha256: str
     temperature: float
     runtime: str = Field(description="what runs the model: 'onnxruntime' (its ONNX export, CPU) or 'torch'")
+    precision: str = Field(description="'int8' (an 8-bit ONNX export) or 'fp32'")
     device: str = Field(description="'cpu' or 'cuda'")
     test_metrics: dict
     card: dict = Field(description="the full model card stored beside the checkpoint")

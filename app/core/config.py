@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     preprocess_threads: int = Field(2, ge=1)
     inference_runtime: Literal["auto", "onnx", "torch"] = Field(
         "auto", description="auto: the ONNX export in onnxruntime on CPU, torch on CUDA")
+    onnx_precision: Literal["int8", "fp32"] = Field(
+        "int8", description="int8: on CPU, the 8-bit ONNX export where a card records one (digit, gate)")
     inference_threads: int = Field(1, ge=0, description="intra-op threads per worker (0: the runtime's default)")
 
     api_key: str | None = Field(None, description="when set, the predict routes require X-API-Key")

@@ -114,15 +114,20 @@ def check_sha256(path: Path, expected: str | None, whose: str) -> None:
                               f"{str(expected)[:12]} (tampered or partial file)")
 
 
-def onnx_export(path: Path, card: dict) -> Path:
-    """The ONNX export of checkpoint `path` that its card records, checked against the card's sha256."""
-    export = card.get("onnx")
+ONNX_ENTRIES = {"onnx": "ONNX", "onnx_int8": "int8 ONNX"}  # card entry -> what it holds
+
+
+def onnx_export(path: Path, card: dict, entry: str = "onnx") -> Path:
+    """The ONNX export of checkpoint `path` that its card records under `entry` ('onnx', or 'onnx_int8'
+    for the 8-bit one), checked against the card's sha256."""
+    export = card.get(entry)
     if not export:
-        raise CheckpointError(f"{path}: no ONNX export recorded in its card (run `make onnx`)")
+        raise CheckpointError(f"{path}: no {ONNX_ENTRIES[entry]} export recorded in its card (run `make onnx`)")
     if export.get("source_sha256") != card.get("sha256"):
-        raise CheckpointError(f"{path}: the card's ONNX export was made from another checkpoint (run `make onnx`)")
+        raise CheckpointError(f"{path}: the card's {ONNX_ENTRIES[entry]} export was made from another checkpoint "
+                              "(run `make onnx`)")
     onnx_path = Path(path).with_name(export["file"])
     if not onnx_path.is_file():
-        raise CheckpointError(f"{onnx_path}: ONNX export not found (run `make onnx`)")
-    check_sha256(onnx_path, export.get("sha256"), "the card's ONNX entry")
+        raise CheckpointError(f"{onnx_path}: {ONNX_ENTRIES[entry]} export not found (run `make onnx`)")
+    check_sha256(onnx_path, export.get("sha256"), f"the card's {entry} entry")
     return onnx_path

@@ -6,6 +6,9 @@ TASKS = ("digit", "overlap", "sum")
 # (a strip of any width, one line per call).
 BATCHED = TASKS + ("gate",)
 MODELS = BATCHED + ("line",)
+# Also exported in 8 bits for CPU serving (`training.export.quantize`): the models every digit image
+# passes through, where CPU per image bounds throughput.
+INT8_TASKS = ("digit", "gate")
 
 IMAGE_SIZE = 28
 MNIST_MEAN = 0.1307

@@ -56,20 +56,21 @@ class ModelStore:
         return not self.errors and set(self.models) == set(MODELS)
 
 
-def load_all(model_dir: Path, device: str, choice: str = "auto", threads: int = 1) -> ModelStore:
-    """Load models/<name>.pt for every model (`choice`: INFERENCE_RUNTIME); a failure is logged in one
-    line and kept in `errors`."""
+def load_all(model_dir: Path, device: str, choice: str = "auto", threads: int = 1,
+             precision: str = "int8") -> ModelStore:
+    """Load models/<name>.pt for every model (`choice`: INFERENCE_RUNTIME, `precision`: ONNX_PRECISION);
+    a failure is logged in one line and kept in `errors`."""
     store = ModelStore()
     for name in MODELS:
         path = Path(model_dir) / f"{name}.pt"
         try:
-            runtime, card = open_model(path, device, choice, threads)
+            runtime, card = open_model(path, device, choice, threads, precision)
             card = Card.of(card)
             if card.task != name:
                 raise CheckpointError(f"{path}: holds a {card.task!r} model, expected {name!r}")
             store.models[name] = ServedModel(name, runtime, card)
-            log.info("loaded %s: %s/%s version %s in %s on %s", path, card.task, card.arch, card.version,
-                     runtime.name, runtime.device)
+            log.info("loaded %s: %s/%s version %s in %s (%s) on %s", path, card.task, card.arch, card.version,
+                     runtime.name, runtime.precision, runtime.device)
         except CheckpointError as exc:
             store.errors[name] = str(exc)
             log.error("model %s unavailable: %s. Fix: run `make train` (or restore %s from git).", name, exc, path)

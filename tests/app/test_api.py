@@ -192,16 +192,18 @@ def test_a_bad_checkpoint_is_reported_and_the_other_models_keep_serving(tmp_path
 
 
 def test_a_tampered_onnx_export_is_never_run(tmp_path, seven, caplog):
-    """By default the service falls back to the verified checkpoint in torch; with
-    INFERENCE_RUNTIME=onnx the model is unavailable instead."""
+    """By default the service falls back from the 8-bit export to the 32-bit one, and from that to the
+    verified checkpoint in torch; with INFERENCE_RUNTIME=onnx the model is unavailable instead."""
     copy_models(tmp_path)
     flip_a_byte(tmp_path / "digit.onnx")
+    flip_a_byte(tmp_path / "digit.int8.onnx")
     with make_client(model_dir=tmp_path) as fallback:
         assert fallback.get("/ready").status_code == 200
         assert fallback.app.state.store.models["digit"].runtime.name == "torch"
         assert fallback.post("/predict", files={"file": ("7.png", seven, "image/png")}).json()["digit"] == 7
-    assert any(r.levelname == "WARNING" and "digit.onnx" in r.getMessage() and "sha256" in r.getMessage()
-               for r in caplog.records)
+    for name in ("digit.int8.onnx", "digit.onnx"):
+        assert any(r.levelname == "WARNING" and name in r.getMessage() and "sha256" in r.getMessage()
+                   for r in caplog.records)
     with make_client(model_dir=tmp_path, inference_runtime="onnx") as strict:
         ready = strict.get("/ready")
         assert ready.status_code == 503 and "sha256" in ready.json()["models"]["digit"]

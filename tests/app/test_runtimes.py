@@ -30,10 +30,11 @@ def test_a_cpu_worker_serves_without_ever_importing_torch(mnist_fixture):
     assert out.stdout.decode().strip() == "torch imported: False"
 
 
-def test_torch_runtime_on_request_gives_the_same_answers(client, mnist_fixture):
+def test_torch_runtime_on_request_gives_the_same_answers_as_the_32_bit_exports(mnist_fixture):
     images, _ = mnist_fixture
-    with make_client(inference_runtime="torch") as torch_client:
+    with make_client(inference_runtime="torch") as torch_client, make_client(onnx_precision="fp32") as client:
         assert {m.runtime.name for m in torch_client.app.state.store.models.values()} == {"torch"}
+        assert {m.runtime.precision for m in client.app.state.store.models.values()} == {"fp32"}
         for img in images[:20]:
             upload = {"file": ("d.png", png(img), "image/png")}
             for route, data in (("/predict", None), ("/predict/overlap", None), ("/predict/sum", {"number": "4"})):
@@ -45,6 +46,18 @@ def test_torch_runtime_on_request_gives_the_same_answers(client, mnist_fixture):
                     assert np.abs(np.array(a["probabilities"]) - np.array(b["probabilities"])).max() < 1e-4
                 else:
                     assert abs(a["confidence"] - b["confidence"]) < 1e-4
+
+
+def test_the_default_8_bit_digit_model_and_gate_answer_as_the_32_bit_ones(client, mnist_fixture):
+    served = {name: m.runtime.precision for name, m in client.app.state.store.models.items()}
+    assert served == {"digit": "int8", "gate": "int8", "overlap": "fp32", "sum": "fp32", "line": "fp32"}
+    images, _ = mnist_fixture
+    with make_client(onnx_precision="fp32") as fp32_client:
+        pairs = [(client.post("/predict", files={"file": ("d.png", png(img), "image/png")}).json(),
+                  fp32_client.post("/predict", files={"file": ("d.png", png(img), "image/png")}).json())
+                 for img in images[:100]]
+    assert np.mean([a.get("digit") == b.get("digit") for a, b in pairs]) >= 0.99
+    assert max(abs(a["confidence"] - b["confidence"]) for a, b in pairs if "confidence" in a and "confidence" in b) < 0.05
 
 
 def test_device_resolution():

@@ -1,4 +1,5 @@
-"""ONNX exports: the same numbers as torch, recorded in the card, never paired with another checkpoint."""
+"""ONNX exports: the same numbers as torch (the 8-bit one: the same answers), recorded in the card, never
+paired with another checkpoint."""
 
 import json
 
@@ -8,11 +9,12 @@ import torch
 
 from app.ml.cards import CheckpointError
 from app.ml.checkpoint import load_model, make_checkpoint, save_checkpoint
+from app.ml.constants import INT8_TASKS
 from app.ml.nets import HEADS, build_model
 from app.ml.scorer import Scorer
 from app.services.runtimes import open_model
-from tests.utils import checkpoint_meta
-from training.export import export
+from tests.utils import checkpoint_meta, copy_models
+from training.export import MIN_INT8_AGREEMENT, QuantizationImages, export
 
 TINY = {"channels": [4, 6, 8]}
 
@@ -65,3 +67,65 @@ def test_a_card_pointing_at_another_checkpoints_export_is_refused(tmp_path):
     (tmp_path / "digit.json").write_text(json.dumps(card))
     with pytest.raises(CheckpointError, match="another checkpoint"):
         open_model(path, "cpu", "onnx", threads=1)
+
+
+@pytest.fixture()
+def shipped_digit(tmp_path):
+    """The shipped digit checkpoint and card in a folder of its own, before any 8-bit export."""
+    copy_models(tmp_path)
+    card = json.loads((tmp_path / "digit.json").read_text())
+    card.pop("onnx_int8", None)
+    (tmp_path / "digit.json").write_text(json.dumps(card))
+    (tmp_path / "digit.int8.onnx").unlink(missing_ok=True)
+    return tmp_path / "digit.pt"
+
+
+def fixture_images(mnist_fixture) -> QuantizationImages:
+    x = (mnist_fixture[0] / 255.0).astype(np.float32)
+    return QuantizationImages(calibration=x[:150], check=x[150:], source="the test fixture")
+
+
+def test_the_8_bit_export_keeps_the_answers_and_is_served_unless_fp32_is_asked_for(shipped_digit, mnist_fixture):
+    card = export(shipped_digit, fixture_images(mnist_fixture))
+    entry = card["onnx_int8"]
+    assert entry["file"] == "digit.int8.onnx" and entry["source_sha256"] == card["sha256"]
+    assert entry["agreement"] >= MIN_INT8_AGREEMENT and entry["check_images"] == 150
+    assert (shipped_digit.parent / entry["file"]).stat().st_size < card["onnx"]["bytes"] / 2
+
+    int8, _ = open_model(shipped_digit, "cpu", "auto", threads=1, precision="int8")
+    fp32, _ = open_model(shipped_digit, "cpu", "auto", threads=1, precision="fp32")
+    assert (int8.precision, fp32.precision) == ("int8", "fp32")
+    images, labels = mnist_fixture
+    p8, p32 = int8(images / np.float32(255))[0], fp32(images / np.float32(255))[0]
+    assert not np.array_equal(p8, p32), "a different graph really runs"
+    assert (p8.argmax(1) == p32.argmax(1)).mean() >= 0.99 and np.abs(p8 - p32).max() < 0.2
+    assert (p8.argmax(1) == labels).mean() >= (p32.argmax(1) == labels).mean() - 0.01
+
+
+def test_an_8_bit_export_that_changes_answers_is_not_recorded(shipped_digit, mnist_fixture, monkeypatch, caplog):
+    monkeypatch.setattr("training.export.MIN_INT8_AGREEMENT", 1.01)  # no export can keep more than all answers
+    card = export(shipped_digit, fixture_images(mnist_fixture))
+    assert "onnx_int8" not in card and not (shipped_digit.parent / "digit.int8.onnx").exists()
+    assert any("not recorded" in r.getMessage() for r in caplog.records)
+    runtime, _ = open_model(shipped_digit, "cpu", "auto", threads=1)
+    assert runtime.precision == "fp32"
+
+
+def test_a_tampered_8_bit_export_is_skipped_for_the_32_bit_one(shipped_digit, mnist_fixture, caplog):
+    card = export(shipped_digit, fixture_images(mnist_fixture))
+    int8_file = shipped_digit.parent / card["onnx_int8"]["file"]
+    int8_file.write_bytes(int8_file.read_bytes()[:-10] + b"0123456789")
+    runtime, _ = open_model(shipped_digit, "cpu", "onnx", threads=1)
+    assert runtime.name == "onnxruntime" and runtime.precision == "fp32"
+    assert any("int8 entry" in r.getMessage() and "32-bit export instead" in r.getMessage() for r in caplog.records)
+
+
+def test_re_exporting_without_images_drops_the_old_8_bit_entry(shipped_digit, mnist_fixture):
+    assert "onnx_int8" in export(shipped_digit, fixture_images(mnist_fixture))
+    assert "onnx_int8" not in export(shipped_digit)
+
+
+def test_only_the_models_named_in_int8_tasks_get_an_8_bit_export(tmp_path, mnist_fixture):
+    assert "overlap" not in INT8_TASKS
+    card = export(tiny_checkpoint(tmp_path, "overlap"), fixture_images(mnist_fixture))
+    assert "onnx_int8" not in card and not (tmp_path / "overlap.int8.onnx").exists()
