@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartParser
 
 from app.api.errors import REQUEST_ERRORS, problem
+from app.api.routes import UPLOAD_BODIES
 from app.api.routes import router as api_router
 from app.api.schemas import InferRequestBody
 from app.api.v2 import router as v2_router
@@ -125,12 +126,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def install_openapi(app: FastAPI) -> None:
-    """/openapi.json with the v2 infer request's schema, which that route reads from its raw body
-    (JSON or the binary tensor data extension) rather than through a parameter."""
+    """/openapi.json with the schemas of the bodies routes read themselves rather than through
+    parameters: the v2 infer request (JSON or the binary tensor data extension) and the uploads."""
     def openapi() -> dict:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            _, defs = models_json_schema([(InferRequestBody, "validation")], ref_template="#/components/schemas/{model}")
+            bodies = [(body, "validation") for body in (InferRequestBody, *UPLOAD_BODIES)]
+            _, defs = models_json_schema(bodies, ref_template="#/components/schemas/{model}")
             schema.setdefault("components", {}).setdefault("schemas", {}).update(defs["$defs"])
             app.openapi_schema = schema
         return app.openapi_schema

@@ -136,6 +136,21 @@ class RequestOutput(BaseModel):
     parameters: dict | None = Field(None, description='{"binary_data": true} for raw output data')
 
 
+IMAGE_FILE = {"contentMediaType": "application/octet-stream"}
+
+
+class UploadBody(BaseModel):
+    """multipart/form-data of the upload routes (read by the routes themselves, documented here)."""
+
+    file: str = Field(description="the image: PNG, JPEG, GIF, BMP, WebP or TIFF", json_schema_extra=IMAGE_FILE)
+
+
+class SumUploadBody(UploadBody):
+    """multipart/form-data of POST /predict/sum."""
+
+    number: int = Field(ge=0, le=9, description="an integer 0-9 to add to the digit")
+
+
 class InferRequestBody(BaseModel):
     id: str | None = None
     parameters: dict | None = Field(None, description='{"binary_data_output": true}: every output as raw data')

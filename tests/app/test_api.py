@@ -133,8 +133,9 @@ def test_too_many_pixels_is_413(client):
     assert "pixels" in error_of(client.post("/predict", files={"file": ("bomb.png", bomb, "image/png")}), 413)
 
 
-@pytest.mark.parametrize("number,fragment", [(None, "number"), ("10", "less than or equal to 9"), ("-1", "greater than"),
-                                             ("abc", "integer"), ("2.5", "integer"), ("", "number")])
+@pytest.mark.parametrize("number,fragment", [(None, "`number` is missing"), ("10", "not '10'"), ("-1", "not '-1'"),
+                                             ("abc", "not 'abc'"), ("2.5", "not '2.5'"), ("", "not ''"),
+                                             ("\u00b2", "not '\u00b2'"), ("\u0663", "not '\u0663'")])
 def test_bad_number_is_422(client, seven, number, fragment):
     data = {} if number is None else {"number": number}
     detail = error_of(client.post("/predict/sum", files={"file": ("7.png", seven, "image/png")}, data=data), 422)
@@ -284,3 +285,30 @@ def test_the_page_and_the_api_refuse_a_missing_or_out_of_range_number_alike(clie
     page = client.post("/ui/predict", files={"file": ("7.png", data, "image/png")}, data={"task": "sum", "number": "12"})
     api = client.post("/predict/sum", files={"file": ("7.png", data, "image/png")}, data={"number": "12"})
     assert page.status_code == api.status_code == 422 and "number" in page.json()["error"]
+
+
+@pytest.mark.parametrize("content_type,body,status", [
+    ("multipart/form-data", b"abc", 400),  # no boundary
+    ("multipart/form-data; boundary=xyz", b"garbage", 400),
+    ("multipart/form-data; boundary=xyz", b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nab', 422),
+    ("application/json", b'{"file": 1}', 422),
+    ("text/plain", b"hi", 422)])
+def test_a_body_that_is_no_multipart_upload_gets_a_4xx_naming_it(client, seven, content_type, body, status):
+    for route in ("/predict", "/predict/overlap", "/predict/sum", "/predict/number"):
+        detail = error_of(client.post(route, content=body, headers={"content-type": content_type}), status)
+        assert ("multipart" in detail) if status == 400 else ("`file`" in detail or "`number`" in detail)
+    assert client.post("/predict", files={"file": ("7.png", seven, "image/png")}).json()["digit"] == 7
+
+
+def test_the_upload_routes_document_the_multipart_body_they_read(client):
+    spec = client.get("/openapi.json").json()
+    for path, body in (("/predict", "UploadBody"), ("/predict/overlap", "UploadBody"), ("/predict/number", "UploadBody"),
+                       ("/predict/sum", "SumUploadBody")):
+        ref = spec["paths"][path]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"]
+        assert ref == f"#/components/schemas/{body}"
+    schemas = spec["components"]["schemas"]
+    assert schemas["UploadBody"]["required"] == ["file"]
+    assert schemas["UploadBody"]["properties"]["file"]["contentMediaType"] == "application/octet-stream"
+    assert schemas["SumUploadBody"]["required"] == ["file", "number"]
+    assert (schemas["SumUploadBody"]["properties"]["number"]["minimum"],
+            schemas["SumUploadBody"]["properties"]["number"]["maximum"]) == (0, 9)
