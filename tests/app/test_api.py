@@ -312,3 +312,9 @@ def test_the_upload_routes_document_the_multipart_body_they_read(client):
     assert schemas["SumUploadBody"]["required"] == ["file", "number"]
     assert (schemas["SumUploadBody"]["properties"]["number"]["minimum"],
             schemas["SumUploadBody"]["properties"]["number"]["maximum"]) == (0, 9)
+
+
+def test_the_page_names_a_bad_sum_number_instead_of_failing(client, seven):
+    """A superscript 2 passes str.isdigit but not int(): it used to be a 500 on the page."""
+    r = client.post("/", data={"task": "sum", "number": "\u00b2"}, files={"file": ("7.png", seven, "image/png")})
+    assert r.status_code == 422 and "must be an integer from 0 to 9" in r.text
