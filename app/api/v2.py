@@ -19,11 +19,11 @@ import base64
 import binascii
 
 import numpy as np
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, Response
 
 from app.api import oip
-from app.api.routes import require_api_key
+from app.api.routes import API_KEY_HEADER, check_api_key
 from app.api.schemas import (
     InferResponseBody,
     ModelMetadata,
@@ -63,7 +63,7 @@ ERRORS = {status: {"model": ProtocolErrorBody, "description": text} for status, 
     503: "model unavailable, or overloaded (see Retry-After)",
     504: "not answered within REQUEST_TIMEOUT_S",
 }.items()}
-INFER_BODY = {"requestBody": {"required": True, "content": {
+INFER_BODY = {"parameters": [API_KEY_HEADER], "requestBody": {"required": True, "content": {
     "application/json": {"schema": {"$ref": "#/components/schemas/InferRequestBody"}},
     "application/octet-stream": {"schema": {"type": "string", "format": "binary"},
                                  "description": "binary tensor data extension: a JSON InferRequestBody of "
@@ -123,10 +123,11 @@ async def model_ready(request: Request, model: str, version: str | None = None):
 
 
 @router.post("/models/{model}/infer", response_model=InferResponseBody, responses=ERRORS, openapi_extra=INFER_BODY,
-             dependencies=[Depends(require_api_key)], summary="Inference (JSON or binary tensor data)")
+             summary="Inference (JSON or binary tensor data)")
 @router.post("/models/{model}/versions/{version}/infer", response_model=InferResponseBody, responses=ERRORS,
-             openapi_extra=INFER_BODY, dependencies=[Depends(require_api_key)], summary="Inference (one version)")
+             openapi_extra=INFER_BODY, summary="Inference (one version)")
 async def infer(request: Request, model: str, version: str | None = None):
+    check_api_key(request)
     predictor = served(request, model, version)
     req = oip.parse(await request.body(), request.headers.get(oip.HEADER_LENGTH))
     n = check_inputs(model, req, request.app.state.settings.max_infer_items)

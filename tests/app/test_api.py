@@ -160,6 +160,18 @@ def test_api_key_guards_predict_routes_only(seven):
         assert error_of(guarded.post("/predict", files=upload, headers={"X-API-Key": "wrong"}), 401)
         assert guarded.post("/predict", files=upload, headers={"X-API-Key": "s3cret"}).status_code == 200
         assert guarded.get("/health").status_code == 200 and guarded.get("/").status_code == 200
+        for route, data in (("/predict/overlap", None), ("/predict/sum", {"number": "4"}), ("/predict/number", None)):
+            assert error_of(guarded.post(route, files=upload, data=data), 401)
+            assert guarded.post(route, files=upload, data=data, headers={"X-API-Key": "s3cret"}).status_code == 200
+        # the key is checked before the body is read: a malformed body without a key is a 401, not a 400
+        assert error_of(guarded.post("/predict/sum", content=b"x", headers={"content-type": "multipart/form-data"}), 401)
+
+
+def test_the_api_key_header_is_in_the_contract_of_every_predict_route(client):
+    spec = client.get("/openapi.json").json()
+    for path in ("/predict", "/predict/overlap", "/predict/sum", "/predict/number", "/v2/models/{model}/infer"):
+        headers = [p["name"] for p in spec["paths"][path]["post"].get("parameters", []) if p["in"] == "header"]
+        assert headers == ["X-API-Key"], path
 
 
 def flip_a_byte(path: Path) -> None:
