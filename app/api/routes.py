@@ -24,6 +24,7 @@ from app.api.schemas import (
 from app.ml.constants import MODELS
 from app.ml.preprocess import InputError
 from app.services.predictor import Predictor
+from app.services.tasks import UPLOAD_ROUTES
 
 router = APIRouter()
 # The answer fields each route sends: its response model's fields (the model reference added last).
@@ -41,6 +42,10 @@ ERRORS = {status: {"model": ErrorBody, "description": text} for status, text in 
 }.items()}
 
 
+API_KEY_HEADER = {"name": "X-API-Key", "in": "header", "required": False, "schema": {"type": "string"},
+                  "description": "needed when API_KEY is set"}
+
+
 def upload_contract(body: type) -> dict:
     """openapi_extra of an upload route, which reads its multipart body and the API key itself:
     FastAPI solving `file: UploadFile = File()` parameters cost /predict ~16% of its throughput at
@@ -50,11 +55,14 @@ def upload_contract(body: type) -> dict:
             "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": ref}}}}
 
 
+def upload_route(path: str, summary: str, body: type = UploadBody):
+    """The decorator of an upload route: the response model of the task it serves (UPLOAD_ROUTES),
+    the upload routes' errors and tag, and the contract of the body it reads itself."""
+    return router.post(path, response_model=RESPONSES[UPLOAD_ROUTES[path]], responses=ERRORS, tags=["predict"],
+                       summary=summary, openapi_extra=upload_contract(body))
+
+
 UPLOAD_BODIES = (UploadBody, SumUploadBody)  # their schemas go into /openapi.json's components (main.install_openapi)
-
-
-API_KEY_HEADER = {"name": "X-API-Key", "in": "header", "required": False, "schema": {"type": "string"},
-                  "description": "needed when API_KEY is set"}
 
 
 def check_api_key(request: Request) -> None:
@@ -110,33 +118,26 @@ async def predict_and_answer(request: Request, task: str, number: int | None = N
     return answer(task, result, model)
 
 
-@router.post("/predict", response_model=DigitPrediction, responses=ERRORS, tags=["predict"],
-             summary="Which digit is in the image?", openapi_extra=upload_contract(UploadBody))
+@upload_route("/predict", "Which digit is in the image?")
 async def predict_digit(request: Request):
     check_api_key(request)
     return await predict_and_answer(request, "digit")
 
 
-@router.post("/predict/overlap", response_model=OverlapPrediction, responses=ERRORS,
-             tags=["predict"], summary="Which digits (one or two) are overlapped in the image?",
-             openapi_extra=upload_contract(UploadBody))
+@upload_route("/predict/overlap", "Which digits (one or two) are overlapped in the image?")
 async def predict_overlap(request: Request):
     check_api_key(request)
     return await predict_and_answer(request, "overlap")
 
 
-@router.post("/predict/sum", response_model=SumPrediction, responses=ERRORS,
-             tags=["predict"], summary="The digit in the image plus a number 0-9",
-             openapi_extra=upload_contract(SumUploadBody))
+@upload_route("/predict/sum", "The digit in the image plus a number 0-9", SumUploadBody)
 async def predict_sum(request: Request):
     check_api_key(request)  # before the form is read for `number`
     number = digit_number((await request.form()).get("number"))  # the form is parsed once, then cached
     return await predict_and_answer(request, "sum", number)
 
 
-@router.post("/predict/number", response_model=NumberPrediction, responses=ERRORS,
-             tags=["predict"], summary="The whole number in a line of handwritten digits, each digit boxed",
-             openapi_extra=upload_contract(UploadBody))
+@upload_route("/predict/number", "The whole number in a line of handwritten digits, each digit boxed")
 async def predict_number(request: Request):
     check_api_key(request)
     predictor: Predictor = request.app.state.predictor
