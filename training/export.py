@@ -96,7 +96,7 @@ def export(path: Path, images: QuantizationImages | None = None) -> dict:
                     "torch_version": str(torch.__version__), "onnxruntime_version": ort.__version__}
     card.pop("onnx_int8", None)
     if images is not None and card["task"] in INT8_TASKS:
-        int8 = quantize(onnx_path, images)
+        int8 = quantize(onnx_path, SCORER_INPUTS[card["task"]][0], images)
         if int8:
             card["onnx_int8"] = {**int8, "source_sha256": card["sha256"]}
     write_card(path, card)
@@ -104,12 +104,12 @@ def export(path: Path, images: QuantizationImages | None = None) -> dict:
     return card
 
 
-def quantize(onnx_path: Path, images: QuantizationImages) -> dict | None:
-    """Write <name>.int8.onnx from the 32-bit export: QDQ static quantization of the INT8_OPS, int8
-    weights per output channel, uint8 activations with MinMax ranges on `images.calibration`
-    (deterministic). Returns its
-    card entry, or None (and writes nothing) when its top class differs from the 32-bit export's on
-    more than 1 - MIN_INT8_AGREEMENT of `images.check`."""
+def quantize(onnx_path: Path, input_name: str, images: QuantizationImages) -> dict | None:
+    """Write <name>.int8.onnx from the 32-bit export (whose image input is `input_name`): QDQ static
+    quantization of the INT8_OPS, int8 weights per output channel, uint8 activations with MinMax
+    ranges on `images.calibration` (deterministic). Returns its card entry, or None (and writes
+    nothing) when its top class differs from the 32-bit export's on more than 1 - MIN_INT8_AGREEMENT
+    of `images.check`."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -120,14 +120,13 @@ def quantize(onnx_path: Path, images: QuantizationImages) -> dict | None:
         def get_next(self):
             return next(self.batches, None)
 
-    name = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).get_inputs()[0].name
     with tempfile.TemporaryDirectory() as tmp:
         prepared, quantized = Path(tmp) / "prepared.onnx", Path(tmp) / "int8.onnx"
         quant_pre_process(str(onnx_path), str(prepared))
-        quantize_static(str(prepared), str(quantized), Batches(images.calibration.astype(np.float32), name),
+        quantize_static(str(prepared), str(quantized), Batches(images.calibration, input_name),
                         quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8, op_types_to_quantize=list(INT8_OPS))
-        agreement, diff = compare(onnx_path, quantized, images.check.astype(np.float32))
+        agreement, diff = compare(onnx_path, quantized, input_name, images.check)
         if agreement < MIN_INT8_AGREEMENT:
             log.warning("%s: the 8-bit export keeps the top class of only %.2f%% of %d validation images "
                         "(< %.1f%%); not recorded, the 32-bit export is served", onnx_path, 100 * agreement,
@@ -143,12 +142,13 @@ def quantize(onnx_path: Path, images: QuantizationImages) -> dict | None:
             f"{', '.join(INT8_OPS)}; int8 weights per channel, uint8 activations, MinMax", "onnxruntime_version": ort.__version__}
 
 
-def compare(fp32_path: Path, int8_path: Path, images: np.ndarray) -> tuple[float, float]:
+def compare(fp32_path: Path, int8_path: Path, input_name: str, images: np.ndarray) -> tuple[float, float]:
     """(share of images whose top class both exports agree on, max |difference| of their first output)."""
-    sessions = [ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]) for p in (fp32_path, int8_path)]
-    name = sessions[0].get_inputs()[0].name
-    fp32, int8 = ([s.run(None, {name: images[i:i + 512]})[0] for i in range(0, len(images), 512)] for s in sessions)
-    fp32, int8 = np.concatenate(list(fp32)), np.concatenate(list(int8))
+    def first_output(path: Path) -> np.ndarray:
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        return np.concatenate([session.run(None, {input_name: images[i:i + 512]})[0] for i in range(0, len(images), 512)])
+
+    fp32, int8 = first_output(fp32_path), first_output(int8_path)
     return float((fp32.argmax(1) == int8.argmax(1)).mean()), float(np.abs(fp32 - int8).max())
 
 
