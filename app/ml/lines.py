@@ -8,8 +8,11 @@
    working image, for the boxes.
 2. The line model (`app.ml.nets.LineNet`) gives per column-group (frame, FRAME px wide) log-probabilities
    of the ten digits and a blank; `best_path` reads them CTC-style (collapse repeats, drop blanks).
-3. `string_log_prob` is the CTC probability of the string read, summed over every alignment: the
-   number's confidence before calibration.
+3. `string_log_prob` is the CTC probability of a string, summed over every alignment. The model reads
+   the strip at three widths (`views`: STRETCHES); `consensus` takes each view's best path as a
+   candidate and answers the one with the highest mean log-probability over the views, which is
+   also the number's confidence before calibration. (On 1,500 validation lines: 95.7% -> 96.7% exact,
+   against one view.)
 4. `spans`: the strip's columns each digit read occupies (between its neighbours' peaks, cut where
    there is least ink), mapped back for boxes and crops.
 
@@ -35,6 +38,7 @@ MAX_SKEW = 10.0  # degrees: steeper fitted slopes are taken for the digits' own 
 PRE_HEIGHT = 80  # the ink is area-downscaled to about this height before rotating (an anti-aliased strip)
 BLANK = 10  # the CTC blank's index among the line model's 11 outputs
 INK = 0.1  # a pixel at least this bright is ink for cropping
+STRETCHES = (1.0, 0.9, 1.1)  # the widths (of the ink between the margins) the line model reads a strip at
 
 
 @dataclass
@@ -117,6 +121,49 @@ def line_image(ink: np.ndarray) -> Strip | None:
     image[y0:y0 + nh, MARGIN:MARGIN + nw] = small
     to_work = to_work @ affine(w / nw, 0, -MARGIN * w / nw, 0, h / nh, -y0 * h / nh)
     return Strip(image, to_work)
+
+
+def stretched(strip: Strip, factor: float) -> Strip:
+    """The strip with its ink's columns scaled by `factor`, margins and height kept: another view of
+    the same line (the digits a little narrower or wider, the frames falling elsewhere on them)."""
+    if factor == 1.0:
+        return strip
+    height, width = strip.image.shape
+    core = strip.image[:, MARGIN:width - MARGIN]
+    nw = max(1, round(core.shape[1] * factor))
+    image = np.zeros((height, nw + 2 * MARGIN), dtype=np.float32)
+    image[:, MARGIN:MARGIN + nw] = resize(core, nw, height)
+    ratio = core.shape[1] / nw
+    return Strip(image, strip.to_work @ affine(ratio, 0, MARGIN * (1 - ratio)))
+
+
+def views(strip: Strip) -> list[Strip]:
+    """The strips the line model reads for one line, the strip itself first."""
+    return [stretched(strip, factor) for factor in STRETCHES]
+
+
+@dataclass(frozen=True)
+class Reading:
+    view: int  # the view whose best path this is
+    digits: list[tuple[int, int]]  # (digit, frame in that view), as `best_path` gives them
+    log_p: float  # the string's CTC log-probability, averaged over the views
+
+
+def consensus(log_probs: list[np.ndarray]) -> Reading | None:
+    """The string read from the line model's outputs on several views of one line: each view's best
+    path is a candidate, and the one with the highest mean CTC log-probability over all the views wins
+    (the earlier view on a tie). None when every view reads nothing."""
+    best, seen = None, set()
+    for view, outputs in enumerate(log_probs):
+        read = best_path(outputs)
+        digits = [d for d, _ in read]
+        if not digits or tuple(digits) in seen:
+            continue
+        seen.add(tuple(digits))
+        log_p = float(np.mean([string_log_prob(other, digits) for other in log_probs]))
+        if best is None or log_p > best.log_p:
+            best = Reading(view, read, log_p)
+    return best
 
 
 def best_path(log_probs: np.ndarray) -> list[tuple[int, int]]:

@@ -6,12 +6,15 @@ there is any digit in it at all.
    dropped); and the strip the line model reads (`app.ml.lines.line_image`: straightened, cropped,
    MNIST-scaled).
 2. The line model (`app.ml.nets.LineNet`, trained with CTC on rendered lines of MNIST training
-   digits: touching, overlapping, any spacing) gives per-frame probabilities; the digits read are
-   the best path's, each located between its neighbours (`app.ml.lines.spans`).
+   digits: touching, overlapping, any spacing) gives per-frame probabilities for each of the strip's
+   views (`app.ml.lines.views`: three widths); the digits read are the views' consensus
+   (`app.ml.lines.consensus`), each located between its neighbours in the view that read them
+   (`app.ml.lines.spans`).
 3. The gate scores every glyph whole: a line whose every glyph is surely not a digit nor a group of
    digits (letters, a doodle; P >= SURELY_NOT) is refused (422 `not_a_digit`), whatever the line
    model would make of it (it reads a W as 111).
-4. The string's confidence is its CTC probability p (summed over every alignment), calibrated by
+4. The string's confidence is its CTC probability p (summed over every alignment, the log averaged
+   over the views), calibrated by
    Platt scaling of log(-log p) fitted on validation strings (`Calibration`, read from
    models/number.json by `read_number_card`); each digit's is the line model's share of that digit among the
    non-blank outputs of the frames it spans.
@@ -49,7 +52,8 @@ class Line:
     height: int
     inverted: bool
     glyphs: list[Glyph] = field(default_factory=list)
-    strip: Strip | None = None  # what the line model reads
+    strip: Strip | None = None  # the line as the line model reads it
+    views: list[Strip] = field(default_factory=list)  # the strips it reads: `strip` at several widths
 
 
 def line_ink(data: bytes, max_pixels: int) -> tuple[np.ndarray, int, int, bool]:
@@ -71,7 +75,7 @@ def read_line(data: bytes, max_pixels: int) -> Line:
     strip = line_image(x) if glyphs else None
     if strip is None:
         raise no_ink("the image has no ink that stands out from the background")
-    return Line(x, x.shape[1] / width, width, height, inverted, glyphs, strip)
+    return Line(x, x.shape[1] / width, width, height, inverted, glyphs, strip, lines.views(strip))
 
 
 def line_glyphs(x: np.ndarray) -> list[Glyph]:
@@ -148,23 +152,23 @@ def no_digit() -> InputError:
     return InputError(422, "no digit found: the image holds no handwritten digits", "not_a_digit")
 
 
-def assemble(line: Line, log_probs: np.ndarray, p_not: list[float], calibration: Calibration) -> dict:
-    """The answer from the line model's per-frame log-probabilities (frames x 11) and the gate's
-    P(not a digit) for each glyph. `inputs`: a 28x28 picture of each digit as the line model read it."""
+def assemble(line: Line, log_probs: list[np.ndarray], p_not: list[float], calibration: Calibration) -> dict:
+    """The answer from the line model's per-frame log-probabilities (frames x 11) on each of the line's
+    views and the gate's P(not a digit) for each glyph. `inputs`: a 28x28 picture of each digit as the
+    line model read it."""
     if all(p >= SURELY_NOT for p in p_not):
         raise no_digit()
-    read = lines.best_path(log_probs)
-    if not read:
+    reading = lines.consensus(log_probs)
+    if reading is None:
         raise no_digit()
-    strip = line.strip
+    strip, outputs = line.views[reading.view], log_probs[reading.view]
     digits, inputs = [], []
-    for (digit, _), (a, b) in zip(read, lines.spans(strip.image, [t for _, t in read])):
-        digits.append({"digit": digit, "confidence": lines.digit_probability(log_probs, digit, a, b),
+    for (digit, _), (a, b) in zip(reading.digits, lines.spans(strip.image, [t for _, t in reading.digits])):
+        digits.append({"digit": digit, "confidence": lines.digit_probability(outputs, digit, a, b),
                        "box": box(*lines.work_box(strip, a, b), line.scale, line.width, line.height)})
         inputs.append(lines.crop(strip, a, b))
-    log_p = lines.string_log_prob(log_probs, [d for d, _ in read])
     return {"number": "".join(str(d["digit"]) for d in digits), "digits": digits,
-            "confidence": calibration.confidence(log_p), "log_p": log_p, "inputs": inputs}
+            "confidence": calibration.confidence(reading.log_p), "log_p": reading.log_p, "inputs": inputs}
 
 
 __all__ = ["Calibration", "InputError", "Line", "assemble", "box", "glyph_inputs", "line_strip", "read_number_card",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.core.telemetry import Telemetry
-from app.ml import numbers
+from app.ml import lines, numbers
 from app.ml.ink import upright_stroke
 from app.ml.preprocess import InputError, Prepared, prepare
 from app.services.batcher import InferenceFailed, MicroBatcher, Overloaded
@@ -158,7 +158,7 @@ class Predictor:
         self.check_available(spec)
         model = self.models[spec.model]
         line, images = await self.in_pool(self.line_and_glyphs, data)
-        log_probs, verdicts = await asyncio.gather(self.in_pool(self.read_strip, model, line.strip.image),
+        log_probs, verdicts = await asyncio.gather(self.in_pool(self.read_strips, model, line.views),
                                                    asyncio.gather(*(self.submit("gate", x) for x in images)))
         result = numbers.assemble(line, log_probs, [v["p_not_a_digit"] for v in verdicts], self.number_calibration)
         self.telemetry.predictions.labels("number", str(len(result["digits"]))).inc()
@@ -178,11 +178,11 @@ class Predictor:
         return list(await asyncio.gather(*(one(i, d) for i, d in enumerate(uploads))))
 
     @staticmethod
-    def read_strip(model: ServedModel, strip: np.ndarray) -> np.ndarray:
+    def read_strips(model: ServedModel, strips: list[lines.Strip]) -> list[np.ndarray]:
         try:
-            return model.read_strip(strip)
+            return [model.read_strip(strip.image) for strip in strips]
         except Exception as exc:  # the runtime failed (out of memory, a lost device): the server's fault
-            log.exception("the line model failed on a strip of %s", strip.shape)
+            log.exception("the line model failed on strips of %s", [s.image.shape for s in strips])
             raise InferenceFailed(f"{type(exc).__name__}: {exc}") from exc
 
     def line_and_glyphs(self, data: bytes) -> tuple[numbers.Line, list[np.ndarray]]:

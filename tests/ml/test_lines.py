@@ -54,6 +54,28 @@ def test_a_very_long_line_is_shrunk_to_the_widest_strip():
     assert lines.line_image(ink).image.shape[1] == lines.MAX_WIDTH
 
 
+@pytest.mark.parametrize("factor", [0.9, 1.1])
+def test_a_stretched_view_maps_its_ink_back_onto_the_same_working_pixels(factor):
+    strip = lines.line_image(tilted("2025", 3))
+    view = lines.stretched(strip, factor)
+    assert view.image.shape[0] == lines.LINE_HEIGHT
+    core = strip.image.shape[1] - 2 * lines.MARGIN
+    assert view.image.shape[1] - 2 * lines.MARGIN == round(core * factor)
+    assert (view.image[:, :lines.MARGIN] == 0).all() and (view.image[:, -lines.MARGIN:] == 0).all()
+    boxes = []
+    for s in (strip, view):
+        cols = np.flatnonzero((s.image > lines.INK).any(0))
+        boxes.append(lines.work_box(s, cols[0], cols[-1] + 1))
+    assert np.allclose(boxes[0], boxes[1], atol=4)
+
+
+def test_the_views_are_the_strip_first_then_its_stretches():
+    strip = lines.line_image(tilted("17", 0))
+    views = lines.views(strip)
+    assert views[0] is strip and len(views) == len(lines.STRETCHES)
+    assert [v.image.shape[1] for v in views] != [strip.image.shape[1]] * len(views)
+
+
 def test_no_ink_gives_no_strip():
     assert lines.line_image(np.zeros((50, 50), np.float32)) is None
 
@@ -80,6 +102,23 @@ def test_the_strings_probability_sums_every_alignment_as_torchs_ctc_does():
             torch.from_numpy(log_probs)[:, None], torch.tensor([digits]), torch.tensor([12]),
             torch.tensor([len(digits)]), blank=BLANK, reduction="sum").item()
         assert lines.string_log_prob(log_probs, digits) == pytest.approx(expected, abs=1e-6)
+
+
+def test_the_views_agree_on_the_string_most_probable_over_all_of_them():
+    # The first view reads 71, its 7 barely ahead of a 1; the other two read 11, the best string over all three.
+    first = np.log(np.array([[.01] * 10 + [.9], [.02, .46] + [.02] * 5 + [.5, .02, .02, .02], [.01] * 10 + [.9],
+                             [.02, .9] + [.01] * 9, [.01] * 10 + [.9]]))
+    second = frames(BLANK, 1, BLANK, 1, BLANK)
+    third = frames(BLANK, 1, 1, BLANK, 1, BLANK)
+    reading = lines.consensus([first, second, third])
+    assert [d for d, _ in lines.best_path(first)] == [7, 1]
+    assert [d for d, _ in reading.digits] == [1, 1] and reading.view == 1
+    expected = np.mean([lines.string_log_prob(x, [1, 1]) for x in (first, second, third)])
+    assert reading.log_p == pytest.approx(expected)
+
+
+def test_the_consensus_of_views_that_all_read_nothing_is_none():
+    assert lines.consensus([frames(BLANK, BLANK), frames(BLANK, BLANK, BLANK)]) is None
 
 
 def test_a_sure_reading_has_probability_near_one():

@@ -28,13 +28,17 @@ def test_the_line_model_reads_a_strip_of_the_whole_line():
     assert len(numbers.glyph_inputs(ln)) == 4 and all(x.shape == (28, 28) for x in numbers.glyph_inputs(ln))
 
 
-def outputs_reading(ln: numbers.Line, digits: list[int], p: float = 0.95) -> np.ndarray:
-    """Line-model outputs that read `digits`, one at the centre of each glyph's columns in the strip."""
-    strip = ln.strip
+def outputs_reading(ln: numbers.Line, digits: list[int], p: float = 0.95) -> list[np.ndarray]:
+    """Line-model outputs on each of the line's views that read `digits`, one at the centre of each
+    glyph's columns in the view."""
+    return [view_reading(strip, ln.glyphs, digits, p) for strip in ln.views]
+
+
+def view_reading(strip: lines.Strip, glyphs, digits: list[int], p: float) -> np.ndarray:
     n = strip.image.shape[1] // FRAME
     labels = np.full(n, BLANK)
     inverse = np.linalg.inv(strip.to_work)
-    for g, d in zip(ln.glyphs, digits):
+    for g, d in zip(glyphs, digits):
         x, _, _ = inverse @ np.array([(g.left + g.right) / 2, (g.top + g.bottom) / 2, 1])
         labels[int(x) // FRAME] = d
     out = np.full((n, 11), (1 - p) / 10)
@@ -67,7 +71,7 @@ def test_the_answer_carries_the_calibrated_string_probability_and_each_digits_cr
     log_probs = outputs_reading(ln, [2, 0, 2, 5], p=0.9)
     calibration = numbers.Calibration(0.7, 0.6)
     answer = numbers.assemble(ln, log_probs, [0.0] * 4, calibration)
-    expected = lines.string_log_prob(log_probs, [2, 0, 2, 5])
+    expected = np.mean([lines.string_log_prob(outputs, [2, 0, 2, 5]) for outputs in log_probs])
     assert answer["confidence"] == pytest.approx(calibration.confidence(expected))
     assert len(answer["inputs"]) == 4 and all(x.shape == (28, 28) and x.max() > 0.5 for x in answer["inputs"])
     assert all(0.5 < d["confidence"] <= 1 for d in answer["digits"])
@@ -88,8 +92,9 @@ def test_one_glyph_that_may_be_a_digit_keeps_the_line():
 
 def test_a_line_the_model_reads_as_blank_is_not_a_digit():
     ln = line("17", height=100, pen=10)
-    blank = np.log(np.full((ln.strip.image.shape[1] // FRAME, 11), 0.001))
-    blank[:, BLANK] = np.log(0.99)
+    blank = [np.log(np.full((strip.image.shape[1] // FRAME, 11), 0.001)) for strip in ln.views]
+    for outputs in blank:
+        outputs[:, BLANK] = np.log(0.99)
     with pytest.raises(numbers.InputError) as err:
         numbers.assemble(ln, blank, [0.0, 0.0], numbers.Calibration())
     assert err.value.reason == "not_a_digit"
