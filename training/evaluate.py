@@ -1,11 +1,14 @@
 """Score checkpoints on the MNIST test split and write metrics JSON and figures to reports/.
 
-    python -m training.evaluate                       # models/digit.pt, overlap.pt, sum.pt
+    python -m training.evaluate                       # every model in models/
     python -m training.evaluate models/baselines/*.pt # any checkpoints
 
 For each checkpoint <name>: reports/<name>/metrics.json and curves.png, per_class.png,
-reliability.png, samples.png (plus confusion.png for digit and sum). reports/summary.json and
-reports/RESULTS.md collect the headline figures of every checkpoint evaluated so far.
+reliability.png, samples.png (plus confusion.png for digit and sum). The line model is scored as the
+number reader it serves, on lines of digits, by `python -m training.number_card` (reports/number/):
+its row here is that card's test figures, taken only when the card was written for this very
+checkpoint. reports/summary.json and reports/RESULTS.md collect the headline figures of every
+checkpoint evaluated so far.
 """
 
 import argparse
@@ -17,15 +20,15 @@ import torch
 
 from app.ml.cards import Card
 from app.ml.checkpoint import atomic_write, load_model
-from app.ml.constants import BATCHED
+from app.ml.constants import BATCHED, MODELS
 from app.ml.nets import pick_device
+from app.ml.numbers import CARD as NUMBER_CARD
 from training import data, figures, negatives
 from training.scoring import REPORTED, collect, public, score
 from training.tasks import TEST_PAIR_SEED, fixed_split, gate_split
 
 log = logging.getLogger("evaluate")
-# The line model reads whole lines: its report is the number reader's (`python -m training.number_card`).
-DEFAULT_MODELS = [Path("models") / f"{t}.pt" for t in BATCHED]
+DEFAULT_MODELS = [Path("models") / f"{name}.pt" for name in MODELS]
 
 
 def evaluate(path: Path, mnist: data.Mnist, reports: Path, device: str, limit: int = 0,
@@ -33,8 +36,7 @@ def evaluate(path: Path, mnist: data.Mnist, reports: Path, device: str, limit: i
     model, card = load_model(path, device)
     task, head, temperature = card["task"], card["head"], card["temperature"]
     if task not in BATCHED:
-        raise SystemExit(f"{path}: a {task!r} model is scored on lines of digits by `python -m training.number_card` "
-                         f"(reports/number/), not here")
+        return number_reader(path, model, card)
     test_x, test_y = (mnist.test_x[:limit], mnist.test_y[:limit]) if limit else (mnist.test_x, mnist.test_y)
     if task == "gate":  # the rendered test uploads too (cached in data/ by training)
         train_idx, val_idx = data.split_indices(len(mnist.train_x), card["data"]["val_size"], card["train_config"]["seed"])
@@ -51,6 +53,24 @@ def evaluate(path: Path, mnist: data.Mnist, reports: Path, device: str, limit: i
     atomic_write(out / "metrics.json", lambda f: f.write((json.dumps(result, indent=2) + "\n").encode()))
     figures.write_all(out, task, card, m, split)
     return result
+
+
+def number_reader(path: Path, model: torch.nn.Module, card: dict) -> dict:
+    """The line model's row: the test figures of the number reader's card beside it (written by
+    `python -m training.number_card`, figures in reports/number/), if that card reads with this checkpoint."""
+    reader_path = path.parent / NUMBER_CARD
+    try:
+        reader = json.loads(reader_path.read_text())
+        matches = reader["checkpoints"]["line"] == card["sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        matches = False
+    if not matches:
+        raise SystemExit(f"{path}: the line model is scored on lines of digits by `python -m training.number_card "
+                         f"--model-dir {path.parent}`; {reader_path} is missing or was written for another checkpoint")
+    return {"name": path.stem, "task": "number", "arch": card["arch"], "head": card["head"], "sha256": card["sha256"],
+            "params": sum(p.numel() for p in model.parameters()), "train_seconds": card["metrics"].get("train_seconds"),
+            "temperature": None, "data_source": card["data"]["source"], "test": reader["test"],
+            "figures": "reports/number/ (python -m training.number_card)"}
 
 
 def results_table(summary: dict) -> str:

@@ -97,6 +97,7 @@ REPORTED = {
     "overlap": [("exact-set", "exact_set_accuracy"), ("hamming", "hamming_accuracy"), ("macro F1", "macro_f1")],
     "sum": [("sum acc", "sum_accuracy"), ("digit acc", "digit_accuracy")],
     "gate": [("accuracy", "accuracy"), ("non-digits rejected", "rejection"), ("digits rejected", "false_rejection")],
+    "number": [("exact string", "exact_string_accuracy"), ("per digit", "per_digit_accuracy")],  # test lines
 }
 
 

@@ -1,4 +1,5 @@
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -59,8 +60,20 @@ def test_help_shows_defaults(capsys):
     assert "(default: 15)" in out and "--dry-run" in out and "--device" in out
 
 
-def test_the_evaluation_report_leaves_the_line_model_to_the_number_card(tmp_path, mnist_data_dir):
-    assert all(p.stem != "line" for p in evaluate.DEFAULT_MODELS)
-    line = Path(__file__).resolve().parents[2] / "models" / "line.pt"
+def test_the_evaluation_report_scores_the_line_model_by_its_number_readers_card(tmp_path, mnist_data_dir):
+    assert any(p.stem == "line" for p in evaluate.DEFAULT_MODELS)
+    models = Path(__file__).resolve().parents[2] / "models"
+    evaluate.main([str(models / "line.pt"), "--reports", str(tmp_path), "--data-dir", str(mnist_data_dir)])
+    row = json.loads((tmp_path / "summary.json").read_text())["line"]
+    reader = json.loads((models / "number.json").read_text())["test"]
+    assert row["task"] == "number" and row["params"] > 100_000
+    assert row["test"]["exact_string_accuracy"] == reader["exact_string_accuracy"]
+    table = (tmp_path / "RESULTS.md").read_text()
+    assert f"exact string {100 * reader['exact_string_accuracy']:.2f}%" in table
+
+
+def test_the_line_model_without_its_number_readers_card_is_not_scored(tmp_path, mnist_data_dir):
+    shutil.copy(Path(__file__).resolve().parents[2] / "models" / "line.pt", tmp_path / "line.pt")
+    shutil.copy(Path(__file__).resolve().parents[2] / "models" / "line.json", tmp_path / "line.json")
     with pytest.raises(SystemExit, match="number_card"):
-        evaluate.main([str(line), "--reports", str(tmp_path), "--limit", "10", "--data-dir", str(mnist_data_dir)])
+        evaluate.main([str(tmp_path / "line.pt"), "--reports", str(tmp_path / "reports"), "--data-dir", str(mnist_data_dir)])
