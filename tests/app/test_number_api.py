@@ -32,6 +32,16 @@ def test_hand_drawn_lines_are_read(client, text):
     assert r.json()["number"] == text
 
 
+def test_two_touching_ones_are_read_as_11(client):
+    from app.ml import numbers
+
+    data = draw("11", height=100, pen=6, gap=-0.45)
+    assert len(numbers.read_line(data, 40_000_000).glyphs) == 1, "the two strokes are one piece of ink"
+    r = read(client, data)
+    assert r.status_code == 200, r.text
+    assert r.json()["number"] == "11" and len(r.json()["digits"]) == 2
+
+
 def test_a_leading_zero_is_kept(client):
     assert read(client, draw("0012", height=90, pen=9)).json()["number"] == "0012"
 
