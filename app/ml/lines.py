@@ -11,8 +11,8 @@
 3. `string_log_prob` is the CTC probability of a string, summed over every alignment. The model reads
    the strip at three widths (`views`: STRETCHES); `consensus` takes each view's best path as a
    candidate and answers the one with the highest mean log-probability over the views, which is
-   also the number's confidence before calibration. (On 1,500 validation lines: 95.7% -> 96.7% exact,
-   against one view.)
+   also the number's confidence before calibration. (On the 3,000 validation lines of
+   models/number.json: 96.9% exact, against 96.0% with one view.)
 4. `spans`: the strip's columns each digit read occupies (between its neighbours' peaks, cut where
    there is least ink), mapped back for boxes and crops.
 

@@ -52,8 +52,12 @@ class Line:
     height: int
     inverted: bool
     glyphs: list[Glyph] = field(default_factory=list)
-    strip: Strip | None = None  # the line as the line model reads it
-    views: list[Strip] = field(default_factory=list)  # the strips it reads: `strip` at several widths
+    views: list[Strip] = field(default_factory=list)  # the strips the line model reads: `strip` at several widths
+
+    @property
+    def strip(self) -> Strip:
+        """The line as the line model reads it (its first view, at the line's own width)."""
+        return self.views[0]
 
 
 def line_ink(data: bytes, max_pixels: int) -> tuple[np.ndarray, int, int, bool]:
@@ -75,7 +79,7 @@ def read_line(data: bytes, max_pixels: int) -> Line:
     strip = line_image(x) if glyphs else None
     if strip is None:
         raise no_ink("the image has no ink that stands out from the background")
-    return Line(x, x.shape[1] / width, width, height, inverted, glyphs, strip, lines.views(strip))
+    return Line(x, x.shape[1] / width, width, height, inverted, glyphs, lines.views(strip))
 
 
 def line_glyphs(x: np.ndarray) -> list[Glyph]:
