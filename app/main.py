@@ -30,9 +30,10 @@ from app.api.v2 import router as v2_router
 from app.core.config import Settings, get_settings
 from app.core.middleware import BodyLimitMiddleware, HeadersAndMetricsMiddleware, ShedMiddleware, error_key
 from app.core.telemetry import Telemetry
+from app.ml.ensemble import read_ensemble_card
 from app.ml.numbers import read_number_card
 from app.services.batcher import MicroBatcher
-from app.services.models import load_all, warm_up
+from app.services.models import load_all, served_shas, warm_up
 from app.services.predictor import Predictor
 from app.services.runtimes import resolve_device
 from app.services.tasks import queued_models
@@ -77,7 +78,8 @@ async def lifespan(app: FastAPI):
         telemetry.models_loaded.labels(task).set(0)
     app.state.store, app.state.batchers = store, batchers
     app.state.predictor = Predictor(store.models, store.errors, batchers, preprocess, settings.max_image_pixels,
-                                    telemetry, *read_number_card(settings.model_dir))
+                                    telemetry, *read_number_card(settings.model_dir),
+                                    *read_ensemble_card(settings.model_dir, *served_shas(store, ("digit", "gate"))))
     # Everything built so far (modules, app, sessions) lives as long as the process. Moving it out of
     # the collector's reach makes each full collection scan only per-request garbage: measured at 32
     # clients, p99 70-76 ms -> 33-37 ms and +7-17% req/s.

@@ -23,12 +23,14 @@ def make_client(**overrides) -> TestClient:
 
 
 def copy_models(to: Path) -> None:
-    """The shipped checkpoints, cards, exports (32- and 8-bit) and the number reader's card, copied into `to`."""
+    """The shipped checkpoints, cards, exports (32- and 8-bit), the number reader's and the digit ensemble's
+    cards, copied into `to`."""
     for name in MODELS:
         for ext in (".pt", ".json", ".onnx", ".int8.onnx"):
             if (MODEL_DIR / f"{name}{ext}").exists():
                 shutil.copy(MODEL_DIR / f"{name}{ext}", to / f"{name}{ext}")
-    shutil.copy(MODEL_DIR / "number.json", to / "number.json")
+    for card in ("number.json", "ensemble.json"):
+        shutil.copy(MODEL_DIR / card, to / card)
 
 
 def help_text(parse_args, capsys) -> str:

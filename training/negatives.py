@@ -15,6 +15,7 @@ import matplotlib
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from app.ml.cards import atomic_write
 from app.ml.constants import GATE_CLASSES
 from app.ml.ink import medial_ridge, upright_stroke
 from app.ml.preprocess import InputError, prepare
@@ -406,6 +407,6 @@ def gate_sets(mnist, train_idx: np.ndarray, val_idx: np.ndarray, data_dir: Path,
                     for c in range(chunks)]
             parts = pool.map(_make_chunk, jobs)
             out[split] = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, **{f"{s}_{k}": v for s, (x, y) in out.items() for k, v in (("x", x), ("y", y))})
+    arrays = {f"{s}_{k}": v for s, (x, y) in out.items() for k, v in (("x", x), ("y", y))}
+    atomic_write(path, lambda f: np.savez_compressed(f, **arrays))  # two runs rendering at once never mix files
     return out

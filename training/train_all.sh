@@ -16,6 +16,8 @@ rm -f models/overlap-stage1.pt models/overlap-stage1.json
 # (pen-drawn and printed digits, letters, scribbles, shapes, photos of nothing, numbers); its
 # rejection threshold is chosen on validation.
 $PY -m training.train --task gate --init-from models/digit.pt --epochs 8 "$@"
+# the digit route answers with the digit model and the gate together: fit their combination on validation
+$PY -m training.ensemble
 # line model: reads a whole line of digits (CTC), its convolutions started from the digit model's;
 # then more lines at a lower rate (the shipped model was trained so on an H100: --workers renders
 # lines in parallel, ~2 hours on a 2-core CPU)

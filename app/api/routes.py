@@ -171,7 +171,8 @@ async def models(request: Request):
              for m in store.models.values()] if store else []
     predictor = getattr(request.app.state, "predictor", None)
     return {"models": cards, "unavailable": dict(store.errors) if store else {},
-            "number_reader": predictor.number_card if predictor else None}
+            "number_reader": predictor.number_card if predictor else None,
+            "digit_ensemble": predictor.ensemble_card if predictor else None}
 
 
 @router.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=Response,

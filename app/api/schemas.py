@@ -82,6 +82,9 @@ class ModelsList(BaseModel):
     unavailable: dict[str, str]
     number_reader: dict | None = Field(None, description="the number reader's card (models/number.json): the "
                                        "checkpoints it reads with, its confidence calibration, its test figures")
+    digit_ensemble: dict | None = Field(None, description="the card of the digit route's combination of the digit "
+                                        "model and the gate (models/ensemble.json): the checkpoints it was fitted "
+                                        "for, its temperature, its figures; `error` says why it is not used")
 
 
 # The Open Inference Protocol (KServe v2 REST): what app.api.v2 answers.

@@ -31,7 +31,8 @@ def answers(task: str, outputs: list[np.ndarray], numbers: np.ndarray | None, th
     if task == "gate":
         reasons = reject_reasons(p, threshold)
         p_reject, p_not = p[:, len(DIGITS):].sum(1).tolist(), p[:, len(DIGITS)].tolist()
-        return [{"reason": reasons[i], "p_reject": p_reject[i], "p_not_a_digit": p_not[i]} for i in range(len(p))]
+        return [{"reason": reasons[i], "p_reject": p_reject[i], "p_not_a_digit": p_not[i], "probabilities": p[i]}
+                for i in range(len(p))]
     if task == "overlap":
         digits = decode_threshold(p, threshold)
         return [{"digits": digits[i], "probabilities": p[i].tolist(), "threshold": threshold} for i in range(len(p))]

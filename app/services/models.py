@@ -56,6 +56,11 @@ class ModelStore:
         return not self.errors and set(self.models) == set(MODELS)
 
 
+def served_shas(store: "ModelStore", names: tuple[str, ...]) -> tuple[str | None, ...]:
+    """The sha256 of each named model's checkpoint (None for one not loaded)."""
+    return tuple(store.models[n].card.sha256 if n in store.models else None for n in names)
+
+
 def load_all(model_dir: Path, device: str, choice: str = "auto", threads: int = 1,
              precision: str = "int8") -> ModelStore:
     """Load models/<name>.pt for every model (`choice`: INFERENCE_RUNTIME, `precision`: ONNX_PRECISION);

@@ -14,6 +14,7 @@ import numpy as np
 
 from app.core.telemetry import Telemetry
 from app.ml import lines, numbers
+from app.ml.ensemble import Ensemble
 from app.ml.ink import upright_stroke
 from app.ml.preprocess import InputError, Prepared, prepare
 from app.services.batcher import InferenceFailed, MicroBatcher, Overloaded
@@ -72,6 +73,8 @@ class Predictor:
     telemetry: Telemetry
     number_card: dict | None = None  # models/number.json, see app.ml.numbers.read_number_card
     number_calibration: numbers.Calibration = numbers.Calibration()  # the string confidence's, from that card
+    ensemble_card: dict | None = None  # models/ensemble.json, see app.ml.ensemble.read_ensemble_card
+    ensemble: Ensemble | None = None  # None: the digit model answers alone
 
     async def prepare(self, data: bytes, pen: bool = True) -> Prepared:
         """Small PNGs (the common API case, e.g. 28x28) are prepared inline: that takes tens of
@@ -112,6 +115,7 @@ class Predictor:
                                                    self.submit("gate", prepared.image))
         else:
             result, verdict = await self.submit(spec.model, prepared.image, number), None
+        result = self.with_gate(spec, [result], [verdict])[0]
         reason = refusal(spec, prepared.glyphs, prepared.image, verdict)
         self.count(task, result, reason)
         if reason:
@@ -146,10 +150,21 @@ class Predictor:
             jobs.append(self.submit_many("gate", images))
         results, *gated = await asyncio.gather(*jobs)
         verdicts = gated[0] if gated else [None] * len(results)
+        results = self.with_gate(spec, results, verdicts)
         reasons = [refusal(spec, g, x, v) for g, x, v in zip(glyphs, images, verdicts)]
         for result, reason in zip(results, reasons):
             self.count(task, result, reason)
         return list(zip(results, reasons))
+
+    def with_gate(self, spec: TaskSpec, results: list[dict], verdicts: list[dict | None]) -> list[dict]:
+        """The answers of a task that answers with the gate's digits too, combined (`app.ml.ensemble`);
+        the model's own where the gate was not asked or no fitted ensemble is loaded."""
+        if not (spec.with_gate and self.ensemble and results and all(verdicts)):
+            return results
+        p = self.ensemble.combine(np.array([r["probabilities"] for r in results], np.float32),
+                                  np.stack([v["probabilities"] for v in verdicts]))
+        digit, confidence = p.argmax(1).tolist(), p.max(1).tolist()
+        return [{"digit": digit[i], "confidence": confidence[i], "probabilities": row} for i, row in enumerate(p.tolist())]
 
     async def read_number(self, data: bytes) -> tuple[dict, numbers.Line, ServedModel]:
         """A line of digits: the line model reads it (in the pool) while the gate scores each glyph.

@@ -14,10 +14,11 @@ class TaskSpec:
     gated: bool = False  # answer 422 (with a reason) unless the gate sees exactly one digit
     takes_number: bool = False  # needs the form field `number` (0-9)
     reads_line: bool = False  # a line of digits, read whole by `model`; the gate says if it holds any digit
+    with_gate: bool = False  # answer with `model` and the gate's digits together (app.ml.ensemble), when fitted
 
 
 TASK_SPECS = {spec.name: spec for spec in (
-    TaskSpec("digit", "digit", "Digit", gated=True),
+    TaskSpec("digit", "digit", "Digit", gated=True, with_gate=True),
     TaskSpec("overlap", "overlap", "Overlap", pen=False),
     TaskSpec("sum", "sum", "Sum", gated=True, takes_number=True),
     TaskSpec("number", "line", "Number", reads_line=True),

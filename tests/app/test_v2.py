@@ -229,7 +229,7 @@ def test_a_body_over_the_upload_limit_is_413_in_the_protocols_form():
     assert r.status_code == 413 and set(r.json()) == {"error"}
 
 
-def test_a_request_that_leaves_out_rejected_skips_the_gate_and_reads_the_same_digits(client, mnist_fixture):
+def test_a_request_that_leaves_out_rejected_skips_the_gate_and_reads_with_the_digit_model_alone(client, mnist_fixture):
     images = mnist_fixture[0][:40].astype(np.float32) / 255
     body = pixels_json([40, 28, 28], data=images.reshape(-1).tolist())
     gate_items = []
@@ -249,7 +249,9 @@ def test_a_request_that_leaves_out_rejected_skips_the_gate_and_reads_the_same_di
     finally:
         predictor.submit_many = real
     assert counted == 40 and sum(gate_items) == 40, "the lean request sent nothing to the gate"
-    assert [o["name"] for o in lean] == ["digit"] and lean[0]["data"] == full[0]["data"]
+    alone = client.app.state.store.models["digit"].runtime(images)[0].argmax(1).tolist()
+    assert [o["name"] for o in lean] == ["digit"] and lean[0]["data"] == alone
+    assert sum(a != b for a, b in zip(full[0]["data"], alone)) <= 2, "the combination rarely changes an MNIST digit"
 
 
 def test_a_batch_of_blank_images_is_answered_item_by_item_as_no_ink(client):

@@ -1,0 +1,65 @@
+"""The digit route's answer from two networks: the digit model and the gate, which every digit upload
+passes through anyway (to be refused or not) and which also tells the ten digits apart.
+
+The gate learned its digits on MNIST *and* on rendered uploads (pen-drawn and printed digits), the
+digit model on MNIST alone; their geometric mean is right more often than either on every set we
+have, MNIST's validation split included, at no extra cost: both forward passes already run.
+
+    p(d) = softmax_d((log p_digit(d) + log p_gate(d | a digit)) / (2 T))
+
+T is fitted on the MNIST validation split (minimum NLL) by `python -m training.ensemble`, which writes
+MODEL_DIR/ensemble.json with the two checkpoints' sha256. The service combines only when that card
+names the two checkpoints it serves; otherwise the digit model answers alone and /models says why.
+NumPy only (the CPU service runs without torch).
+"""
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.ml.constants import DIGITS
+
+log = logging.getLogger("digitserve.ensemble")
+CARD = "ensemble.json"
+
+
+@dataclass(frozen=True)
+class Ensemble:
+    """The combination's one parameter and the checkpoints it was fitted for."""
+
+    temperature: float
+    digit_sha256: str
+    gate_sha256: str
+
+    def combine(self, p_digit: np.ndarray, p_gate: np.ndarray) -> np.ndarray:
+        """(B, 10) digit-model probabilities and (B, 12) gate probabilities -> (B, 10) calibrated."""
+        return combine(p_digit, p_gate, self.temperature)
+
+
+def combine(p_digit: np.ndarray, p_gate: np.ndarray, temperature: float) -> np.ndarray:
+    digits = np.asarray(p_gate, np.float64)[:, :len(DIGITS)]
+    digits = digits / np.maximum(digits.sum(1, keepdims=True), 1e-30)  # P(d | one digit)
+    z = (np.log(np.clip(np.asarray(p_digit, np.float64), 1e-12, 1)) + np.log(np.clip(digits, 1e-12, 1))) / (2 * temperature)
+    e = np.exp(z - z.max(1, keepdims=True))
+    return (e / e.sum(1, keepdims=True)).astype(np.float32)
+
+
+def read_ensemble_card(model_dir: Path, digit_sha256: str | None, gate_sha256: str | None) -> tuple[dict, Ensemble | None]:
+    """MODEL_DIR/ensemble.json and its Ensemble when it was fitted for the served digit model and
+    gate; else (the card or why it is not used, None): the digit model then answers alone."""
+    path = Path(model_dir) / CARD
+    try:
+        card = json.loads(path.read_text())
+        ensemble = Ensemble(float(card["temperature"]), str(card["digit_sha256"]), str(card["gate_sha256"]))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        why = f"{CARD} missing or unreadable ({type(exc).__name__}): the digit model answers alone"
+        log.warning("%s. Fix: run `python -m training.ensemble`", why)
+        return {"error": why}, None
+    if (ensemble.digit_sha256, ensemble.gate_sha256) != (digit_sha256, gate_sha256):
+        why = f"{CARD} was fitted for other checkpoints than the served digit model and gate: the digit model answers alone"
+        log.warning("%s. Fix: run `python -m training.ensemble`", why)
+        return {**card, "error": why}, None
+    return card, ensemble
