@@ -48,11 +48,15 @@ def main() -> None:
     args = p.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     with TestClient(create_app(Settings(device=args.device))) as client:
-        cards = {m["task"]: m["test_metrics"] for m in client.get("/models").json()["models"]}
+        listing = client.get("/models").json()
+        cards = {m["task"]: m["test_metrics"] for m in listing["models"]}
+        card = listing["digit_ensemble"] or {}
+        ensemble = None if "error" in card else card.get("test", {}).get("combined")  # the served digit answer's
         answers = api_answers(client, load_mnist(), args.limit)
     refused = 100 * np.mean(np.array(answers["digit"]["answers"]) == -1)
     print(f"digit   API accuracy {100 * accuracy(answers['digit']):.2f}% counting a 422 as wrong; {refused:.2f}% "
-          f"answered 422 (not one digit)  (model card, full test set: {100 * cards['digit']['accuracy']:.2f}%)")
+          f"answered 422 (not one digit)  (model card, full test set: {100 * cards['digit']['accuracy']:.2f}%"
+          + (f"; with the gate, as served: {100 * ensemble['accuracy']:.2f}%)" if ensemble else ")"))
     print(f"sum     API sum accuracy {100 * accuracy(answers['sum']):.2f}% counting a 422 as wrong  "
           f"(model card: {100 * cards['sum']['sum_accuracy']:.2f}%)")
     print(f"overlap API exact-set accuracy {100 * accuracy(answers['overlap']):.2f}%  "

@@ -34,17 +34,18 @@ class Ensemble:
     digit_sha256: str
     gate_sha256: str
 
-    def combine(self, p_digit: np.ndarray, p_gate: np.ndarray) -> np.ndarray:
+    def combine(self, p_digit, p_gate: np.ndarray) -> np.ndarray:
         """(B, 10) digit-model probabilities and (B, 12) gate probabilities -> (B, 10) calibrated."""
         return combine(p_digit, p_gate, self.temperature)
 
 
-def combine(p_digit: np.ndarray, p_gate: np.ndarray, temperature: float) -> np.ndarray:
+def combine(p_digit, p_gate: np.ndarray, temperature: float) -> np.ndarray:
+    """softmax((log p_digit + log p_gate(d | one digit)) / 2T), written as a normalized power of the
+    product (the gate's renormalization over the ten digits is a constant per row and cancels); in
+    float64, each factor floored at 1e-12, so two sure but opposite models never underflow to 0/0."""
     digits = np.asarray(p_gate, np.float64)[:, :len(DIGITS)]
-    digits = digits / np.maximum(digits.sum(1, keepdims=True), 1e-30)  # P(d | one digit)
-    z = (np.log(np.clip(np.asarray(p_digit, np.float64), 1e-12, 1)) + np.log(np.clip(digits, 1e-12, 1))) / (2 * temperature)
-    e = np.exp(z - z.max(1, keepdims=True))
-    return (e / e.sum(1, keepdims=True)).astype(np.float32)
+    q = (np.maximum(np.asarray(p_digit, np.float64), 1e-12) * np.maximum(digits, 1e-12)) ** (0.5 / temperature)
+    return (q / q.sum(1, keepdims=True)).astype(np.float32)
 
 
 def read_ensemble_card(model_dir: Path, digit_sha256: str | None, gate_sha256: str | None) -> tuple[dict, Ensemble | None]:

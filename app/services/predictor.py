@@ -161,8 +161,7 @@ class Predictor:
         the model's own where the gate was not asked or no fitted ensemble is loaded."""
         if not (spec.with_gate and self.ensemble and results and all(verdicts)):
             return results
-        p = self.ensemble.combine(np.array([r["probabilities"] for r in results], np.float32),
-                                  np.stack([v["probabilities"] for v in verdicts]))
+        p = self.ensemble.combine([r["probabilities"] for r in results], np.stack([v["probabilities"] for v in verdicts]))
         digit, confidence = p.argmax(1).tolist(), p.max(1).tolist()
         return [{"digit": digit[i], "confidence": confidence[i], "probabilities": row} for i, row in enumerate(p.tolist())]
 

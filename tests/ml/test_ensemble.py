@@ -54,3 +54,17 @@ def test_a_missing_or_broken_card_means_the_digit_model_answers_alone(tmp_path):
     assert read_ensemble_card(tmp_path, "d" * 64, "g" * 64)[1] is None
     write(tmp_path, temperature="warm")
     assert read_ensemble_card(tmp_path, "d" * 64, "g" * 64)[1] is None
+
+
+def test_it_is_the_geometric_mean_of_the_two_models_softmaxed_at_the_temperature():
+    rng = np.random.default_rng(1)
+    p_digit, p_gate = rng.dirichlet(np.ones(10), 50), rng.dirichlet(np.ones(12), 50)
+    digits = p_gate[:, :10] / p_gate[:, :10].sum(1, keepdims=True)
+    z = (np.log(p_digit) + np.log(digits)) / (2 * 1.3)
+    expected = np.exp(z - z.max(1, keepdims=True))
+    assert combine(p_digit, p_gate, 1.3) == pytest.approx(expected / expected.sum(1, keepdims=True), abs=1e-6)
+
+
+def test_two_sure_models_that_disagree_split_the_answer_instead_of_failing():
+    p = combine(np.eye(10)[[3]], np.hstack([np.eye(10)[[5]], np.zeros((1, 2))]), temperature=1.0)
+    assert np.isfinite(p).all() and p[0, 3] == pytest.approx(0.5, abs=1e-4) and p[0, 5] == pytest.approx(0.5, abs=1e-4)
