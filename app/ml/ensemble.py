@@ -2,10 +2,12 @@
 passes through anyway (to be refused or not) and which also tells the ten digits apart.
 
 The gate learned its digits on MNIST *and* on rendered uploads (pen-drawn and printed digits), the
-digit model on MNIST alone; their geometric mean is right more often than either on every set we
-have, MNIST's validation split included, at no extra cost: both forward passes already run.
+digit model on MNIST alone. Their geometric mean is right more often than the digit model on every
+set we have (validation: MNIST 99.42% -> 99.44%, rendered digits 97.33% -> 97.91%; the gate alone is
+better on rendered digits, 98.17%, and worse on MNIST, 99.32%), at no extra cost: both forward
+passes already run.
 
-    p(d) = softmax_d((log p_digit(d) + log p_gate(d | a digit)) / (2 T))
+    p(d) = softmax_d((log p_digit(d) + log p_gate(d | one digit)) / (2 T))
 
 T is fitted on the MNIST validation split (minimum NLL) by `python -m training.ensemble`, which writes
 MODEL_DIR/ensemble.json with the two checkpoints' sha256. The service combines only when that card
