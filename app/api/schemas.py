@@ -15,7 +15,9 @@ class ModelRef(BaseModel):
 class DigitPrediction(BaseModel):
     digit: int = Field(ge=0, le=9)
     confidence: float = Field(ge=0, le=1, description="calibrated probability of `digit`")
-    probabilities: list[float] = Field(min_length=10, max_length=10, description="P(digit = 0..9)")
+    probabilities: list[float] = Field(min_length=10, max_length=10,
+                                       description="P(digit = 0..9): on POST /predict, the digit model's and the "
+                                                   "gate's combined (GET /models: `digit_ensemble`)")
     model: ModelRef
 
 
