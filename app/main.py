@@ -79,7 +79,7 @@ async def lifespan(app: FastAPI):
     app.state.store, app.state.batchers = store, batchers
     app.state.predictor = Predictor(store.models, store.errors, batchers, preprocess, settings.max_image_pixels,
                                     telemetry, *read_number_card(settings.model_dir),
-                                    *read_ensemble_card(settings.model_dir, *served_shas(store, ("digit", "gate"))))
+                                    *read_ensemble_card(settings.model_dir, served_shas(store)))
     # Everything built so far (modules, app, sessions) lives as long as the process. Moving it out of
     # the collector's reach makes each full collection scan only per-request garbage: measured at 32
     # clients, p99 70-76 ms -> 33-37 ms and +7-17% req/s.

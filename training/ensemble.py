@@ -18,7 +18,7 @@ import numpy as np
 from scipy import optimize
 
 from app.ml.cards import atomic_write
-from app.ml.ensemble import CARD, combine
+from app.ml.ensemble import CARD, COMBINED, combine
 from app.services.models import load_all
 from training import data, metrics, negatives
 
@@ -72,8 +72,7 @@ def main(argv=None) -> None:
         images = x.astype(np.float32) / 255
         outputs[name] = (digit.runtime(images)[0], gate.runtime(images)[0], y.astype(np.int64))
     temperature = fit_temperature(*outputs["validation"])
-    card = {"combines": ["digit", "gate"], "temperature": temperature,
-            "digit_sha256": digit.card.sha256, "gate_sha256": gate.card.sha256,
+    card = {"temperature": temperature, "checkpoints": {name: store.models[name].card.sha256 for name in COMBINED},
             "rule": "softmax((log p_digit + log p_gate(digit | one digit)) / (2 T)), T by minimum NLL on validation",
             "runtimes": {n: f"{m.runtime.name} ({m.runtime.precision})" for n, m in (("digit", digit), ("gate", gate))},
             **{name: score(*out, temperature) for name, out in outputs.items()},

@@ -10,8 +10,9 @@ passes already run.
     p(d) = softmax_d((log p_digit(d) + log p_gate(d | one digit)) / (2 T))
 
 T is fitted on the MNIST validation split (minimum NLL) by `python -m training.ensemble`, which writes
-MODEL_DIR/ensemble.json with the two checkpoints' sha256. The service combines only when that card
-names the two checkpoints it serves; otherwise the digit model answers alone and /models says why.
+MODEL_DIR/ensemble.json with the two checkpoints' sha256 (`checkpoints`, as the number reader's card
+names its own). The service combines only when that card names the two checkpoints it serves;
+otherwise the digit model answers alone and /models says why.
 NumPy only (the CPU service runs without torch).
 """
 
@@ -26,15 +27,14 @@ from app.ml.constants import DIGITS
 
 log = logging.getLogger("digitserve.ensemble")
 CARD = "ensemble.json"
+COMBINED = ("digit", "gate")  # the models whose probabilities are combined, as the card names them
 
 
 @dataclass(frozen=True)
 class Ensemble:
-    """The combination's one parameter and the checkpoints it was fitted for."""
+    """The combination's one parameter."""
 
     temperature: float
-    digit_sha256: str
-    gate_sha256: str
 
     def combine(self, p_digit, p_gate: np.ndarray) -> np.ndarray:
         """(B, 10) digit-model probabilities and (B, 12) gate probabilities -> (B, 10) calibrated."""
@@ -50,18 +50,19 @@ def combine(p_digit, p_gate: np.ndarray, temperature: float) -> np.ndarray:
     return (q / q.sum(1, keepdims=True)).astype(np.float32)
 
 
-def read_ensemble_card(model_dir: Path, digit_sha256: str | None, gate_sha256: str | None) -> tuple[dict, Ensemble | None]:
-    """MODEL_DIR/ensemble.json and its Ensemble when it was fitted for the served digit model and
-    gate; else (the card or why it is not used, None): the digit model then answers alone."""
+def read_ensemble_card(model_dir: Path, served: dict[str, str]) -> tuple[dict, Ensemble | None]:
+    """MODEL_DIR/ensemble.json and its Ensemble when its `checkpoints` are the served digit model and
+    gate (`served`: name -> sha256 of the loaded checkpoints); else (the card or why it is not used,
+    None): the digit model then answers alone."""
     path = Path(model_dir) / CARD
     try:
         card = json.loads(path.read_text())
-        ensemble = Ensemble(float(card["temperature"]), str(card["digit_sha256"]), str(card["gate_sha256"]))
+        ensemble, checkpoints = Ensemble(float(card["temperature"])), dict(card["checkpoints"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         why = f"{CARD} missing or unreadable ({type(exc).__name__}): the digit model answers alone"
         log.warning("%s. Fix: run `python -m training.ensemble`", why)
         return {"error": why}, None
-    if (ensemble.digit_sha256, ensemble.gate_sha256) != (digit_sha256, gate_sha256):
+    if checkpoints != {name: served.get(name) for name in COMBINED}:
         why = f"{CARD} was fitted for other checkpoints than the served digit model and gate: the digit model answers alone"
         log.warning("%s. Fix: run `python -m training.ensemble`", why)
         return {**card, "error": why}, None

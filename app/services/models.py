@@ -56,9 +56,9 @@ class ModelStore:
         return not self.errors and set(self.models) == set(MODELS)
 
 
-def served_shas(store: "ModelStore", names: tuple[str, ...]) -> tuple[str | None, ...]:
-    """The sha256 of each named model's checkpoint (None for one not loaded)."""
-    return tuple(store.models[n].card.sha256 if n in store.models else None for n in names)
+def served_shas(store: "ModelStore") -> dict[str, str]:
+    """The sha256 of each loaded model's checkpoint, by name."""
+    return {name: model.card.sha256 for name, model in store.models.items()}
 
 
 def load_all(model_dir: Path, device: str, choice: str = "auto", threads: int = 1,

@@ -28,7 +28,7 @@ def test_the_shipped_card_was_fitted_for_the_shipped_models_and_is_served(client
     models = client.get("/models").json()
     card = models["digit_ensemble"]
     shas = {m["name"]: m["sha256"] for m in models["models"]}
-    assert "error" not in card and (card["digit_sha256"], card["gate_sha256"]) == (shas["digit"], shas["gate"])
+    assert "error" not in card and card["checkpoints"] == {"digit": shas["digit"], "gate": shas["gate"]}
     assert card["validation"]["combined"]["accuracy"] >= card["validation"]["digit_model"]["accuracy"]
     assert client.app.state.predictor.ensemble.temperature == card["temperature"]
 
@@ -48,7 +48,7 @@ def test_predict_answers_the_combined_probabilities(client, mnist_fixture):
 def test_with_a_card_fitted_for_other_checkpoints_the_digit_model_answers_alone(tmp_path, mnist_fixture):
     copy_models(tmp_path)
     card = json.loads((tmp_path / CARD).read_text())
-    (tmp_path / CARD).write_text(json.dumps({**card, "gate_sha256": "0" * 64}))
+    (tmp_path / CARD).write_text(json.dumps({**card, "checkpoints": {**card["checkpoints"], "gate": "0" * 64}}))
     images = mnist_fixture[0][:10]
     with make_client(model_dir=tmp_path) as c:
         assert c.app.state.predictor.ensemble is None

@@ -34,26 +34,29 @@ def test_the_temperature_softens_or_sharpens_the_combination():
     assert 0.5 < soft < combine(p_digit, gate, 1.0)[0, 0] < sharp < 1.0
 
 
+SERVED = {"digit": "d" * 64, "gate": "g" * 64, "sum": "s" * 64}
+
+
 def write(tmp_path, **card):
-    (tmp_path / CARD).write_text(json.dumps({"temperature": 1.1, "digit_sha256": "d" * 64, "gate_sha256": "g" * 64,
+    (tmp_path / CARD).write_text(json.dumps({"temperature": 1.1, "checkpoints": {"digit": "d" * 64, "gate": "g" * 64},
                                              **card}))
 
 
 def test_the_card_is_used_only_for_the_checkpoints_it_was_fitted_for(tmp_path):
     write(tmp_path)
-    card, ensemble = read_ensemble_card(tmp_path, "d" * 64, "g" * 64)
+    card, ensemble = read_ensemble_card(tmp_path, SERVED)
     assert ensemble is not None and ensemble.temperature == 1.1 and "error" not in card
-    card, ensemble = read_ensemble_card(tmp_path, "d" * 64, "x" * 64)
+    card, ensemble = read_ensemble_card(tmp_path, {**SERVED, "gate": "x" * 64})
     assert ensemble is None and "other checkpoints" in card["error"] and card["temperature"] == 1.1
 
 
 def test_a_missing_or_broken_card_means_the_digit_model_answers_alone(tmp_path):
-    card, ensemble = read_ensemble_card(tmp_path, "d" * 64, "g" * 64)
+    card, ensemble = read_ensemble_card(tmp_path, SERVED)
     assert ensemble is None and "missing or unreadable" in card["error"]
     (tmp_path / CARD).write_text("{not json")
-    assert read_ensemble_card(tmp_path, "d" * 64, "g" * 64)[1] is None
+    assert read_ensemble_card(tmp_path, SERVED)[1] is None
     write(tmp_path, temperature="warm")
-    assert read_ensemble_card(tmp_path, "d" * 64, "g" * 64)[1] is None
+    assert read_ensemble_card(tmp_path, SERVED)[1] is None
 
 
 def test_it_is_the_geometric_mean_of_the_two_models_softmaxed_at_the_temperature():

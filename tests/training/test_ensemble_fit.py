@@ -31,5 +31,5 @@ def test_a_small_run_writes_a_card_for_the_served_checkpoints_and_the_service_us
     assert 0.25 < card["temperature"] < 4 and card["test"]["combined"]["n"] == 300
     with make_client(model_dir=models) as c:
         shas = {m["name"]: m["sha256"] for m in c.get("/models").json()["models"]}
-        assert (card["digit_sha256"], card["gate_sha256"]) == (shas["digit"], shas["gate"])
+        assert card["checkpoints"] == {"digit": shas["digit"], "gate": shas["gate"]}
         assert c.app.state.predictor.ensemble.temperature == card["temperature"]
