@@ -1,8 +1,9 @@
 """The ASGI app: `app.main:app`, built by `create_app()`.
 
 The lifespan loads the checkpoints once (`app.ml.constants.MODELS`), warms them up and starts one
-micro-batcher per 28x28 model (the line model runs one line per call); requests only ever touch what
-it built (in `app.state`).
+micro-batcher per 28x28 model and one per gated task (its model and the gate as one unit; the line
+model runs one line per call); requests only ever touch what it built (in `app.state`). The upload
+routes' plain requests are answered by `app.api.fastlane` before FastAPI's routing.
 """
 
 import asyncio
@@ -23,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartParser
 
 from app.api.errors import REQUEST_ERRORS, problem
+from app.api.fastlane import FastLane
 from app.api.routes import UPLOAD_BODIES
 from app.api.routes import router as api_router
 from app.api.schemas import InferRequestBody
@@ -30,13 +32,13 @@ from app.api.v2 import router as v2_router
 from app.core.config import Settings, get_settings
 from app.core.middleware import BodyLimitMiddleware, HeadersAndMetricsMiddleware, ShedMiddleware, error_key
 from app.core.telemetry import Telemetry
-from app.ml.ensemble import read_ensemble_card
+from app.ml.ensemble import Ensemble, read_ensemble_card
 from app.ml.numbers import read_number_card
 from app.services.batcher import MicroBatcher
-from app.services.models import load_all, served_shas, warm_up
+from app.services.models import GatedModel, ModelStore, ServedModel, load_all, served_shas, warm_up
 from app.services.predictor import Predictor
 from app.services.runtimes import resolve_device
-from app.services.tasks import queued_models
+from app.services.tasks import TASK_SPECS, queued_models
 from app.web.pages import router as web_router
 
 log = logging.getLogger("digitserve")
@@ -61,25 +63,15 @@ async def lifespan(app: FastAPI):
     await loop.run_in_executor(inference, warm_up, store, settings.max_batch_size)
     preprocess = ThreadPoolExecutor(max_workers=settings.preprocess_threads, thread_name_prefix="preprocess")
     telemetry: Telemetry = app.state.telemetry
-    batchers = {}
-    for task, model in store.models.items():
+    for task in store.models:
         telemetry.models_loaded.labels(task).set(1)
-        if not model.batched:
-            continue
-
-        def record(size, seconds, task=task):
-            telemetry.batch_size.labels(task).observe(size)
-            telemetry.batch_seconds.labels(task).observe(seconds)
-
-        batchers[task] = MicroBatcher(model.predict, inference, settings.max_batch_size, settings.max_batch_wait_ms / 1000,
-                                      settings.max_queue, settings.request_timeout_s, record)
-        batchers[task].start()
     for task in store.errors:
         telemetry.models_loaded.labels(task).set(0)
+    ensemble_card, ensemble = read_ensemble_card(settings.model_dir, served_shas(store))
+    batchers = start_batchers(units(store, ensemble), inference, settings, telemetry)
     app.state.store, app.state.batchers = store, batchers
     app.state.predictor = Predictor(store.models, store.errors, batchers, preprocess, settings.max_image_pixels,
-                                    telemetry, *read_number_card(settings.model_dir),
-                                    *read_ensemble_card(settings.model_dir, served_shas(store)))
+                                    telemetry, *read_number_card(settings.model_dir), ensemble_card, ensemble)
     # Everything built so far (modules, app, sessions) lives as long as the process. Moving it out of
     # the collector's reach makes each full collection scan only per-request garbage: measured at 32
     # clients, p99 70-76 ms -> 33-37 ms and +7-17% req/s.
@@ -95,6 +87,30 @@ async def lifespan(app: FastAPI):
             await batcher.stop()
         inference.shutdown(wait=False, cancel_futures=True)
         preprocess.shutdown(wait=False, cancel_futures=True)
+
+
+def units(store: ModelStore, ensemble: Ensemble | None) -> dict[str, ServedModel | GatedModel]:
+    """What each batcher runs, by queue name: every 28x28 model alone, and each gated task's model with
+    the gate (`TaskSpec.queue`; the digit task's with the fitted ensemble)."""
+    models = {name: model for name, model in store.models.items() if model.batched}
+    paired = {spec.queue: GatedModel(models[spec.model], models["gate"], ensemble if spec.with_gate else None)
+              for spec in TASK_SPECS.values() if spec.gated and spec.model in models and "gate" in models}
+    return models | paired
+
+
+def start_batchers(runs: dict, executor: ThreadPoolExecutor, settings: Settings,
+                   telemetry: Telemetry) -> dict[str, MicroBatcher]:
+    """One started micro-batcher per unit, its batches run on `executor` and timed in `telemetry`."""
+    batchers = {}
+    for queue, unit in runs.items():
+        def record(size, seconds, queue=queue):
+            telemetry.batch_size.labels(queue).observe(size)
+            telemetry.batch_seconds.labels(queue).observe(seconds)
+
+        batchers[queue] = MicroBatcher(unit.predict, executor, settings.max_batch_size, settings.max_batch_wait_ms / 1000,
+                                       settings.max_queue, settings.request_timeout_s, record)
+        batchers[queue].start()
+    return batchers
 
 
 def error(request: Request, status: int, detail: str, headers: dict | None = None, **extra) -> JSONResponse:
@@ -157,6 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(FastLane)  # innermost of ours: the body limit, shedding and metrics hold for it too
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes, timeout_s=settings.body_timeout_s)
     app.add_middleware(ShedMiddleware, models_for=queued_models, retry_after_s=settings.retry_after_s,
                        telemetry=app.state.telemetry)

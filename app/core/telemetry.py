@@ -18,13 +18,14 @@ class Telemetry:
                               ["route", "status"], registry=self.registry)
         self.predictions = Counter("digitserve_predictions_total", "Predictions made, by model and answer",
                                    ["model", "answer"], registry=self.registry)
-        self.batch_size = Histogram("digitserve_batch_size", "Requests per forward pass", ["model"],
+        self.batch_size = Histogram("digitserve_batch_size",
+                                    "Images per forward pass, by queue (a model, or a gated task's model+gate)", ["model"],
                                     buckets=(1, 2, 4, 8, 16, 32, 64, 128), registry=self.registry)
-        self.batch_seconds = Histogram("digitserve_batch_duration_seconds", "Forward pass time per batch",
+        self.batch_seconds = Histogram("digitserve_batch_duration_seconds", "Forward pass time per batch, by queue",
                                        ["model"], buckets=LATENCY_BUCKETS, registry=self.registry)
-        self.shed = Counter("digitserve_shed_total", "Requests refused with 503 because the queue was full",
+        self.shed = Counter("digitserve_shed_total", "Requests refused with 503 because their queue was full, by queue",
                             ["model"], registry=self.registry)
-        self.queue_depth = Gauge("digitserve_queue_depth", "Requests waiting for a forward pass", ["model"],
+        self.queue_depth = Gauge("digitserve_queue_depth", "Requests waiting for a forward pass, by queue", ["model"],
                                  registry=self.registry)
         self.models_loaded = Gauge("digitserve_model_loaded", "1 when the model is loaded", ["model"],
                                    registry=self.registry)

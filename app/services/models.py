@@ -9,6 +9,7 @@ import numpy as np
 from app.ml.answers import answers
 from app.ml.cards import Card, CheckpointError
 from app.ml.constants import BATCHED, IMAGE_SIZE, MODELS
+from app.ml.ensemble import Ensemble
 from app.services.runtimes import Runtime, open_model
 
 log = logging.getLogger("digitserve.models")
@@ -45,6 +46,27 @@ class ServedModel:
         """A batch of 28x28 [0, 1] images (and numbers for sum) -> one answer dict per image."""
         outputs = self.runtime(images.astype(np.float32, copy=False), numbers)
         return answers(self.task, outputs, numbers, self.card.threshold)
+
+
+@dataclass
+class GatedModel:
+    """A gated task's model and the gate on the same images, run as one unit: one queue, one hop to
+    the inference thread and one combination per batch instead of per request. With an `ensemble`
+    (the digit task's, `app.ml.ensemble`), the model's probabilities are combined with the gate's
+    digits before its answers are read from them."""
+
+    model: ServedModel
+    gate: ServedModel
+    ensemble: Ensemble | None = None
+
+    def predict(self, images: np.ndarray, numbers: np.ndarray | None = None) -> list[tuple[dict, dict]]:
+        """A batch of 28x28 [0, 1] images -> per image (the model's answer, the gate's verdict)."""
+        x = images.astype(np.float32, copy=False)
+        outputs, gate_outputs = self.model.runtime(x, numbers), self.gate.runtime(x)
+        if self.ensemble:
+            outputs = [self.ensemble.combine(outputs[0], gate_outputs[0]), *outputs[1:]]
+        results = answers(self.model.task, outputs, numbers, self.model.card.threshold)
+        return list(zip(results, answers("gate", gate_outputs, None, self.gate.card.threshold)))
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """The path of one prediction: upload bytes -> preprocessing (in a thread) -> the models' batchers.
 
 What a task needs comes from its entry in the task registry (`app.services.tasks.TASK_SPECS`): gated
-tasks ask the gate whether the image is one digit, in parallel with their own model; the number task
+tasks ask the gate whether the image is one digit in the same batch as their own model (one queue,
+`app.services.models.GatedModel`, which also combines the digit model with the gate); the number task
 reads a line of digits whole with the line model (in the pool), while the gate scores each glyph.
 """
 
@@ -88,18 +89,19 @@ class Predictor:
             if name not in self.models:
                 raise ModelUnavailable(name, self.errors.get(name, "not loaded"))
 
-    async def submit(self, model: str, image: np.ndarray, number: int | None = None) -> dict:
+    async def submit(self, queue: str, image: np.ndarray, number: int | None = None):
+        """One image through batcher `queue` (a model's, or a gated task's "<model>+gate")."""
         try:
-            return await self.batchers[model].submit(image, number)
+            return await self.batchers[queue].submit(image, number)
         except Overloaded:
-            self.telemetry.shed.labels(model).inc()
+            self.telemetry.shed.labels(queue).inc()
             raise
 
-    async def submit_many(self, model: str, images: np.ndarray, numbers: np.ndarray | None = None) -> list[dict]:
+    async def submit_many(self, queue: str, images: np.ndarray, numbers: np.ndarray | None = None) -> list:
         try:
-            return await self.batchers[model].submit_many(images, numbers)
+            return await self.batchers[queue].submit_many(images, numbers)
         except Overloaded:
-            self.telemetry.shed.labels(model).inc()
+            self.telemetry.shed.labels(queue).inc()
             raise
 
     async def predict(self, task: str, data: bytes, number: int | None = None) -> tuple[dict, Prepared, ServedModel]:
@@ -110,12 +112,8 @@ class Predictor:
         if spec.gated and prepared.glyphs > 1:
             self.count(task, None, "several_digits")
             raise not_one_digit("several_digits")
-        if spec.gated:
-            result, verdict = await asyncio.gather(self.submit(spec.model, prepared.image, number),
-                                                   self.submit("gate", prepared.image))
-        else:
-            result, verdict = await self.submit(spec.model, prepared.image, number), None
-        result = self.with_gate(spec, [result], [verdict])[0]
+        answer = await self.submit(spec.queue, prepared.image, number)
+        result, verdict = answer if spec.gated else (answer, None)
         reason = refusal(spec, prepared.glyphs, prepared.image, verdict)
         self.count(task, result, reason)
         if reason:
@@ -145,25 +143,16 @@ class Predictor:
         the gate's forward passes: refusals are then only ever "several_digits"."""
         spec = TASK_SPECS[task]
         self.check_available(spec)
-        jobs = [self.submit_many(spec.model, images, numbers)]
         if spec.gated and gate:
-            jobs.append(self.submit_many("gate", images))
-        results, *gated = await asyncio.gather(*jobs)
-        verdicts = gated[0] if gated else [None] * len(results)
-        results = self.with_gate(spec, results, verdicts)
+            pairs = await self.submit_many(spec.queue, images, numbers)
+            results, verdicts = [result for result, _ in pairs], [verdict for _, verdict in pairs]
+        else:
+            results = await self.submit_many(spec.model, images, numbers)
+            verdicts = [None] * len(results)
         reasons = [refusal(spec, g, x, v) for g, x, v in zip(glyphs, images, verdicts)]
         for result, reason in zip(results, reasons):
             self.count(task, result, reason)
         return list(zip(results, reasons))
-
-    def with_gate(self, spec: TaskSpec, results: list[dict], verdicts: list[dict | None]) -> list[dict]:
-        """The answers of a task that answers with the gate's digits too, combined (`app.ml.ensemble`);
-        the model's own where the gate was not asked or no fitted ensemble is loaded."""
-        if not (spec.with_gate and self.ensemble and results and all(verdicts)):
-            return results
-        p = self.ensemble.combine([r["probabilities"] for r in results], np.stack([v["probabilities"] for v in verdicts]))
-        digit, confidence = p.argmax(1).tolist(), p.max(1).tolist()
-        return [{"digit": digit[i], "confidence": confidence[i], "probabilities": row} for i, row in enumerate(p.tolist())]
 
     async def read_number(self, data: bytes) -> tuple[dict, numbers.Line, ServedModel]:
         """A line of digits: the line model reads it (in the pool) while the gate scores each glyph.
@@ -173,7 +162,7 @@ class Predictor:
         model = self.models[spec.model]
         line, images = await self.in_pool(self.line_and_glyphs, data)
         log_probs, verdicts = await asyncio.gather(self.in_pool(self.read_strips, model, line.views),
-                                                   asyncio.gather(*(self.submit("gate", x) for x in images)))
+                                                   asyncio.gather(*(self.submit(spec.queue, x) for x in images)))
         result = numbers.assemble(line, log_probs, [v["p_not_a_digit"] for v in verdicts], self.number_calibration)
         self.telemetry.predictions.labels("number", str(len(result["digits"]))).inc()
         return result, line, model

@@ -16,6 +16,14 @@ class TaskSpec:
     reads_line: bool = False  # a line of digits, read whole by `model`; the gate says if it holds any digit
     with_gate: bool = False  # answer with `model` and the gate's digits together (app.ml.ensemble), when fitted
 
+    @property
+    def queue(self) -> str:
+        """The batcher its 28x28 images queue in: a gated task's model runs with the gate as one unit
+        (`app.services.models.GatedModel`), named "<model>+gate"; the number task's glyphs go to the gate."""
+        if self.reads_line:
+            return "gate"
+        return f"{self.model}+gate" if self.gated else self.model
+
 
 TASK_SPECS = {spec.name: spec for spec in (
     TaskSpec("digit", "digit", "Digit", gated=True, with_gate=True),
@@ -35,9 +43,11 @@ V2_INFER = re.compile(r"^/v2/models/([^/]+)(?:/versions/[^/]+)?/infer$")
 
 
 def queued_models(path: str) -> tuple[str, ...] | None:
-    """The micro-batched models a predict route's request queues for (None: not a predict route)."""
-    task = UPLOAD_ROUTES.get(path)
-    if task is None and (match := V2_INFER.match(path)):
-        task = match.group(1)
-    spec = TASK_SPECS.get(task) if task else None
-    return models_needed(spec) if spec else None
+    """The batchers a predict route's request queues in (None: not a predict route). An OIP v2 request
+    that leaves out the gate's output queues in its model's own batcher instead (`v2.infer_outputs`)."""
+    if task := UPLOAD_ROUTES.get(path):
+        return (TASK_SPECS[task].queue,)
+    spec = TASK_SPECS.get(match.group(1)) if (match := V2_INFER.match(path)) else None
+    if spec is None:
+        return None
+    return (spec.queue, spec.model) if spec.gated else (spec.queue,)

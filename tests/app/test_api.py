@@ -260,7 +260,7 @@ def test_shed_requests_are_counted(seven):
         statuses = [r.status_code for r in small.portal.call(burst)]
         shed = statuses.count(503)
         assert shed > 0 and set(statuses) <= {200, 503}
-        assert f'digitserve_shed_total{{model="digit"}} {shed:.1f}' in small.get("/metrics").text
+        assert f'digitserve_shed_total{{model="digit+gate"}} {shed:.1f}' in small.get("/metrics").text
 
 
 def test_form_errors_are_shown_on_the_page(client):

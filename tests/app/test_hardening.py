@@ -270,7 +270,7 @@ def test_a_full_queue_sheds_before_the_body_is_read_on_every_predict_route(three
     from tests.utils import make_client
 
     with make_client(max_queue=2) as c:
-        batcher = c.app.state.batchers["digit"]
+        batcher = c.app.state.batchers["digit+gate"]
         c.portal.call(batcher.stop)  # no worker: what is queued stays queued
         while not batcher.queue.full():
             batcher.queue.put_nowait((np.zeros((1, 28, 28), np.float32), None, None))
@@ -284,4 +284,4 @@ def test_a_full_queue_sheds_before_the_body_is_read_on_every_predict_route(three
         assert r.status_code == 503 and r.headers["retry-after"] and r.headers["connection"] == "close", r.text
     assert "detail" in shed[0].json() and "error" in shed[2].json(), "each protocol's error form"
     assert overlap.status_code == 200
-    assert 'digitserve_shed_total{model="digit"} 3.0' in counted
+    assert 'digitserve_shed_total{model="digit+gate"} 3.0' in counted

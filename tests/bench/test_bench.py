@@ -64,3 +64,12 @@ def test_a_short_benchmark_run_writes_the_table_and_the_ratios(tmp_path):
     summary = report.split("Every round")[0]
     rows = [line.split("|") for line in summary.splitlines() if line.startswith(("| floor", "| service"))]
     assert len(rows) == 13 and all(float(r[3]) > 0 and r[6].strip() == "0" for r in rows), "req/s > 0, no errors"
+
+
+def test_the_floor_runs_two_worker_processes_as_the_service_does():
+    """The reference the service is held to is the bare stack with the service's worker count (2)."""
+    from app.core.config import Settings
+    from bench.__main__ import SERVERS
+
+    floor = SERVERS["floor"]
+    assert floor[floor.index("--workers") + 1] == str(Settings().workers) == "2"

@@ -1,0 +1,145 @@
+"""The upload routes' hot path in plain ASGI: `POST /predict`, `/predict/overlap` and `/predict/sum`
+with a plain multipart body are answered here, without FastAPI's routing, exception and dependency
+layers and without python-multipart's general parser. Those layers cost more than the prediction
+itself at 32 clients (profiled: routing to the endpoint ~18% of a worker's samples, multipart
+parsing ~13%); what the routes do is unchanged, and so is what they answer.
+
+Only the plain case takes the lane: `multipart/form-data` with a simple boundary, one part per
+field, each part's `Content-Disposition` as browsers, curl, httpx and requests write it, `file` with
+a filename (and `number` without one, for sum), nothing else. Anything else (another content type, a
+quoted or escaped name, a missing file, an extra field, a body that does not parse, a wrong API key)
+goes to the FastAPI route with the body replayed, which answers it as before: one definition of
+every error. The lane sits inside the service's own middleware (body limit, shedding, headers and
+metrics), so those hold for it too.
+"""
+
+import re
+
+from fastapi.responses import JSONResponse
+
+from app.api.errors import REQUEST_ERRORS, problem
+from app.api.routes import answer, digit_number, router
+from app.services.tasks import TASK_SPECS, UPLOAD_ROUTES
+
+LANE = {path: task for path, task in UPLOAD_ROUTES.items() if not TASK_SPECS[task].reads_line}
+ROUTES = {route.path: route for route in router.routes if route.path in LANE}  # for the metrics' route label
+BOUNDARY = re.compile(rb"multipart/form-data;\s*boundary=([0-9A-Za-z'()+_,./:=?-]{1,70})", re.IGNORECASE)
+DISPOSITION = re.compile(rb'content-disposition:\s*form-data;\s*name="([a-z]+)"(?:;\s*filename="([^"\\\r\n]+)")?',
+                         re.IGNORECASE)
+PART_HEADER = re.compile(rb"[A-Za-z-]+:[^\r\n]*")
+
+
+def boundary_of(scope) -> bytes | None:
+    """The multipart boundary of a request whose content type is exactly a plain multipart form."""
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            found = BOUNDARY.fullmatch(value)
+            return found.group(1) if found else None
+    return None
+
+
+def parse_part(part: bytes) -> tuple[bytes, bytes, bool] | None:
+    """(field name, content, is a file) of one part, or None unless its headers are the plain kind."""
+    head, sep, content = part.partition(b"\r\n\r\n")
+    if not sep:
+        return None
+    lines = head.split(b"\r\n")
+    dispositions = [DISPOSITION.fullmatch(line) for line in lines]
+    found = [d for d in dispositions if d]
+    if len(found) != 1 or not all(PART_HEADER.fullmatch(line) for line in lines):
+        return None
+    return found[0].group(1), content, found[0].group(2) is not None
+
+
+def plain_form(body: bytes, boundary: bytes) -> dict[bytes, tuple[bytes, bool]] | None:
+    """The fields of a plain multipart body (name -> (content, is a file)), or None: not plain."""
+    delimiter = b"--" + boundary
+    end = body.rfind(b"\r\n" + delimiter + b"--")
+    if not body.startswith(delimiter + b"\r\n") or end < 0 or body[end + len(delimiter) + 4:] not in (b"", b"\r\n"):
+        return None
+    fields = {}
+    for part in body[len(delimiter) + 2:end].split(b"\r\n" + delimiter + b"\r\n"):
+        parsed = parse_part(part)
+        if parsed is None or parsed[0] in fields:
+            return None
+        fields[parsed[0]] = parsed[1:]
+    return fields
+
+
+def lane_inputs(fields: dict[bytes, tuple[bytes, bool]], task: str) -> tuple[bytes, str | None] | None:
+    """(the file's bytes, the raw `number` or None) when the fields are exactly the route's, else None."""
+    takes_number = TASK_SPECS[task].takes_number
+    if set(fields) != ({b"file", b"number"} if takes_number else {b"file"}) or not fields[b"file"][1]:
+        return None
+    if not takes_number:
+        return fields[b"file"][0], None
+    raw, is_file = fields[b"number"]
+    if is_file or not raw.isascii():
+        return None
+    return fields[b"file"][0], raw.decode()
+
+
+def replayed(body: bytes, receive):
+    """A receive that hands the already-read body to the FastAPI route."""
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def again():
+        return pending.pop() if pending else await receive()
+
+    return again
+
+
+async def read_body(receive) -> bytes | None:
+    """The whole request body (None: the client went away)."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def key_allows(scope, expected: str) -> bool:
+    """The request may take the lane: no API key is set, or it sends the right one (a missing or wrong
+    key goes to the route, which answers 401 before it reads the body)."""
+    if not expected:
+        return True
+    return any(name == b"x-api-key" and value == expected.encode() for name, value in scope["headers"])
+
+
+class FastLane:
+    """ASGI middleware: answers the plain uploads of LANE's routes itself (see the module docstring)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        task = LANE.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
+        state = scope["app"].state if task else None
+        predictor = getattr(state, "predictor", None)
+        boundary = boundary_of(scope) if predictor else None
+        if boundary is None or not key_allows(scope, state.settings.api_key):
+            return await self.app(scope, receive, send)
+        body = await read_body(receive)
+        if body is None:
+            return
+        form = plain_form(body, boundary)
+        inputs = lane_inputs(form, task) if form is not None else None
+        if inputs is None:
+            return await self.app(scope, replayed(body, receive), send)
+        scope["route"] = ROUTES[scope["path"]]
+        await self.answer(scope, receive, send, predictor, task, *inputs)
+
+    async def answer(self, scope, receive, send, predictor, task: str, data: bytes, raw_number: str | None) -> None:
+        """The route's answer, or its error in the form the app's exception handlers give it."""
+        try:
+            number = digit_number(raw_number) if TASK_SPECS[task].takes_number else None
+            result, _, model = await predictor.predict(task, data, number)
+            response = answer(task, result, model)
+        except REQUEST_ERRORS as exc:
+            p = problem(exc)
+            retry = {"Retry-After": str(scope["app"].state.settings.retry_after_s)} if p.retry else None
+            response = JSONResponse({"detail": p.message, **p.extra}, status_code=p.status, headers=retry)
+        await response(scope, receive, send)
