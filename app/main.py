@@ -67,11 +67,12 @@ async def lifespan(app: FastAPI):
         telemetry.models_loaded.labels(task).set(1)
     for task in store.errors:
         telemetry.models_loaded.labels(task).set(0)
-    ensemble_card, ensemble = read_ensemble_card(settings.model_dir, served_shas(store))
+    shas = served_shas(store)
+    ensemble_card, ensemble = read_ensemble_card(settings.model_dir, shas)
     batchers = start_batchers(units(store, ensemble), inference, settings, telemetry)
     app.state.store, app.state.batchers = store, batchers
     app.state.predictor = Predictor(store.models, store.errors, batchers, preprocess, settings.max_image_pixels,
-                                    telemetry, *read_number_card(settings.model_dir), ensemble_card, ensemble)
+                                    telemetry, *read_number_card(settings.model_dir, shas), ensemble_card, ensemble)
     # Everything built so far (modules, app, sessions) lives as long as the process. Moving it out of
     # the collector's reach makes each full collection scan only per-request garbage: measured at 32
     # clients, p99 70-76 ms -> 33-37 ms and +7-17% req/s.

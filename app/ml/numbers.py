@@ -140,16 +140,28 @@ class Calibration:
         return {"a": self.a, "b": self.b}
 
 
-def read_number_card(model_dir: Path) -> tuple[dict, Calibration]:
+READER = ("line", "gate")  # the checkpoints the number reader's card was calibrated with, as it names them
+
+
+def read_number_card(model_dir: Path, served: dict[str, str]) -> tuple[dict, Calibration]:
     """The number reader's card, MODEL_DIR/number.json (written by `python -m training.number_card`),
-    and its calibration. Without one the reader still works, uncalibrated, and the card says so."""
+    and its calibration when its `checkpoints` are the served line model and gate (`served`: name ->
+    sha256 of the loaded checkpoints). Otherwise the reader still works, uncalibrated, and the card
+    (or, without one, its stand-in) says why."""
+    path = Path(model_dir) / CARD
     try:
-        card = json.loads((Path(model_dir) / CARD).read_text())
-        return card, Calibration(**card["calibration"])
+        card = json.loads(path.read_text())
+        calibration, checkpoints = Calibration(**card["calibration"]), dict(card["checkpoints"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         log.warning("%s: unreadable (%s); the number confidence is uncalibrated. Fix: run "
-                    "`python -m training.number_card`", Path(model_dir) / CARD, exc)
+                    "`python -m training.number_card`", path, exc)
         return {"error": f"{CARD} missing or unreadable: the number confidence is uncalibrated"}, Calibration()
+    if checkpoints != {name: served.get(name) for name in READER}:
+        why = (f"{CARD} was calibrated for other checkpoints than the served line model and gate: the number "
+               "confidence is uncalibrated")
+        log.warning("%s. Fix: run `python -m training.number_card`", why)
+        return {**card, "error": why}, Calibration()
+    return card, calibration
 
 
 def no_digit() -> InputError:

@@ -6,6 +6,8 @@ import subprocess
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from starlette.formparsers import MultiPartParser
 
 from app.api.fastlane import lane_inputs, plain_form
@@ -162,3 +164,13 @@ def test_what_curl_and_httpx_send_takes_the_lane(client, parses, mnist_fixture, 
     by_httpx = client.post("/predict/sum", files={"file": ("7.png", image.read_bytes(), "image/png")}, data={"number": "2"})
     assert parses == [], "neither needed the general parser"
     assert by_curl.status_code == by_httpx.status_code == 200 and by_curl.content == by_httpx.content
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300), st.binary(max_size=20), st.booleans())
+def test_any_content_comes_back_exactly_as_sent(content, number, number_first):
+    """Whatever bytes a file holds (CRLFs, dashes, blank lines), the lane's parser returns them whole."""
+    assume(CURL_BOUNDARY not in content + number)
+    parts = [file_part(content), number_part(number)]
+    form = plain_form(body(parts[::-1] if number_first else parts), CURL_BOUNDARY)
+    assert form == {b"file": (content, True), b"number": (number, False)}

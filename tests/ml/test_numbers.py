@@ -130,3 +130,17 @@ def test_uncalibrated_confidence_is_about_the_probability_near_one():
 def test_a_calibration_that_could_not_be_monotone_is_refused(a, b):
     with pytest.raises(ValueError):
         numbers.Calibration(a, b)
+
+
+def test_the_number_card_calibrates_only_the_checkpoints_it_names(tmp_path):
+    import json
+
+    served = {"line": "1" * 64, "gate": "2" * 64, "digit": "3" * 64}
+    card = {"calibration": {"a": 0.7, "b": 0.6}, "checkpoints": {"line": "1" * 64, "gate": "2" * 64}}
+    (tmp_path / numbers.CARD).write_text(json.dumps(card))
+    assert numbers.read_number_card(tmp_path, served) == (card, numbers.Calibration(0.7, 0.6))
+    stale, calibration = numbers.read_number_card(tmp_path, {**served, "gate": "0" * 64})
+    assert calibration == numbers.Calibration() and "other checkpoints" in stale["error"]
+    (tmp_path / numbers.CARD).unlink()
+    missing, calibration = numbers.read_number_card(tmp_path, served)
+    assert calibration == numbers.Calibration() and "missing" in missing["error"]
