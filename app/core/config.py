@@ -25,7 +25,7 @@ class Settings(BaseSettings):
 
     max_batch_size: int = Field(32, ge=1, description="requests run together in one forward pass")
     max_batch_wait_ms: float = Field(0.0, ge=0, description="how long a batch waits to fill up")
-    max_queue: int = Field(512, ge=1, description="waiting requests per model before 503")
+    max_queue: int = Field(512, ge=1, description="waiting requests per queue (a model, or a gated task's model+gate) before 503")
     request_timeout_s: float = Field(10.0, gt=0, description="a prediction not done by then gets 504")
     max_infer_items: int = Field(256, ge=1, description="images in one OIP v2 infer request before 413")
     retry_after_s: int = Field(1, ge=1)
