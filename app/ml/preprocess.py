@@ -78,7 +78,9 @@ def decode(data: bytes, max_pixels: int, work_side: int = 0) -> Image.Image:
             img.seek(0)
             if work_side and img.format == "JPEG" and min(w, h) > 2 * work_side:
                 img.info["full_size"] = (w, h)  # the upload's own size; img.size becomes the decoded one
-                img.draft(img.mode, (work_side, work_side))
+                # A colour JPEG is decoded straight to gray (its luma: what to_gray would compute from
+                # RGB), which skips the chroma planes' upsampling and the colour conversion.
+                img.draft("L" if img.mode == "RGB" else img.mode, (work_side, work_side))
             img.load()
     except InputError:
         raise
