@@ -156,8 +156,9 @@ def remove_background(x: np.ndarray) -> np.ndarray:
     opened = coarse.filter(ImageFilter.MinFilter(7)).filter(ImageFilter.MaxFilter(7))
     smooth = opened.resize((w, h), Image.BILINEAR)
     x = x - np.asarray(smooth, dtype=np.float32)
-    spread = 1.4826 * float(np.median(np.abs(x - np.median(x))))
-    floor = float(np.median(x)) + 4 * spread + 0.04
+    median = float(np.median(x))
+    spread = 1.4826 * float(np.median(np.abs(x - median)))  # a robust sigma (MAD), the median computed once
+    floor = median + 4 * spread + 0.04
     # The ink's level: a high percentile, of a lightly smoothed copy too, so that a small digit (under
     # 0.5% of the pixels) still counts while single noisy pixels do not.
     top = max(float(np.percentile(x, 99.5)), float(np.percentile(ndimage.uniform_filter(x, 3), 99.95)))
