@@ -133,7 +133,7 @@ def main(argv=None) -> None:
         models = client.app.state.store.models
     card = {"reader": "line model (CTC) + gate", "calibration": calibration.as_dict(),
             "calibration_method": "Platt scaling of log(-log p), p the string's CTC probability",
-            "checkpoints": {name: models[name].card.sha256 for name in ("line", "gate")},
+            "checkpoints": {name: models[name].card.sha256 for name in numbers.READER},
             "validation": {k: v for k, v in summarize(val, calibration).items() if k != "reliability"},
             "validation_1_to_20": {k: v for k, v in summarize(val_long, calibration).items() if k != "reliability"},
             "test": summarize(test, calibration), "test_1_to_20": summarize(long, calibration),

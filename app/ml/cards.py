@@ -7,11 +7,13 @@ only cards and ONNX files, so this module must not import torch (it costs ~0.5 G
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+log = logging.getLogger("digitserve.cards")
 DEFAULT_THRESHOLD = 0.5  # a model whose card records no decision threshold (overlap's, the gate's) uses this
 
 
@@ -131,3 +133,23 @@ def onnx_export(path: Path, card: dict, entry: str = "onnx") -> Path:
         raise CheckpointError(f"{onnx_path}: {ONNX_ENTRIES[entry]} export not found (run `make onnx`)")
     check_sha256(onnx_path, export.get("sha256"), f"the card's {entry} entry")
     return onnx_path
+
+
+def read_fitted_card(path: Path, fitted_for: tuple[str, ...], served: dict[str, str], parse, without: str,
+                     fix: str) -> tuple[dict, object | None]:
+    """A card fitted on other models' outputs (the ensemble's, the number reader's): (the card, `parse(card)`)
+    when its `checkpoints` (name -> sha256) are the served checkpoints of the models `fitted_for`
+    (`served`: name -> sha256 of the loaded ones); else (the card or a stand-in with `error` saying why,
+    None), logged with `fix`, the command that writes it. `without`: what the service does then."""
+    try:
+        card = json.loads(path.read_text())
+        parsed, checkpoints = parse(card), dict(card["checkpoints"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        why = f"{path.name} missing or unreadable ({type(exc).__name__}): {without}"
+        log.warning("%s. Fix: run `%s`", why, fix)
+        return {"error": why}, None
+    if checkpoints != {name: served.get(name) for name in fitted_for}:
+        why = f"{path.name} was fitted for other checkpoints than the served {' and '.join(fitted_for)}: {without}"
+        log.warning("%s. Fix: run `%s`", why, fix)
+        return {**card, "error": why}, None
+    return card, parsed

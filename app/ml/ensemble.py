@@ -16,16 +16,14 @@ otherwise the digit model answers alone and /models says why.
 NumPy only (the CPU service runs without torch).
 """
 
-import json
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from app.ml.cards import read_fitted_card
 from app.ml.constants import DIGITS
 
-log = logging.getLogger("digitserve.ensemble")
 CARD = "ensemble.json"
 COMBINED = ("digit", "gate")  # the models whose probabilities are combined, as the card names them
 
@@ -54,16 +52,5 @@ def read_ensemble_card(model_dir: Path, served: dict[str, str]) -> tuple[dict, E
     """MODEL_DIR/ensemble.json and its Ensemble when its `checkpoints` are the served digit model and
     gate (`served`: name -> sha256 of the loaded checkpoints); else (the card or why it is not used,
     None): the digit model then answers alone."""
-    path = Path(model_dir) / CARD
-    try:
-        card = json.loads(path.read_text())
-        ensemble, checkpoints = Ensemble(float(card["temperature"])), dict(card["checkpoints"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        why = f"{CARD} missing or unreadable ({type(exc).__name__}): the digit model answers alone"
-        log.warning("%s. Fix: run `python -m training.ensemble`", why)
-        return {"error": why}, None
-    if checkpoints != {name: served.get(name) for name in COMBINED}:
-        why = f"{CARD} was fitted for other checkpoints than the served digit model and gate: the digit model answers alone"
-        log.warning("%s. Fix: run `python -m training.ensemble`", why)
-        return {**card, "error": why}, None
-    return card, ensemble
+    return read_fitted_card(Path(model_dir) / CARD, COMBINED, served, lambda card: Ensemble(float(card["temperature"])),
+                            "the digit model answers alone", "python -m training.ensemble")

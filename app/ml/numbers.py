@@ -22,8 +22,6 @@ there is any digit in it at all.
 NumPy and SciPy only.
 """
 
-import json
-import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,11 +30,11 @@ import numpy as np
 from scipy import ndimage
 
 from app.ml import lines
+from app.ml.cards import read_fitted_card
 from app.ml.ink import EIGHT, Glyph, columns, components
 from app.ml.lines import Strip, line_image
 from app.ml.preprocess import InputError, downscale_to, fit_and_center, isolate_ink, no_ink, read_upload
 
-log = logging.getLogger("digitserve.numbers")
 CARD = "number.json"  # beside the checkpoints: how the number reader was calibrated and how it scored
 LINE_SIDE = 1024  # the longer side of the working image (a 20-digit line keeps ~50 px per digit)
 SURELY_NOT = 0.99  # a line is refused when the gate gives every glyph at least this P(not a digit):
@@ -148,20 +146,10 @@ def read_number_card(model_dir: Path, served: dict[str, str]) -> tuple[dict, Cal
     and its calibration when its `checkpoints` are the served line model and gate (`served`: name ->
     sha256 of the loaded checkpoints). Otherwise the reader still works, uncalibrated, and the card
     (or, without one, its stand-in) says why."""
-    path = Path(model_dir) / CARD
-    try:
-        card = json.loads(path.read_text())
-        calibration, checkpoints = Calibration(**card["calibration"]), dict(card["checkpoints"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        log.warning("%s: unreadable (%s); the number confidence is uncalibrated. Fix: run "
-                    "`python -m training.number_card`", path, exc)
-        return {"error": f"{CARD} missing or unreadable: the number confidence is uncalibrated"}, Calibration()
-    if checkpoints != {name: served.get(name) for name in READER}:
-        why = (f"{CARD} was calibrated for other checkpoints than the served line model and gate: the number "
-               "confidence is uncalibrated")
-        log.warning("%s. Fix: run `python -m training.number_card`", why)
-        return {**card, "error": why}, Calibration()
-    return card, calibration
+    card, calibration = read_fitted_card(Path(model_dir) / CARD, READER, served,
+                                         lambda card: Calibration(**card["calibration"]),
+                                         "the number confidence is uncalibrated", "python -m training.number_card")
+    return card, calibration or Calibration()
 
 
 def no_digit() -> InputError:
