@@ -17,13 +17,12 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartParser
 
-from app.api.errors import REQUEST_ERRORS, problem
+from app.api.errors import REQUEST_ERRORS, error_response, problem_response
 from app.api.fastlane import FastLane
 from app.api.routes import UPLOAD_BODIES
 from app.api.routes import router as api_router
@@ -114,20 +113,9 @@ def start_batchers(runs: dict, executor: ThreadPoolExecutor, settings: Settings,
     return batchers
 
 
-def error(request: Request, status: int, detail: str, headers: dict | None = None, **extra) -> JSONResponse:
-    """An error in the form of the route's protocol: {"error": ...} under /v2 (the Open Inference
-    Protocol's), {"detail": ..., "reason": ...} elsewhere."""
-    key = error_key(request.url.path)
-    body = {key: detail} if key == "error" else {key: detail, **extra}
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
 def install_error_handlers(app: FastAPI) -> None:
-    retry = {"Retry-After": str(app.state.settings.retry_after_s)}
-
     async def request_error(request: Request, exc: Exception):
-        p = problem(exc)
-        return error(request, p.status, p.message, retry if p.retry else None, **p.extra)
+        return problem_response(exc, request.url.path, app.state.settings.retry_after_s)
 
     for kind in REQUEST_ERRORS:
         app.add_exception_handler(kind, request_error)
@@ -135,12 +123,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
         problems = [f"{'.'.join(str(p) for p in e['loc'] if p != 'body')}: {e['msg']}" for e in exc.errors()]
-        return error(request, 422, "; ".join(problems) or "invalid request")
+        return error_response(request.url.path, 422, "; ".join(problems) or "invalid request")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         if error_key(request.url.path) == "error":
-            return error(request, exc.status_code, str(exc.detail), exc.headers)
+            return error_response(request.url.path, exc.status_code, str(exc.detail), exc.headers)
         return await http_exception_handler(request, exc)
 
 

@@ -1,9 +1,13 @@
 """One mapping from what can go wrong with a request to its answer (status, message, extra fields,
-Retry-After or not), used by the API's exception handlers (both protocols) and by the page."""
+Retry-After or not), used by the API's exception handlers (both protocols), the upload routes' fast
+lane and the page; and the JSON error response in each protocol's form."""
 
 from dataclasses import dataclass, field
 
+from fastapi.responses import JSONResponse
+
 from app.api.oip import ProtocolError
+from app.core.middleware import error_key
 from app.ml.preprocess import InputError
 from app.services.batcher import DeadlineExceeded, InferenceFailed, Overloaded
 from app.services.predictor import ModelUnavailable
@@ -33,3 +37,17 @@ def problem(exc: Exception) -> Problem:
     if isinstance(exc, ModelUnavailable):
         return Problem(503, str(exc), retry=True)
     raise TypeError(f"not a request error: {exc!r}")
+
+
+def error_response(path: str, status: int, detail: str, headers: dict | None = None, **extra) -> JSONResponse:
+    """An error in the form of the route's protocol: {"error": ...} under /v2 (the Open Inference
+    Protocol's), {"detail": ..., "reason": ...} elsewhere."""
+    key = error_key(path)
+    body = {key: detail} if key == "error" else {key: detail, **extra}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def problem_response(exc: Exception, path: str, retry_after_s: int) -> JSONResponse:
+    """The answer to a request error (one of REQUEST_ERRORS) on `path`."""
+    p = problem(exc)
+    return error_response(path, p.status, p.message, {"Retry-After": str(retry_after_s)} if p.retry else None, **p.extra)

@@ -15,10 +15,8 @@ metrics), so those hold for it too.
 
 import re
 
-from fastapi.responses import JSONResponse
-
-from app.api.errors import REQUEST_ERRORS, problem
-from app.api.routes import answer, digit_number, router
+from app.api.errors import REQUEST_ERRORS, problem_response
+from app.api.routes import answer, digit_number, key_matches, router
 from app.services.tasks import TASK_SPECS, UPLOAD_ROUTES
 
 LANE = {path: task for path, task in UPLOAD_ROUTES.items() if not TASK_SPECS[task].reads_line}
@@ -29,13 +27,15 @@ DISPOSITION = re.compile(rb'content-disposition:\s*form-data;\s*name="([a-z]+)"(
 PART_HEADER = re.compile(rb"[A-Za-z-]+:[^\r\n]*")
 
 
+def header(scope, name: bytes) -> bytes | None:
+    """A request header's raw value (the first, as Starlette's `headers.get`)."""
+    return next((value for key, value in scope["headers"] if key == name), None)
+
+
 def boundary_of(scope) -> bytes | None:
     """The multipart boundary of a request whose content type is exactly a plain multipart form."""
-    for name, value in scope["headers"]:
-        if name == b"content-type":
-            found = BOUNDARY.fullmatch(value)
-            return found.group(1) if found else None
-    return None
+    found = BOUNDARY.fullmatch(header(scope, b"content-type") or b"")
+    return found.group(1) if found else None
 
 
 def part_headers(head: bytes) -> tuple[bytes, bool] | None:
@@ -106,11 +106,10 @@ async def read_body(receive) -> bytes | None:
 
 
 def key_allows(scope, expected: str) -> bool:
-    """The request may take the lane: no API key is set, or it sends the right one (a missing or wrong
-    key goes to the route, which answers 401 before it reads the body)."""
-    if not expected:
-        return True
-    return any(name == b"x-api-key" and value == expected.encode() for name, value in scope["headers"])
+    """The request may take the lane by the routes' own key check (`routes.key_matches`); a missing or
+    wrong key goes to the route, which answers 401 before it reads the body."""
+    given = header(scope, b"x-api-key")
+    return key_matches(None if given is None else given.decode("latin-1"), expected)
 
 
 class FastLane:
@@ -144,7 +143,5 @@ class FastLane:
             result, _, model = await predictor.predict(task, data, number)
             response = answer(task, result, model)
         except REQUEST_ERRORS as exc:
-            p = problem(exc)
-            retry = {"Retry-After": str(scope["app"].state.settings.retry_after_s)} if p.retry else None
-            response = JSONResponse({"detail": p.message, **p.extra}, status_code=p.status, headers=retry)
+            response = problem_response(exc, scope["path"], scope["app"].state.settings.retry_after_s)
         await response(scope, receive, send)

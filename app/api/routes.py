@@ -65,15 +65,17 @@ def upload_route(path: str, summary: str, body: type = UploadBody):
 UPLOAD_BODIES = (UploadBody, SumUploadBody)  # their schemas go into /openapi.json's components (main.install_openapi)
 
 
+def key_matches(given: str | None, expected: str) -> bool:
+    """No API key is set (`expected` empty), or `given` is it (compared in constant time)."""
+    return not expected or bool(given and hmac.compare_digest(given.encode(), expected.encode()))
+
+
 def check_api_key(request: Request) -> None:
     """401 unless the X-API-Key header matches API_KEY (when one is set). The predict routes call it
     first, before reading the body; as a FastAPI dependency with a Header parameter it cost ~0.1 ms
     of parameter solving per request (profiled), a tenth of what a 28x28 upload costs in all."""
-    expected = request.app.state.settings.api_key
-    if expected:
-        given = request.headers.get("x-api-key")
-        if not (given and hmac.compare_digest(given.encode(), expected.encode())):
-            raise HTTPException(401, "missing or wrong X-API-Key header")
+    if not key_matches(request.headers.get("x-api-key"), request.app.state.settings.api_key):
+        raise HTTPException(401, "missing or wrong X-API-Key header")
 
 
 def one_file(form) -> UploadFile:
