@@ -15,7 +15,6 @@ import numpy as np
 
 from app.core.telemetry import Telemetry
 from app.ml import lines, numbers
-from app.ml.ensemble import Ensemble
 from app.ml.ink import upright_stroke
 from app.ml.preprocess import InputError, Prepared, prepare
 from app.services.batcher import InferenceFailed, MicroBatcher, Overloaded
@@ -74,8 +73,7 @@ class Predictor:
     telemetry: Telemetry
     number_card: dict | None = None  # models/number.json, see app.ml.numbers.read_number_card
     number_calibration: numbers.Calibration = numbers.Calibration()  # the string confidence's, from that card
-    ensemble_card: dict | None = None  # models/ensemble.json, see app.ml.ensemble.read_ensemble_card
-    ensemble: Ensemble | None = None  # None: the digit model answers alone
+    ensemble_card: dict | None = None  # models/ensemble.json (read_ensemble_card); the ensemble runs in GatedModel
 
     async def prepare(self, data: bytes, pen: bool = True) -> Prepared:
         """Small PNGs (the common API case, e.g. 28x28) are prepared inline: that takes tens of

@@ -38,7 +38,8 @@ def test_mnist_pngs_through_the_api_get_exactly_the_served_models_own_answers(cl
     models, x = client.app.state.store.models, (images / 255.0).astype(np.float32)
     assert models["digit"].runtime.precision == "int8", "the shipped digit model has an 8-bit export, served by default"
     # the digit route answers with the digit model and the gate's digits combined (app.ml.ensemble)
-    probabilities = client.app.state.predictor.ensemble.combine(models["digit"].runtime(x)[0], models["gate"].runtime(x)[0])
+    ensemble = client.app.state.units["digit+gate"].ensemble
+    probabilities = ensemble.combine(models["digit"].runtime(x)[0], models["gate"].runtime(x)[0])
     answers = [client.post("/predict", files={"file": ("d.png", png(img), "image/png")}).json() for img in images]
     accepted = np.array(["digit" in a for a in answers])
     got = np.array([a.get("digit", -1) for a in answers])

@@ -30,13 +30,13 @@ def test_the_shipped_card_was_fitted_for_the_shipped_models_and_is_served(client
     shas = {m["name"]: m["sha256"] for m in models["models"]}
     assert "error" not in card and card["checkpoints"] == {"digit": shas["digit"], "gate": shas["gate"]}
     assert card["validation"]["combined"]["accuracy"] >= card["validation"]["digit_model"]["accuracy"]
-    assert client.app.state.predictor.ensemble.temperature == card["temperature"]
+    assert client.app.state.units["digit+gate"].ensemble.temperature == card["temperature"]
 
 
 def test_predict_answers_the_combined_probabilities(client, mnist_fixture):
     images, labels = mnist_fixture[0][:30], mnist_fixture[1][:30]
     x = images.astype(np.float32) / 255
-    expected = combine(*served(client, x), client.app.state.predictor.ensemble.temperature)
+    expected = combine(*served(client, x), client.app.state.units["digit+gate"].ensemble.temperature)
     for got, p in zip(answers(client, images), expected):
         assert got is not None and got["digit"] == int(p.argmax())
         assert got["confidence"] == pytest.approx(float(p.max()), abs=1e-5)
@@ -51,7 +51,7 @@ def test_with_a_card_fitted_for_other_checkpoints_the_digit_model_answers_alone(
     (tmp_path / CARD).write_text(json.dumps({**card, "checkpoints": {**card["checkpoints"], "gate": "0" * 64}}))
     images = mnist_fixture[0][:10]
     with make_client(model_dir=tmp_path) as c:
-        assert c.app.state.predictor.ensemble is None
+        assert c.app.state.units["digit+gate"].ensemble is None
         assert "other checkpoints" in c.get("/models").json()["digit_ensemble"]["error"]
         alone = served(c, images.astype(np.float32) / 255)[0]
         for got, p in zip(answers(c, images), alone):

@@ -34,7 +34,7 @@ def test_an_upload_runs_one_batch_of_the_unit_and_none_of_the_gate_alone(client,
 
 
 def test_the_unit_answers_what_the_model_and_the_gate_answer_each_on_their_own(client, mnist_fixture):
-    models, ensemble = client.app.state.store.models, client.app.state.predictor.ensemble
+    models, ensemble = client.app.state.store.models, client.app.state.units["digit+gate"].ensemble
     x = mnist_fixture[0][:12].astype(np.float32) / 255
     numbers = np.arange(12, dtype=np.int64) % 10
     for spec, combined in ((TASK_SPECS["digit"], ensemble), (TASK_SPECS["sum"], None)):

@@ -32,4 +32,4 @@ def test_a_small_run_writes_a_card_for_the_served_checkpoints_and_the_service_us
     with make_client(model_dir=models) as c:
         shas = {m["name"]: m["sha256"] for m in c.get("/models").json()["models"]}
         assert card["checkpoints"] == {"digit": shas["digit"], "gate": shas["gate"]}
-        assert c.app.state.predictor.ensemble.temperature == card["temperature"]
+        assert c.app.state.units["digit+gate"].ensemble.temperature == card["temperature"]
