@@ -214,13 +214,24 @@ def spans(image: np.ndarray, frames: list[int]) -> list[tuple[int, int]]:
     centres = [min(image.shape[1] - 1, f * FRAME + FRAME // 2) for f in frames]
     cuts = [0]
     for a, b in zip(centres, centres[1:]):
-        cuts.append(a + 1 + int(np.argmin(profile[a + 1:b + 1])) if b > a else a + 1)
+        cuts.append(cut(profile, cuts[-1], a, b) if b > a else a + 1)
     cuts.append(image.shape[1])
     out = []
     for a, b in zip(cuts, cuts[1:]):
         cols = np.flatnonzero(profile[a:b] > INK)
         out.append((a + int(cols[0]), a + int(cols[-1]) + 1) if len(cols) else (a, max(b, a + 1)))
     return out
+
+
+def cut(profile: np.ndarray, start: int, a: int, b: int) -> int:
+    """Where two digits read at columns a < b part: a column in (a, b] with the least ink, the first one
+    with ink on both sides (since the previous cut `start`, and up to b) where there is one. A peak can
+    fall a few columns before a narrow digit's ink (a one-stroke 1): the blank there is no parting."""
+    window = profile[a + 1:b + 1]
+    least = a + 1 + np.flatnonzero(window <= window.min())
+    inked = np.flatnonzero(profile > INK)
+    both = [c for c in least.tolist() if ((inked >= start) & (inked < c)).any() and ((inked > c) & (inked <= b)).any()]
+    return both[0] if both else int(least[0])
 
 
 def rows_of(image: np.ndarray, a: int, b: int) -> tuple[int, int]:

@@ -155,3 +155,14 @@ def test_a_digit_crop_is_a_28x28_picture_of_its_ink():
     assert out.shape == (28, 28) and out.max() > 0.9
     rows = np.flatnonzero(out.max(1) > 0.5)
     assert rows[-1] - rows[0] + 1 >= 19
+
+
+def test_a_digit_read_just_before_its_ink_keeps_its_ink():
+    """The line model can peak a frame or two before a narrow digit's ink (a "1" drawn with one stroke on
+    the page's canvas): the cut between it and the next digit goes in the gap after its ink, not in the
+    blank before it, which handed the 1 to the 2's box (seen in the page: "1" boxed on empty canvas)."""
+    image = np.zeros((28, 90), np.float32)
+    image[4:24, 20:24] = 1  # the 1
+    image[4:24, 45:70] = 1  # the 2
+    read_at = [12 // FRAME, 56 // FRAME]  # the 1's peak 8 columns before its ink
+    assert lines.spans(image, read_at) == [(20, 24), (45, 70)]
