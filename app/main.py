@@ -29,6 +29,7 @@ from app.api.routes import router as api_router
 from app.api.schemas import InferRequestBody
 from app.api.v2 import router as v2_router
 from app.core.config import Settings, get_settings
+from app.core.drain import Drain, drain_on_sigterm
 from app.core.middleware import BodyLimitMiddleware, HeadersAndMetricsMiddleware, ShedMiddleware, error_key
 from app.core.telemetry import Telemetry
 from app.ml.ensemble import Ensemble, read_ensemble_card
@@ -82,7 +83,8 @@ async def lifespan(app: FastAPI):
              device,
              f"; unavailable: {', '.join(store.errors)}" if store.errors else "")
     try:
-        yield
+        with drain_on_sigterm(app.state.drain, settings.drain_s):
+            yield
     finally:
         for batcher in batchers.values():
             await batcher.stop()
@@ -155,7 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="digitserve", version="1.0.0", lifespan=lifespan,
                   description="Handwritten-digit recognition: one digit, two overlapped digits, digit + number, "
                               "a whole number; upload routes and the Open Inference Protocol (v2).")
-    app.state.settings, app.state.telemetry = settings, Telemetry()
+    app.state.settings, app.state.telemetry, app.state.drain = settings, Telemetry(), Drain()
     app.state.store, app.state.units, app.state.batchers = None, {}, {}
     install_error_handlers(app)
     app.include_router(api_router)
@@ -167,7 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes, timeout_s=settings.body_timeout_s)
     app.add_middleware(ShedMiddleware, models_for=queued_models, retry_after_s=settings.retry_after_s,
                        telemetry=app.state.telemetry)
-    app.add_middleware(HeadersAndMetricsMiddleware, telemetry=app.state.telemetry)
+    app.add_middleware(HeadersAndMetricsMiddleware, telemetry=app.state.telemetry, drain=app.state.drain)
     return app
 
 

@@ -153,14 +153,15 @@ async def health():
 
 
 @router.get("/ready", response_model=Readiness, responses={503: {"model": Readiness}}, tags=["ops"],
-            summary="Readiness: 200 once every model is loaded")
+            summary="Readiness: 200 once every model is loaded, 503 again once SIGTERM arrived")
 async def ready(request: Request):
-    store = request.app.state.store
+    store, draining = request.app.state.store, request.app.state.drain.started
     if store is None:
         return JSONResponse({"ready": False, "models": {t: "loading" for t in MODELS}}, status_code=503)
     models = {t: "ready" if t in store.models else store.errors.get(t, "not loaded") for t in MODELS}
-    body = {"ready": store.ready(), "models": models}
-    return body if store.ready() else JSONResponse(body, status_code=503)
+    is_ready = store.ready() and not draining
+    body = {"ready": is_ready, "draining": draining, "models": models}
+    return body if is_ready else JSONResponse(body, status_code=503)
 
 
 @router.get("/models", response_model=ModelsList, tags=["ops"], summary="The model cards of the loaded models")

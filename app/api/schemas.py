@@ -62,6 +62,8 @@ class Health(BaseModel):
 
 class Readiness(BaseModel):
     ready: bool
+    draining: bool = Field(False, description="SIGTERM arrived: requests are still answered for DRAIN_S seconds, "
+                                              "but the instance asks to be taken out of rotation")
     models: dict[str, str] = Field(description="per task: 'ready' or why it is unavailable")
 
 

@@ -97,10 +97,10 @@ async def live():
 
 
 @router.get("/health/ready", response_model=ServerReadiness, responses={503: {"model": ServerReadiness}},
-            summary="Readiness: 200 once every model is loaded")
+            summary="Readiness: 200 once every model is loaded, 503 again once SIGTERM arrived")
 async def ready(request: Request):
     store = request.app.state.store
-    is_ready = bool(store and store.ready())
+    is_ready = bool(store and store.ready()) and not request.app.state.drain.started
     return JSONResponse({"ready": is_ready}, status_code=200 if is_ready else 503)
 
 

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(10.0, gt=0, description="a prediction not done by then gets 504")
     max_infer_items: int = Field(256, ge=1, description="images in one OIP v2 infer request before 413")
     retry_after_s: int = Field(1, ge=1)
+    drain_s: float = Field(1.0, ge=0, le=30, description=(
+        "after SIGTERM: keep accepting and answering this long while /ready answers 503, then stop accepting "
+        "and finish in-flight requests (at most 8 s more)"))
     preprocess_threads: int = Field(2, ge=1)
     inference_runtime: Literal["auto", "onnx", "torch"] = Field(
         "auto", description="auto: the ONNX export in onnxruntime on CPU, torch on CUDA")

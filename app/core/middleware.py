@@ -9,6 +9,7 @@ import asyncio
 import json
 import time
 
+from app.core.drain import Drain
 from app.core.telemetry import Telemetry
 
 SECURITY_HEADERS = [
@@ -129,10 +130,11 @@ class ShedMiddleware:
 
 
 class HeadersAndMetricsMiddleware:
-    """Adds security headers (CSP on HTML) and records count, latency and errors per route."""
+    """Adds security headers (CSP on HTML; `Connection: close` while the process drains, so clients
+    reconnect to another instance) and records count, latency and errors per route."""
 
-    def __init__(self, app, telemetry: Telemetry):
-        self.app, self.telemetry = app, telemetry
+    def __init__(self, app, telemetry: Telemetry, drain: Drain):
+        self.app, self.telemetry, self.drain = app, telemetry, drain
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -147,6 +149,8 @@ class HeadersAndMetricsMiddleware:
                 headers.extend(SECURITY_HEADERS)
                 if any(k == b"content-type" and v.startswith(b"text/html") for k, v in headers):
                     headers.append(PAGE_CSP)
+                if self.drain.started and not any(k == b"connection" for k, _ in headers):
+                    headers.append((b"connection", b"close"))
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -53,7 +53,8 @@ def test_health_ready_models_metrics(client, seven):
     assert client.get("/health").json() == {"status": "ok"}
     ready = client.get("/ready")
     assert ready.status_code == 200
-    assert ready.json() == {"ready": True, "models": {t: "ready" for t in ("digit", "overlap", "sum", "gate", "line")}}
+    assert ready.json() == {"ready": True, "draining": False,
+                            "models": {t: "ready" for t in ("digit", "overlap", "sum", "gate", "line")}}
     cards = client.get("/models").json()
     assert {c["task"] for c in cards["models"]} == {"digit", "overlap", "sum", "gate", "line"} and cards["unavailable"] == {}
     assert cards["number_reader"]["calibration"]["a"] > 0 and set(cards["number_reader"]["checkpoints"]) == {"line", "gate"}

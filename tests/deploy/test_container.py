@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 
 from support import server
+from support.images import png
 from support.server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,13 +81,30 @@ def test_sigterm_lets_in_flight_requests_finish_and_exits_0_within_10s():
         httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
 
 
+def test_after_sigterm_new_requests_are_answered_during_the_drain_while_ready_says_503():
+    port = free_port()
+    proc = start(port, DRAIN_S="2")
+    wait_ready(port, proc, READY_BUDGET_S)
+    one = np.zeros((28, 28), np.uint8)
+    one[4:24, 13:15] = 255
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    time.sleep(0.5)  # both workers have the signal by now; the drain lasts 2 s
+    ready = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5)
+    answer = httpx.post(f"http://127.0.0.1:{port}/predict", files={"file": ("1.png", png(one), "image/png")}, timeout=5)
+    assert time.monotonic() - sent < 2, "the checks ran after the drain; they prove nothing"
+    assert ready.status_code == 503 and ready.json()["draining"] is True
+    assert answer.status_code == 200 and answer.json()["digit"] == 1 and answer.headers["connection"] == "close"
+    code = proc.wait(10)
+    assert code == 0 and time.monotonic() - sent >= 2
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here; the CUDA path is proved where one exists")
 def test_inference_runs_on_cuda_when_available():
     from fastapi.testclient import TestClient
 
     from app.core.config import Settings
     from app.main import create_app
-    from support.images import png
 
     with TestClient(create_app(Settings(device="auto"))) as client:
         store = client.app.state.store
