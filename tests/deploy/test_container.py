@@ -83,20 +83,22 @@ def test_sigterm_lets_in_flight_requests_finish_and_exits_0_within_10s():
 
 def test_after_sigterm_new_requests_are_answered_during_the_drain_while_ready_says_503():
     port = free_port()
-    proc = start(port, DRAIN_S="2")
+    proc = start(port, DRAIN_S="3")
     wait_ready(port, proc, READY_BUDGET_S)
     one = np.zeros((28, 28), np.uint8)
     one[4:24, 13:15] = 255
     sent = time.monotonic()
-    proc.send_signal(signal.SIGTERM)
-    time.sleep(0.5)  # both workers have the signal by now; the drain lasts 2 s
-    ready = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5)
+    proc.send_signal(signal.SIGTERM)  # the supervisor passes it on to both workers within ~0.5 s
+    while (ready := httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5)).status_code == 200:
+        assert time.monotonic() - sent < 2, "no worker started draining within 2 s of SIGTERM"
+        time.sleep(0.05)
+    time.sleep(0.3)  # the other worker has the signal too
     answer = httpx.post(f"http://127.0.0.1:{port}/predict", files={"file": ("1.png", png(one), "image/png")}, timeout=5)
-    assert time.monotonic() - sent < 2, "the checks ran after the drain; they prove nothing"
     assert ready.status_code == 503 and ready.json()["draining"] is True
+    # answered, by a worker that was draining (the header is only sent then), on a new connection
     assert answer.status_code == 200 and answer.json()["digit"] == 1 and answer.headers["connection"] == "close"
-    code = proc.wait(10)
-    assert code == 0 and time.monotonic() - sent >= 2
+    code = proc.wait(15)
+    assert code == 0 and time.monotonic() - sent >= 3
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here; the CUDA path is proved where one exists")
