@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     retry_after_s: int = Field(1, ge=1)
     drain_s: float = Field(1.0, ge=0, le=30, description=(
         "after SIGTERM: keep accepting and answering this long while /ready answers 503, then stop accepting "
-        "and finish in-flight requests (at most 8 s more)"))
+        "and finish in-flight requests (at most 7 s more)"))
     preprocess_threads: int = Field(2, ge=1)
     inference_runtime: Literal["auto", "onnx", "torch"] = Field(
         "auto", description="auto: the ONNX export in onnxruntime on CPU, torch on CUDA")
