@@ -176,7 +176,30 @@ def rejection_report(client, mnist, n: int, per_kind: int, n_pen: int, out: Path
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
     rejection_figures(report, out)
+    missed = [(p, b) for p, (s, b), r in zip(pens, answers, right) if not r]
+    pen_failures_figure(missed, out / "pen_failures.png")
     return report
+
+
+def pen_failures_figure(missed: list[tuple[dict, dict]], path: Path) -> None:
+    """Each pen drawing the service got wrong, as the model saw it: 'label -> answer', its source and pen."""
+    import matplotlib.pyplot as plt
+
+    from app.ml.preprocess import prepare
+
+    cols = 8
+    rows = max(1, -(-len(missed) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.5, rows * 2.0), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (p, body) in zip(axes.flat, missed):
+        ax.imshow(prepare(p["data"]).image, cmap="gray", vmin=0, vmax=1)
+        answer = body.get("digit", body.get("reason", "?"))
+        ax.set_title(f"{p['digit']} -> {answer}\n{p['source']}, pen {p['pen']:.2f}", fontsize=7)
+    fig.suptitle(f"Pen drawings answered wrong or refused ({len(missed)})", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
 
 
 PEN_BINS = [0.02, 0.05, 0.08, 0.12, 0.16]
@@ -184,16 +207,19 @@ SIZE_BINS = [0.08, 0.2, 0.4, 0.65, 0.9]
 
 
 def pen_table(pens: list[dict], right: list[bool]) -> dict:
-    """Accuracy on pen drawings by pen width (share of the digit's height) and by digit size (share of the canvas)."""
+    """Accuracy on pen drawings by pen width (share of the digit's height), by digit size (share of the canvas), by
+    canvas and by source (MNIST test digits redrawn along their skeleton, or stroke templates)."""
     def by(key, edges):
         rows = {}
         for lo, hi in zip(edges, edges[1:]):
             hits = [r for p, r in zip(pens, right) if lo <= p[key] < hi or (hi == edges[-1] and p[key] == hi)]
             rows[f"{lo:.2f}-{hi:.2f}"] = {"n": len(hits), "accuracy": float(np.mean(hits)) if hits else None}
         return rows
+
+    def each(key):
+        return {v: float(np.mean([r for p, r in zip(pens, right) if p[key] == v])) for v in sorted({p[key] for p in pens})}
     return {"by_pen_width": by("pen", PEN_BINS), "by_digit_size": by("size", SIZE_BINS),
-            "by_canvas": {c: float(np.mean([r for p, r in zip(pens, right) if p["canvas"] == c]))
-                          for c in sorted({p["canvas"] for p in pens})}}
+            "by_canvas": each("canvas"), "by_source": each("source")}
 
 
 def rejection_figures(report: dict, out: Path) -> None:
