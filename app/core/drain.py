@@ -43,8 +43,11 @@ def drain_on_sigterm(drain: Drain, seconds: float):
     def start(signum, frame):
         signal.signal(signal.SIGTERM, server_handler)  # a second SIGTERM stops the server at once
         drain.started = True
+        loop.call_soon_threadsafe(schedule_stop, signum)  # the rest on the loop, not in the signal handler
+
+    def schedule_stop(signum):
         log.info("SIGTERM: draining for %g s (/ready answers 503), then stopping", seconds)
-        loop.call_soon_threadsafe(loop.call_later, seconds, server_handler, signum, None)
+        loop.call_later(seconds, server_handler, signum, None)
 
     signal.signal(signal.SIGTERM, start)
     try:
