@@ -12,6 +12,13 @@ def png(array_u8: np.ndarray, mode: str = "L") -> bytes:
     return buf.getvalue()
 
 
+def drawn_one() -> bytes:
+    """A 28x28 PNG of a "1": one upright white stroke on black, read as 1 on every path."""
+    digit = np.zeros((28, 28), np.uint8)
+    digit[4:24, 13:15] = 255
+    return png(digit)
+
+
 def png16(array01: np.ndarray) -> bytes:
     """A 16-bit grayscale PNG: keeps float inputs such as averaged overlap pairs nearly exact."""
     buf = io.BytesIO()

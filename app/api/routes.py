@@ -152,15 +152,21 @@ async def health():
     return {"status": "ok"}
 
 
+def serving(state) -> bool:
+    """Ready for traffic: every model loaded, and the process is not draining (`app.core.drain`).
+    Both protocols' readiness routes answer by it."""
+    return bool(state.store and state.store.ready()) and not state.drain.started
+
+
 @router.get("/ready", response_model=Readiness, responses={503: {"model": Readiness}}, tags=["ops"],
             summary="Readiness: 200 once every model is loaded, 503 again once SIGTERM arrived")
 async def ready(request: Request):
-    store, draining = request.app.state.store, request.app.state.drain.started
-    if store is None:
+    state = request.app.state
+    if state.store is None:
         return JSONResponse({"ready": False, "models": {t: "loading" for t in MODELS}}, status_code=503)
-    models = {t: "ready" if t in store.models else store.errors.get(t, "not loaded") for t in MODELS}
-    is_ready = store.ready() and not draining
-    body = {"ready": is_ready, "draining": draining, "models": models}
+    models = {t: "ready" if t in state.store.models else state.store.errors.get(t, "not loaded") for t in MODELS}
+    is_ready = serving(state)
+    body = {"ready": is_ready, "draining": state.drain.started, "models": models}
     return body if is_ready else JSONResponse(body, status_code=503)
 
 

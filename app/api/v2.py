@@ -23,7 +23,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, Response
 
 from app.api import oip
-from app.api.routes import API_KEY_HEADER, check_api_key
+from app.api.routes import API_KEY_HEADER, check_api_key, serving
 from app.api.schemas import (
     InferResponseBody,
     ModelMetadata,
@@ -99,8 +99,7 @@ async def live():
 @router.get("/health/ready", response_model=ServerReadiness, responses={503: {"model": ServerReadiness}},
             summary="Readiness: 200 once every model is loaded, 503 again once SIGTERM arrived")
 async def ready(request: Request):
-    store = request.app.state.store
-    is_ready = bool(store and store.ready()) and not request.app.state.drain.started
+    is_ready = serving(request.app.state)
     return JSONResponse({"ready": is_ready}, status_code=200 if is_ready else 503)
 
 

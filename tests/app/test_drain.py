@@ -6,12 +6,12 @@ import asyncio
 import os
 import signal
 import time
+from contextlib import contextmanager
 
-import numpy as np
 import pytest
 
 from app.core.drain import Drain, drain_on_sigterm
-from support.images import png
+from support.images import drawn_one
 from tests.utils import make_client
 
 
@@ -20,12 +20,6 @@ def draining_client():
     with make_client() as client:
         client.app.state.drain.started = True
         yield client
-
-
-def one() -> bytes:
-    digit = np.zeros((28, 28), np.uint8)
-    digit[4:24, 13:15] = 255
-    return png(digit)
 
 
 def test_a_draining_service_says_it_is_not_ready_on_both_readiness_routes(draining_client):
@@ -38,7 +32,7 @@ def test_a_draining_service_says_it_is_not_ready_on_both_readiness_routes(draini
 
 def test_a_draining_service_still_answers_and_asks_clients_to_close_the_connection(draining_client):
     for path in ("/predict", "/predict/overlap"):  # the fast lane's answer and...
-        r = draining_client.post(path, files={"file": ("1.png", one(), "image/png")})
+        r = draining_client.post(path, files={"file": ("1.png", drawn_one(), "image/png")})
         assert r.status_code == 200 and r.headers["connection"] == "close", (path, r.text)
     r = draining_client.post("/predict", content=b"x", headers={"content-type": "text/plain"})  # ...the route's
     assert r.status_code in (415, 422) and r.headers["connection"] == "close"
@@ -47,9 +41,19 @@ def test_a_draining_service_still_answers_and_asks_clients_to_close_the_connecti
 
 def test_a_service_that_is_not_draining_keeps_connections_open():
     with make_client() as client:
-        r = client.post("/predict", files={"file": ("1.png", one(), "image/png")})
+        r = client.post("/predict", files={"file": ("1.png", drawn_one(), "image/png")})
         assert r.status_code == 200 and "connection" not in r.headers
         assert client.get("/ready").json()["draining"] is False
+
+
+@contextmanager
+def sigterm_handler(handler):
+    """`handler` installed for SIGTERM (a stand-in for the server's) while the block runs."""
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield handler
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def sigterm_times(drain_s: float) -> tuple[Drain, list[float], float]:
@@ -58,26 +62,35 @@ def sigterm_times(drain_s: float) -> tuple[Drain, list[float], float]:
     the first SIGTERM), and when the drain had started by."""
     heard: list[float] = []
     drain = Drain()
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: heard.append(time.monotonic() - sent))
-    try:
-        async def main():
-            nonlocal sent
-            with drain_on_sigterm(drain, drain_s):
-                sent = time.monotonic()
-                os.kill(os.getpid(), signal.SIGTERM)
-                await asyncio.sleep(0.01)
-                started_by = time.monotonic() - sent if drain.started else None
-                while not heard:
-                    await asyncio.sleep(0.01)
-                os.kill(os.getpid(), signal.SIGTERM)
-                await asyncio.sleep(0.05)
-            return started_by
+    sent = 0.0
 
-        sent = 0.0
+    async def main():
+        nonlocal sent
+        with drain_on_sigterm(drain, drain_s):
+            sent = time.monotonic()
+            os.kill(os.getpid(), signal.SIGTERM)
+            await asyncio.sleep(0.01)
+            started_by = time.monotonic() - sent if drain.started else None
+            while not heard:
+                await asyncio.sleep(0.01)
+            os.kill(os.getpid(), signal.SIGTERM)
+            await asyncio.sleep(0.05)
+        return started_by
+
+    with sigterm_handler(lambda signum, frame: heard.append(time.monotonic() - sent)):
         started_by = asyncio.run(main())
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     return drain, heard, started_by
+
+
+def handlers_around(drain_s: float):
+    """(the server's handler, the one installed inside drain_on_sigterm's block, the one after it)."""
+    async def main():
+        with drain_on_sigterm(Drain(), drain_s):
+            inside = signal.getsignal(signal.SIGTERM)
+        return inside, signal.getsignal(signal.SIGTERM)
+
+    with sigterm_handler(lambda signum, frame: None) as server:
+        return (server, *asyncio.run(main()))
 
 
 def test_the_first_sigterm_starts_the_drain_and_reaches_the_server_only_after_it():
@@ -89,30 +102,10 @@ def test_the_first_sigterm_starts_the_drain_and_reaches_the_server_only_after_it
 
 
 def test_no_drain_leaves_the_server_handler_in_place():
-    def server(signum, frame):
-        pass
-
-    previous = signal.signal(signal.SIGTERM, server)
-    try:
-        async def main():
-            with drain_on_sigterm(Drain(), 0):
-                return signal.getsignal(signal.SIGTERM)
-        assert asyncio.run(main()) is server
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    server, inside, after = handlers_around(0)
+    assert inside is server and after is server
 
 
 def test_the_server_handler_is_back_after_the_block():
-    def server(signum, frame):
-        pass
-
-    previous = signal.signal(signal.SIGTERM, server)
-    try:
-        async def main():
-            with drain_on_sigterm(Drain(), 1.0):
-                inside = signal.getsignal(signal.SIGTERM)
-            return inside, signal.getsignal(signal.SIGTERM)
-        inside, after = asyncio.run(main())
-        assert inside is not server and after is server
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    server, inside, after = handlers_around(1.0)
+    assert inside is not server and after is server

@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 from support import server
-from support.images import png
+from support.images import drawn_one
 from support.server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,15 +85,13 @@ def test_after_sigterm_new_requests_are_answered_during_the_drain_while_ready_sa
     port = free_port()
     proc = start(port, DRAIN_S="3")
     wait_ready(port, proc, READY_BUDGET_S)
-    one = np.zeros((28, 28), np.uint8)
-    one[4:24, 13:15] = 255
     sent = time.monotonic()
     proc.send_signal(signal.SIGTERM)  # the supervisor passes it on to both workers within ~0.5 s
     while (ready := httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5)).status_code == 200:
         assert time.monotonic() - sent < 2, "no worker started draining within 2 s of SIGTERM"
         time.sleep(0.05)
     time.sleep(0.3)  # the other worker has the signal too
-    answer = httpx.post(f"http://127.0.0.1:{port}/predict", files={"file": ("1.png", png(one), "image/png")}, timeout=5)
+    answer = httpx.post(f"http://127.0.0.1:{port}/predict", files={"file": ("1.png", drawn_one(), "image/png")}, timeout=5)
     assert ready.status_code == 503 and ready.json()["draining"] is True
     # answered, by a worker that was draining (the header is only sent then), on a new connection
     assert answer.status_code == 200 and answer.json()["digit"] == 1 and answer.headers["connection"] == "close"
@@ -112,9 +110,7 @@ def test_inference_runs_on_cuda_when_available():
         store = client.app.state.store
         assert {(m.runtime.name, m.runtime.device) for m in store.models.values()} == {("torch", "cuda")}
         assert all(next(m.runtime.scorer.parameters()).is_cuda for m in store.models.values())
-        digit = np.zeros((28, 28), np.uint8)
-        digit[4:24, 13:15] = 255
-        r = client.post("/predict", files={"file": ("one.png", png(digit), "image/png")})
+        r = client.post("/predict", files={"file": ("one.png", drawn_one(), "image/png")})
         assert r.status_code == 200 and r.json()["digit"] == 1
 
 
