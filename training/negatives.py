@@ -23,7 +23,9 @@ from app.ml.preprocess import InputError, prepare
 NOT_A_DIGIT, SEVERAL_DIGITS = GATE_CLASSES.index("not_a_digit"), GATE_CLASSES.index("several_digits")
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 TRAIN_FONTS = ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSansMono.ttf",
-               "DejaVuSerif-Italic.ttf", "STIXGeneral.ttf", "STIXGeneralBol.ttf", "cmr10.ttf", "cmtt10.ttf"]
+               "DejaVuSerif-Italic.ttf", "STIXGeneral.ttf", "STIXGeneralBol.ttf", "cmr10.ttf", "cmtt10.ttf",
+               "DejaVuSans-BoldOblique.ttf", "DejaVuSerif-BoldItalic.ttf", "DejaVuSansMono-Oblique.ttf", "cmmi10.ttf"]
+MATH_FONTS = {"cmmi10.ttf"}  # math italic: its letters are letters, its other code points other symbols
 # Printed digits are positives too (a typed or printed digit is a digit), in fonts that the realistic
 # printed set (tests/realistic.py) does not use.
 DIGIT_FONTS = ["DejaVuSerif-Italic.ttf", "STIXGeneralBol.ttf", "cmr10.ttf", "cmtt10.ttf", "DejaVuSansMono-Oblique.ttf",
@@ -82,8 +84,9 @@ def letter(rng, ch: str | None = None, fonts: list[str] = TRAIN_FONTS) -> Image.
     w, h = canvas(rng)
     img = Image.new("L", (w, h), 0)
     draw = ImageDraw.Draw(img)
-    font = ImageFont.truetype(str(FONT_DIR / rng_pick(rng, fonts)), int(rng.uniform(0.3, 0.8) * min(w, h)))
-    ch = ch or rng_pick(rng, GLYPHS)
+    name = rng_pick(rng, fonts)
+    font = ImageFont.truetype(str(FONT_DIR / name), int(rng.uniform(0.3, 0.8) * min(w, h)))
+    ch = ch or rng_pick(rng, [g for g in GLYPHS if g.isalpha()] if name in MATH_FONTS else GLYPHS)
     left, top, right, bottom = draw.textbbox((0, 0), ch, font=font)
     x = rng.uniform(0, max(1, w - (right - left))) - left
     y = rng.uniform(0, max(1, h - (bottom - top))) - top
@@ -341,11 +344,105 @@ def straight_one(rng) -> Image.Image:
     return img
 
 
+def chaikin(pts: np.ndarray, rounds: int) -> np.ndarray:
+    """Corner cutting: a polyline rounded into a quadratic B-spline (the ends stay put)."""
+    for _ in range(rounds):
+        q, r = 0.75 * pts[:-1] + 0.25 * pts[1:], 0.25 * pts[:-1] + 0.75 * pts[1:]
+        pts = np.concatenate([pts[:1], np.stack([q, r], 1).reshape(-1, 2), pts[-1:]])
+    return pts
+
+
+def oval(start: float, sweep: float) -> list:
+    a = start + np.linspace(0, sweep, 24)
+    return np.stack([0.5 + 0.5 * np.cos(a), 0.5 + 0.5 * np.sin(a)], 1).tolist()
+
+
+def loop_at(cx: float, cy: float, rx: float, ry: float) -> list:
+    """A closed loop starting and ending at its rightmost point (the stem of a 9 goes on from there)."""
+    return [(cx + rx * (2 * x - 1), cy + ry * (2 * y - 1)) for x, y in oval(0, -2 * math.pi)]
+
+
+# Hand-drawn digits as unit-square strokes (x right, y down), several ways each; rounded by `chaikin`.
+STROKE_DIGITS = {
+    0: [lambda rng: [oval(rng.uniform(0, 2 * math.pi), rng.choice([-1, 1]) * rng.uniform(1.85, 2.15) * math.pi)]],
+    1: [lambda rng: [[(0.15, 0.25), (0.6, 0), (0.6, 1)]],
+        lambda rng: [[(0.2, 0.22), (0.55, 0), (0.55, 1)], [(0.2, 1), (0.9, 1)]]],
+    2: [lambda rng: [[(0.1, 0.25), (0.35, 0.02), (0.75, 0.05), (0.85, 0.3), (0.5, 0.65), (0.05, 1), (0.95, 1)]],
+        lambda rng: [[(0.1, 0.2), (0.5, 0), (0.9, 0.2), (0.7, 0.55), (0.1, 0.95), (0.25, 0.82), (0.35, 0.97), (0.95, 1)]]],
+    3: [lambda rng: [[(0.1, 0.12), (0.5, 0), (0.85, 0.2), (0.45, 0.48), (0.9, 0.72), (0.55, 1), (0.1, 0.88)]],
+        lambda rng: [[(0.1, 0), (0.9, 0), (0.4, 0.4), (0.85, 0.62), (0.6, 1), (0.1, 0.9)]]],
+    4: [lambda rng: [[(0.6, 0), (0.05, 0.65), (0.95, 0.65)], [(0.7, 0.3), (0.7, 1)]],
+        lambda rng: [[(0.15, 0), (0.1, 0.6), (0.9, 0.6)], [(0.72, 0), (0.72, 1)]]],
+    5: [lambda rng: [[(0.85, 0), (0.2, 0), (0.15, 0.45), (0.6, 0.38), (0.9, 0.65), (0.6, 0.98), (0.1, 0.9)]],
+        lambda rng: [[(0.2, 0), (0.15, 0.45), (0.6, 0.38), (0.9, 0.65), (0.6, 0.98), (0.1, 0.9)], [(0.2, 0), (0.85, 0)]]],
+    6: [lambda rng: [[(0.8, 0.05), (0.4, 0.1), (0.12, 0.55), (0.2, 0.95), (0.65, 0.98), (0.85, 0.7), (0.55, 0.5),
+                      (0.15, 0.65)]]],
+    7: [lambda rng: [[(0.05, 0), (0.95, 0), (0.4, 1)]],
+        lambda rng: [[(0.05, 0.05), (0.95, 0), (0.45, 1)], [(0.3, 0.5), (0.85, 0.5)]],
+        lambda rng: [[(0.05, 0), (0.95, 0.02), (0.55, 0.45), (0.45, 1)]]],
+    8: [lambda rng: [[(0.8, 0.12), (0.5, 0), (0.2, 0.15), (0.3, 0.38), (0.75, 0.62), (0.8, 0.92), (0.5, 1), (0.2, 0.9),
+                      (0.25, 0.62), (0.7, 0.38), (0.8, 0.12)]],
+        lambda rng: [loop_at(0.5, 0.22, 0.32, 0.22), loop_at(0.5, 0.72, 0.45, 0.28)]],
+    9: [lambda rng: [[*loop_at(0.5, 0.23, 0.36, 0.23), (0.84, 1)]],
+        lambda rng: [[*loop_at(0.5, 0.23, 0.36, 0.23), (0.8, 0.75), (0.4, 1)]]],
+}
+
+
+def stroke_digit(rng, digit: int) -> Image.Image:
+    """A digit drawn from strokes, as on a touch screen: any size, narrow to wide, slanted, any pen."""
+    w, h = canvas(rng)
+    height = max(10.0, rng.uniform(0.08, 0.95) * min(w, h))
+    width = height * rng.uniform(0.35, 0.9)
+    shear, angle = rng.uniform(-0.3, 0.3), rng.uniform(-0.15, 0.15)
+    c, s = math.cos(angle), math.sin(angle)
+    x0, y0 = rng.uniform(0, max(1, w - width)), rng.uniform(0, max(1, h - height))
+    pen = max(1, int(height * math.exp(rng.uniform(math.log(0.02), math.log(0.18)))))
+    img = Image.new("L", (w, h), 0)
+    draw = ImageDraw.Draw(img)
+    for line in rng_pick(rng, STROKE_DIGITS[digit])(rng):
+        pts = chaikin(np.asarray(line, np.float64) + rng.normal(0, 0.03, (len(line), 2)), int(rng.integers(1, 4)))
+        pts[:, 0] += shear * (0.5 - pts[:, 1])
+        pts -= 0.5
+        pts = np.stack([pts[:, 0] * c - pts[:, 1] * s, pts[:, 0] * s + pts[:, 1] * c], 1) + 0.5
+        polyline(draw, np.stack([x0 + pts[:, 0] * width, y0 + pts[:, 1] * height], 1), pen)
+    return img
+
+
+def turtle(rng) -> Image.Image:
+    """A pen wandering with smoothly changing curvature, turning at least two full turns: a doodle."""
+    while True:
+        kappa = np.zeros(400)
+        for i in range(1, 400):
+            kappa[i] = 0.97 * kappa[i - 1] + rng.normal(0, 0.04)
+        heading = np.cumsum(kappa)
+        if np.abs(kappa).sum() >= 4 * math.pi:
+            break
+    pts = np.cumsum(np.stack([np.cos(heading), np.sin(heading)], 1), 0)
+    pts = (pts - pts.min(0)) / max(1e-6, np.ptp(pts, 0).max())
+    return drawn(rng, [pts.tolist()], aspect=rng.uniform(0.6, 1.6))
+
+
+def coil(rng) -> Image.Image:
+    """Three to seven loops in a row, each one apart from the next, like a spring or a cursive 'eeee'."""
+    loops = rng.uniform(3, 7)
+    a = 2 * math.pi * loops * np.linspace(0, 1, 300)
+    pts = np.stack([a / (2 * math.pi) * rng.uniform(0.6, 1.4) + np.sin(a), -np.cos(a)], 1)
+    ratio = np.ptp(pts[:, 0]) / np.ptp(pts[:, 1])
+    pts = (pts - pts.min(0)) / np.ptp(pts, 0)  # each axis on its own: the aspect below sets the shape
+    return drawn(rng, [pts.tolist()], aspect=min(2.2, ratio * rng.uniform(0.6, 1.0)))
+
+
+def tangle(rng) -> Image.Image:
+    """A smooth curve through 6-14 random points."""
+    pts = chaikin(rng.uniform(0, 1, (int(rng.integers(6, 15)), 2)), 4)
+    return drawn(rng, [pts.tolist()], aspect=rng.uniform(0.6, 1.6))
+
+
 def make_set(images: np.ndarray, labels: np.ndarray, n_negative: int, n_several: int, n_pen: int,
              seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Prepared 28x28 uint8 images and gate labels: rendered negatives, numbers, pen-drawn digits."""
     rng = np.random.default_rng(seed)
-    makers = [letter, letter, stroke_letter, scribble, curve, beziers, shape, shape]
+    makers = [letter, letter, stroke_letter, scribble, curve, beziers, turtle, coil, tangle, shape, shape]
     xs, ys = [], []
 
     def add(data: bytes, label: int):
@@ -366,6 +463,10 @@ def make_set(images: np.ndarray, labels: np.ndarray, n_negative: int, n_several:
         if i % 8 == 5:  # a 1 drawn as one straight stroke, as most people draw it on a canvas
             add(render(straight_one(rng), rng), 1)
             continue
+        if i % 8 == 1:  # a digit drawn from strokes (narrow or wide, slanted, thin or fat pen)
+            d = int(rng.integers(10))
+            add(render(stroke_digit(rng, d), rng), d)
+            continue
         if i % 4 == 3:  # a printed digit
             d = int(rng.integers(10))
             add(render(letter(rng, str(d), DIGIT_FONTS), rng), d)
@@ -376,9 +477,9 @@ def make_set(images: np.ndarray, labels: np.ndarray, n_negative: int, n_several:
 
 
 SET_SIZES = {  # rendered samples per split: (not-a-digit, several digits, pen-drawn digits)
-    "train": (40000, 8000, 14000), "val": (4000, 800, 1200), "test": (4000, 800, 1200)}
+    "train": (44000, 8000, 16000), "val": (4400, 800, 1400), "test": (4400, 800, 1400)}
 SET_SEEDS = {"train": 101, "val": 202, "test": 303}
-VERSION = 8
+VERSION = 13
 
 
 def _make_chunk(args):

@@ -64,7 +64,7 @@ def test_real_mnist_digits_are_accepted(client, mnist_fixture):
     images, labels = mnist_fixture
     answers = [post(client, "/predict", png(img)) for img in images]
     rejected = [r.json()["reason"] for r in answers if r.status_code == 422]
-    assert len(rejected) <= 2, rejected  # <= 0.67% of 300 (0.15% on the full test split, README)
+    assert len(rejected) <= 2, rejected  # <= 0.67% of 300 (0.13% on the full test split, README)
 
 
 def test_rejections_are_counted_by_reason_in_metrics(client):

@@ -2,14 +2,20 @@
 goes through the service's preprocessing."""
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
-from app.ml.constants import GATE_CLASSES
+from app.ml.checkpoint import load_model
+from app.ml.constants import GATE_CLASSES, normalize
+from app.ml.ink import upright_stroke
 from app.ml.preprocess import prepare
 from training import heldout, negatives
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
 def test_the_training_set_holds_every_class_as_prepared_28x28_images(mnist_fixture):
@@ -35,6 +41,36 @@ def test_every_held_out_kind_is_a_decodable_upload(mnist_fixture, kind):
     rng = np.random.default_rng(1)
     data = heldout.nondigit(kind, rng, images, labels)
     assert Image.open(io.BytesIO(data)).size[0] >= 100
+
+
+@torch.no_grad()
+def test_digits_drawn_from_strokes_are_read_as_their_digit_by_the_shipped_digit_model():
+    """The stroke templates are labels the gate learns from: a model that never saw them must agree."""
+    rng = np.random.default_rng(4)
+    digits = [d for d in range(10) for _ in range(8)]
+    images = [negatives.prepared(negatives.render(negatives.stroke_digit(rng, d), rng)) for d in digits]
+    kept = [(x, d) for x, d in zip(images, digits) if x is not None]
+    model, _ = load_model(MODELS / "digit.pt")
+    pred = model(normalize(torch.from_numpy(np.stack([x for x, _ in kept])).float().unsqueeze(1))).argmax(1).numpy()
+    assert len(kept) >= 70
+    assert (pred == np.array([d for _, d in kept])).mean() >= 0.9
+
+
+@pytest.mark.parametrize("maker", [negatives.turtle, negatives.coil, negatives.tangle])
+def test_doodles_are_uploads_with_ink_and_never_a_lone_upright_stroke(maker):
+    rng = np.random.default_rng(2)
+    images = [negatives.prepared(negatives.render(maker(rng), rng)) for _ in range(10)]
+    inked = [x for x in images if x is not None]
+    assert len(inked) >= 8
+    assert all(x.shape == (28, 28) and not upright_stroke(x) for x in inked)
+
+
+def test_chaikin_rounds_corners_but_keeps_the_ends():
+    pts = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
+    smooth = negatives.chaikin(pts, 2)
+    assert np.array_equal(smooth[0], pts[0]) and np.array_equal(smooth[-1], pts[-1])
+    assert len(smooth) > len(pts)
+    assert not any(np.allclose(q, pts[1]) for q in smooth), "the corner is cut"
 
 
 def test_held_out_fonts_are_not_training_fonts():
