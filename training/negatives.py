@@ -7,6 +7,7 @@ training split only. The evaluation sets in `tests/support/nondigits.py` are mad
 with other fonts, so that the gate's figures are not measured on its own generator.
 """
 
+import hashlib
 import io
 import math
 from pathlib import Path
@@ -490,10 +491,14 @@ def gate_sets(mnist, train_idx: np.ndarray, val_idx: np.ndarray, data_dir: Path,
               workers: int = 2) -> dict:
     """{split: (uint8 images, labels)} of rendered uploads for the gate, cached in `data_dir`.
 
-    train and val render digits of their own MNIST training indices; test renders MNIST test digits."""
+    train and val render digits of their own MNIST training indices; test renders MNIST test digits.
+    The cache is named by the generator's version, the fraction and a fingerprint of the two index
+    sets: another split (`--seed`, `--val-size`) never reuses digits rendered from the other split's
+    validation digits."""
     from multiprocessing import Pool
 
-    path = Path(data_dir) / f"gate-v{VERSION}-{fraction:g}.npz"
+    split = hashlib.sha256(np.asarray(train_idx, np.int64).tobytes() + np.asarray(val_idx, np.int64).tobytes())
+    path = Path(data_dir) / f"gate-v{VERSION}-{fraction:g}-{split.hexdigest()[:10]}.npz"
     if path.exists():
         cached = np.load(path)
         return {s: (cached[f"{s}_x"], cached[f"{s}_y"]) for s in SET_SIZES}

@@ -3,6 +3,7 @@ goes through the service's preprocessing."""
 
 import io
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -85,3 +86,15 @@ def test_pen_drawings_span_the_sizes_and_pens_asked_for(mnist_fixture):
     assert {p["canvas"] for p in pens} == {"transparent", "black", "white"}
     for p in pens[:10]:
         assert prepare(p["data"]).image.shape == (28, 28)
+
+
+def test_the_rendered_sets_are_cached_per_split_so_another_split_never_reuses_them(mnist_fixture, tmp_path, monkeypatch):
+    images, labels = mnist_fixture
+    mnist = SimpleNamespace(train_x=images[:200], train_y=labels[:200], test_x=images[200:], test_y=labels[200:])
+    monkeypatch.setattr(negatives, "SET_SIZES", {"train": (8, 8, 8), "val": (8, 8, 8), "test": (8, 8, 8)})
+    first = negatives.gate_sets(mnist, np.arange(0, 150), np.arange(150, 200), tmp_path)
+    again = negatives.gate_sets(mnist, np.arange(0, 150), np.arange(150, 200), tmp_path)
+    other = negatives.gate_sets(mnist, np.arange(50, 200), np.arange(0, 50), tmp_path)
+    assert len(list(tmp_path.glob("gate-*.npz"))) == 2
+    assert np.array_equal(first["train"][0], again["train"][0])
+    assert not np.array_equal(first["val"][0], other["val"][0])
