@@ -16,6 +16,15 @@ ROOT = Path(__file__).resolve().parent.parent
 MODEL_DIR = Path(os.environ.get("DIGITSERVE_TEST_MODEL_DIR", ROOT / "models"))
 
 
+def model_inputs(images_01):
+    """Images in [0, 1] (n, 28, 28) as a checkpoint's input batch: normalized, one channel (imports torch)."""
+    import torch
+
+    from app.ml.constants import normalize
+
+    return normalize(torch.from_numpy(images_01).float().unsqueeze(1))
+
+
 def make_client(**overrides) -> TestClient:
     """An in-process client of the app on MODEL_DIR (or `model_dir=`), CPU, any other setting overridden."""
     settings = Settings(model_dir=overrides.pop("model_dir", MODEL_DIR), device="cpu", **overrides)

@@ -68,9 +68,16 @@ def encode(img: Image.Image, fmt: str, **kw) -> bytes:
     return buf.getvalue()
 
 
-def pen_width(rng, size: float) -> int:
-    """From a hairline to a fat marker: 1.5-18% of the drawing's size, log-uniform."""
-    return max(1, int(size * math.exp(rng.uniform(math.log(0.015), math.log(0.18)))))
+def pen_width(rng, size: float, thinnest: float = 0.015) -> int:
+    """From a hairline to a fat marker: `thinnest`-18% of the drawing's size, log-uniform."""
+    return max(1, int(size * math.exp(rng.uniform(math.log(thinnest), math.log(0.18)))))
+
+
+def rotated(pts: np.ndarray, angle: float) -> np.ndarray:
+    """Unit-square points turned by `angle` (radians) about the square's centre."""
+    c, s = math.cos(angle), math.sin(angle)
+    pts = pts - 0.5
+    return np.stack([pts[:, 0] * c - pts[:, 1] * s, pts[:, 0] * s + pts[:, 1] * c], 1) + 0.5
 
 
 def polyline(draw: ImageDraw.ImageDraw, pts, width: int) -> None:
@@ -140,12 +147,9 @@ def place(rng, shape_pts: list, w: int, h: int, aspect: float = 1.0):
     sx, sy = size * aspect * rng.uniform(0.7, 1.1), size * rng.uniform(0.8, 1.1)
     x0, y0 = rng.uniform(0, max(1, w - sx)), rng.uniform(0, max(1, h - sy))
     angle = rng.uniform(-0.25, 0.25)
-    c, s = math.cos(angle), math.sin(angle)
     out = []
     for line in shape_pts:
-        pts = np.asarray(line, np.float64) + rng.normal(0, 0.03, (len(line), 2))
-        pts = pts - 0.5
-        pts = np.stack([pts[:, 0] * c - pts[:, 1] * s, pts[:, 0] * s + pts[:, 1] * c], 1) + 0.5
+        pts = rotated(np.asarray(line, np.float64) + rng.normal(0, 0.03, (len(line), 2)), angle)
         out.append(np.stack([x0 + pts[:, 0] * sx, y0 + pts[:, 1] * sy], 1))
     return out, size
 
@@ -353,19 +357,15 @@ def chaikin(pts: np.ndarray, rounds: int) -> np.ndarray:
     return pts
 
 
-def oval(start: float, sweep: float) -> list:
-    a = start + np.linspace(0, sweep, 24)
-    return np.stack([0.5 + 0.5 * np.cos(a), 0.5 + 0.5 * np.sin(a)], 1).tolist()
-
-
 def loop_at(cx: float, cy: float, rx: float, ry: float) -> list:
     """A closed loop starting and ending at its rightmost point (the stem of a 9 goes on from there)."""
-    return [(cx + rx * (2 * x - 1), cy + ry * (2 * y - 1)) for x, y in oval(0, -2 * math.pi)]
+    return [(cx + rx * (2 * x - 1), cy + ry * (2 * y - 1)) for x, y in circle_pts(0.5, 0.5, 0.5, 0, -2 * math.pi, 24)]
 
 
 # Hand-drawn digits as unit-square strokes (x right, y down), several ways each; rounded by `chaikin`.
 STROKE_DIGITS = {
-    0: [lambda rng: [oval(rng.uniform(0, 2 * math.pi), rng.choice([-1, 1]) * rng.uniform(1.85, 2.15) * math.pi)]],
+    0: [lambda rng: [circle_pts(0.5, 0.5, 0.5, a0 := rng.uniform(0, 2 * math.pi),
+                                a0 + rng.choice([-1, 1]) * rng.uniform(1.85, 2.15) * math.pi, 24)]],
     1: [lambda rng: [[(0.15, 0.25), (0.6, 0), (0.6, 1)]],
         lambda rng: [[(0.2, 0.22), (0.55, 0), (0.55, 1)], [(0.2, 1), (0.9, 1)]]],
     2: [lambda rng: [[(0.1, 0.25), (0.35, 0.02), (0.75, 0.05), (0.85, 0.3), (0.5, 0.65), (0.05, 1), (0.95, 1)]],
@@ -395,16 +395,14 @@ def stroke_digit(rng, digit: int) -> Image.Image:
     height = max(10.0, rng.uniform(0.08, 0.95) * min(w, h))
     width = height * rng.uniform(0.35, 0.9)
     shear, angle = rng.uniform(-0.3, 0.3), rng.uniform(-0.15, 0.15)
-    c, s = math.cos(angle), math.sin(angle)
     x0, y0 = rng.uniform(0, max(1, w - width)), rng.uniform(0, max(1, h - height))
-    pen = max(1, int(height * math.exp(rng.uniform(math.log(0.02), math.log(0.18)))))
+    pen = pen_width(rng, height, thinnest=0.02)
     img = Image.new("L", (w, h), 0)
     draw = ImageDraw.Draw(img)
     for line in rng_pick(rng, STROKE_DIGITS[digit])(rng):
         pts = chaikin(np.asarray(line, np.float64) + rng.normal(0, 0.03, (len(line), 2)), int(rng.integers(1, 4)))
         pts[:, 0] += shear * (0.5 - pts[:, 1])
-        pts -= 0.5
-        pts = np.stack([pts[:, 0] * c - pts[:, 1] * s, pts[:, 0] * s + pts[:, 1] * c], 1) + 0.5
+        pts = rotated(pts, angle)
         polyline(draw, np.stack([x0 + pts[:, 0] * width, y0 + pts[:, 1] * height], 1), pen)
     return img
 

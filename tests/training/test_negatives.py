@@ -2,7 +2,6 @@
 goes through the service's preprocessing."""
 
 import io
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -11,12 +10,11 @@ import torch
 from PIL import Image
 
 from app.ml.checkpoint import load_model
-from app.ml.constants import GATE_CLASSES, normalize
+from app.ml.constants import GATE_CLASSES
 from app.ml.ink import upright_stroke
 from app.ml.preprocess import prepare
+from tests.utils import MODEL_DIR, model_inputs
 from training import heldout, negatives
-
-MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
 def test_the_training_set_holds_every_class_as_prepared_28x28_images(mnist_fixture):
@@ -51,8 +49,8 @@ def test_digits_drawn_from_strokes_are_read_as_their_digit_by_the_shipped_digit_
     digits = [d for d in range(10) for _ in range(8)]
     images = [negatives.prepared(negatives.render(negatives.stroke_digit(rng, d), rng)) for d in digits]
     kept = [(x, d) for x, d in zip(images, digits) if x is not None]
-    model, _ = load_model(MODELS / "digit.pt")
-    pred = model(normalize(torch.from_numpy(np.stack([x for x, _ in kept])).float().unsqueeze(1))).argmax(1).numpy()
+    model, _ = load_model(MODEL_DIR / "digit.pt")
+    pred = model(model_inputs(np.stack([x for x, _ in kept]))).argmax(1).numpy()
     assert len(kept) >= 70
     assert (pred == np.array([d for _, d in kept])).mean() >= 0.9
 

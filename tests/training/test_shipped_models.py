@@ -8,22 +8,18 @@ import torch
 from app.ml.answers import decode_threshold
 from app.ml.cards import Card
 from app.ml.checkpoint import load_model
-from app.ml.constants import normalize
 from app.ml.probabilities import overlap_probs
+from tests.utils import model_inputs
 from training.data import pair_images
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
-
-
-def inputs(images_01: np.ndarray) -> torch.Tensor:
-    return normalize(torch.from_numpy(images_01).float().unsqueeze(1))
 
 
 @torch.no_grad()
 def test_digit_model_is_at_least_99_percent_right(mnist_fixture):
     images, labels = mnist_fixture
     model, card = load_model(MODELS / "digit.pt")
-    pred = model(inputs(images / 255.0)).argmax(1).numpy()
+    pred = model(model_inputs(images / 255.0)).argmax(1).numpy()
     assert (pred == labels).mean() >= 0.99
     assert card["metrics"]["test"]["accuracy"] >= 0.996
 
@@ -33,7 +29,7 @@ def test_sum_model_gets_digit_and_sum_right_at_least_99_percent(mnist_fixture):
     images, labels = mnist_fixture
     model, _ = load_model(MODELS / "sum.pt")
     number = torch.from_numpy(np.random.default_rng(1).integers(0, 10, len(labels)))
-    digit_logits, sum_logits = model(inputs(images / 255.0), number)
+    digit_logits, sum_logits = model(model_inputs(images / 255.0), number)
     assert (digit_logits.argmax(1).numpy() == labels).mean() >= 0.99
     assert (sum_logits.argmax(1).numpy() == labels + number.numpy()).mean() >= 0.99
 
@@ -44,7 +40,7 @@ def test_overlap_model_gets_the_exact_set_of_fixture_pairs_at_least_95_percent_b
     images, labels = mnist_fixture
     model, card = load_model(MODELS / "overlap.pt")
     idx = np.random.default_rng(2).integers(0, len(images), size=(600, 2))
-    per_digit, _ = overlap_probs(model(inputs(pair_images(images, idx))), card["head"], card["temperature"])
+    per_digit, _ = overlap_probs(model(model_inputs(pair_images(images, idx))), card["head"], card["temperature"])
     truth = [sorted({int(labels[a]), int(labels[b])}) for a, b in idx]
     answered = decode_threshold(per_digit, Card.of(card).threshold)
     assert np.mean([a == t for a, t in zip(answered, truth)]) >= 0.95
