@@ -143,7 +143,7 @@ def statuses(client, samples, route: str = "/predict") -> list:
 def rejection_report(client, mnist, n: int, per_kind: int, n_pen: int, out: Path) -> dict:
     """Issue #11's figures: rejection by kind of non-digit, false rejections on MNIST and on every
     realistic set, accuracy on pen drawings by pen width and digit size; JSON and figures in `out`."""
-    from training.heldout import nondigit_sets, pen_drawings
+    from training.heldout import nondigit_sets, pen_drawings, pressure_drawings
     from training.metrics import ece
 
     report: dict = {"rejected_by_kind": {}, "reasons_by_kind": {}}
@@ -163,20 +163,23 @@ def rejection_report(client, mnist, n: int, per_kind: int, n_pen: int, out: Path
                             "rejected_reasons": [b["reason"] for s, b in answers if s == 422]}
     idx = np.random.default_rng(7).choice(len(mnist.test_x), n, replace=False)
     sets = {**handwriting_sets(mnist.test_x[idx], mnist.test_y[idx], seed=1), "printed": printed_set(5, seed=1)}
-    pens = pen_drawings(mnist.test_x, mnist.test_y, n_pen)
-    sets["pen drawings"] = [(p["data"], p["digit"]) for p in pens]
-    report["realistic"] = {}
+    pens = {"pen drawings": pen_drawings(mnist.test_x, mnist.test_y, n_pen),
+            "pen drawings (stylus)": pressure_drawings(mnist.test_x, mnist.test_y, n_pen)}
+    sets |= {name: [(p["data"], p["digit"]) for p in drawn] for name, drawn in pens.items()}
+    report["realistic"], answered = {}, {}
     for name, samples in sets.items():
-        answers = statuses(client, [d for d, _ in samples])
+        answers = answered[name] = statuses(client, [d for d, _ in samples])
         report["realistic"][name] = {
             "n": len(samples), "rejected": float(np.mean([s == 422 for s, _ in answers])),
             "accuracy": float(np.mean([s == 200 and b["digit"] == y for (s, b), (_, y) in zip(answers, samples)]))}
-    right = [s == 200 and b["digit"] == p["digit"] for (s, b), p in zip(answers, pens)]
-    report["pen"] = pen_table(pens, right)
+    missed = []
+    for key, name in (("pen", "pen drawings"), ("pen_stylus", "pen drawings (stylus)")):
+        right = [s == 200 and b["digit"] == p["digit"] for (s, b), p in zip(answered[name], pens[name])]
+        report[key] = pen_table(pens[name], right)
+        missed += [(p, b) for p, (s, b), r in zip(pens[name], answered[name], right) if not r]
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
     rejection_figures(report, out)
-    missed = [(p, b) for p, (s, b), r in zip(pens, answers, right) if not r]
     pen_failures_figure(missed, out / "pen_failures.png")
     return report
 
@@ -187,7 +190,7 @@ def pen_failures_figure(missed: list[tuple[dict, dict]], path: Path) -> None:
 
     from app.ml.preprocess import prepare
 
-    cols = 8
+    cols = 12
     rows = max(1, -(-len(missed) // cols))
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.5, rows * 2.0), squeeze=False)
     for ax in axes.flat:
@@ -208,7 +211,8 @@ SIZE_BINS = [0.08, 0.2, 0.4, 0.65, 0.9]
 
 def pen_table(pens: list[dict], right: list[bool]) -> dict:
     """Accuracy on pen drawings by pen width (share of the digit's height), by digit size (share of the canvas), by
-    canvas and by source (MNIST test digits redrawn along their skeleton, or stroke templates)."""
+    canvas and by source (MNIST test digits redrawn along their skeleton, or stroke templates; the stylus set's
+    MNIST digits with a pen whose width drifts)."""
     def by(key, edges):
         rows = {}
         for lo, hi in zip(edges, edges[1:]):
@@ -234,10 +238,15 @@ def rejection_figures(report: dict, out: Path) -> None:
     axes[1].barh(sets + ["MNIST test"], [100 * report["realistic"][s]["rejected"] for s in sets]
                  + [100 * report["mnist_test"]["rejected"]], color="#e8590c")
     axes[1].set(xlabel="answered 422 (%)", title="Real digits: false rejections")
-    for ax, key, label in ((axes[2], "by_pen_width", "pen width / digit height"),):
-        rows = report["pen"][key]
-        ax.bar(list(rows), [100 * (r["accuracy"] or 0) for r in rows.values()], color="#2f9e44")
-        ax.set(ylim=(90, 100.5), xlabel=label, ylabel="accuracy (%)", title="Pen drawings: accuracy")
+    for i, (key, name, colour) in enumerate((("pen", "stamped pen + templates", "#2f9e44"),
+                                             ("pen_stylus", "stylus", "#94d82d"))):
+        rows = report[key]["by_pen_width"]
+        axes[2].bar(np.arange(len(rows)) + 0.4 * i - 0.2, [100 * (r["accuracy"] or 0) for r in rows.values()], 0.4,
+                    color=colour, label=name)
+        axes[2].set_xticks(np.arange(len(rows)), list(rows))
+    axes[2].legend(fontsize=8, loc="lower right")
+    axes[2].set(ylim=(90, 100.5), xlabel="pen width / digit height", ylabel="accuracy (%)",
+                title="Pen drawings: accuracy")
     fig.tight_layout()
     fig.savefig(out / "rejection.png", dpi=90)
     plt.close(fig)

@@ -6,7 +6,8 @@ Kinds of non-digit: letters that resemble no digit (fonts the gate never saw, an
 scribbles, a star, a triangle, a hatch, a spiral, a smiley, colour-noise photos, numbers of 2-4 digits.
 Pen drawings: MNIST test digits redrawn along their medial axis, and digit templates drawn stroke by
 stroke, the digit 8-90% of the canvas side and the pen 2-16% of the digit's height, on transparent,
-black and white canvases.
+black and white canvases; and a second set over the same ranges, "stylus": MNIST test digits thinned
+another way and re-inked by distance with a pen whose width drifts along the stroke, antialiased.
 """
 
 import io
@@ -217,23 +218,73 @@ def thin(mask: np.ndarray) -> np.ndarray:
             return img[1:-1, 1:-1].astype(bool)
 
 
-def skeleton_digit(digit_img: np.ndarray, rng, height: float, pen: float, side: int) -> Image.Image:
-    """An MNIST digit redrawn with a round pen along its skeleton, `height` px tall."""
-    up = np.asarray(Image.fromarray(digit_img).resize((112, 112), Image.BICUBIC), np.float32) / 255
-    mask = ndimage.binary_opening(up > 0.45, iterations=1) | (up > 0.7)
-    ridge = thin(mask)
+def upsampled(digit_img: np.ndarray) -> np.ndarray:
+    """An MNIST digit at 112x112 (bicubic), in [0, 1]."""
+    return np.asarray(Image.fromarray(digit_img).resize((112, 112), Image.BICUBIC), np.float32) / 255
+
+
+def placement(mask: np.ndarray, rng, height: float, side: int):
+    """(ys, xs) in `mask` -> (ys, xs) on a side x side canvas, the mask's ink box scaled to `height` px
+    and put at a random place."""
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     scale = height / (rows[-1] - rows[0] + 1)
-    ys, xs = np.nonzero(ridge)
-    ys, xs = (ys - rows[0]) * scale, (xs - cols[0]) * scale
     w = (cols[-1] - cols[0] + 1) * scale
     x0, y0 = rng.uniform(0, max(1, side - w)), rng.uniform(0, max(1, side - height))
+    return lambda ys, xs: (y0 + (ys - rows[0]) * scale, x0 + (xs - cols[0]) * scale)
+
+
+def skeleton_digit(digit_img: np.ndarray, rng, height: float, pen: float, side: int) -> Image.Image:
+    """An MNIST digit redrawn with a round pen along its skeleton, `height` px tall."""
+    up = upsampled(digit_img)
+    mask = ndimage.binary_opening(up > 0.45, iterations=1) | (up > 0.7)
+    ridge = thin(mask)
+    ys, xs = placement(mask, rng, height, side)(*np.nonzero(ridge))
     img = Image.new("L", (side, side), 0)
     d = ImageDraw.Draw(img)
     r = max(0.5, pen / 2)
-    for y, x in zip(ys + y0, xs + x0):
+    for y, x in zip(ys, xs):
         d.ellipse([x - r, y - r, x + r, y + r], fill=255)
     return img
+
+
+def ridge_segments(ridge: np.ndarray) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Each pair of 8-neighbouring skeleton pixels once, as ((y, x), (y, x)): the skeleton as a line drawing."""
+    ys, xs = np.nonzero(ridge)
+    on = set(zip(ys.tolist(), xs.tolist()))
+    return [((y, x), (y + dy, x + dx)) for y, x in on for dy, dx in ((0, 1), (1, -1), (1, 0), (1, 1))
+            if (y + dy, x + dx) in on]
+
+
+def pressure_digit(digit_img: np.ndarray, rng, height: float, pen: float, side: int) -> Image.Image:
+    """An MNIST digit thinned and re-inked by distance to its skeleton, `height` px tall, with a pen whose width
+    drifts along the stroke (a stylus's pressure, +-35%) and antialiased edges. A second MNIST pen generator:
+    no opening before thinning (a thin 1 stays whole), the skeleton joined as lines, not stamped."""
+    mask = upsampled(digit_img) > 0.5
+    to_canvas = placement(mask, rng, height, side)
+    skeleton = Image.new("L", (side, side), 0)
+    d = ImageDraw.Draw(skeleton)
+    for a, b in ridge_segments(thin(mask)):
+        (ya, xa), (yb, xb) = to_canvas(*a), to_canvas(*b)
+        d.line([(xa, ya), (xb, yb)], fill=255, width=1)
+    distance = ndimage.distance_transform_edt(np.asarray(skeleton) == 0)
+    pressure = Image.fromarray(rng.normal(0, 1, (4, 4)).astype(np.float32), mode="F").resize((side, side), Image.BICUBIC)
+    radius = pen / 2 * (1 + 0.35 * np.clip(np.asarray(pressure), -1.5, 1.5))
+    ink = np.clip(radius - distance + 0.5, 0, 1)
+    return Image.fromarray(np.round(ink * 255).astype(np.uint8))
+
+
+def pressure_drawings(images, labels, n: int = 1000, seed: int = 9090) -> list[dict]:
+    """Pen drawings from the second MNIST generator (`pressure_digit`), as `pen_drawings` gives them."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        side, size, pen = int(rng.integers(280, 700)), float(rng.uniform(0.08, 0.9)), float(rng.uniform(0.02, 0.16))
+        height = max(8.0, size * side)
+        j = int(rng.integers(len(images)))
+        mask = pressure_digit(images[j], rng, height, pen * height, side)
+        out.append({"data": on_canvas(mask, CANVASES[i % 3]), "digit": int(labels[j]), "size": size, "pen": pen,
+                    "canvas": CANVASES[i % 3], "source": "mnist-pressure"})
+    return out
 
 
 def pen_drawings(images, labels, n: int = 1000, seed: int = 8080) -> list[dict]:

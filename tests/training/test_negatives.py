@@ -86,6 +86,17 @@ def test_pen_drawings_span_the_sizes_and_pens_asked_for(mnist_fixture):
         assert prepare(p["data"]).image.shape == (28, 28)
 
 
+def test_stylus_drawings_are_a_second_generator_over_the_same_ranges(mnist_fixture):
+    images, labels = mnist_fixture
+    pens = heldout.pressure_drawings(images, labels, n=60)
+    assert min(p["size"] for p in pens) < 0.2 and max(p["size"] for p in pens) > 0.7
+    assert min(p["pen"] for p in pens) < 0.04 and max(p["pen"] for p in pens) > 0.13
+    assert {p["canvas"] for p in pens} == {"transparent", "black", "white"}
+    assert {p["source"] for p in pens} == {"mnist-pressure"}
+    for p in pens[:10]:
+        assert prepare(p["data"]).image.max() > 0.5
+
+
 def test_the_rendered_sets_are_cached_per_split_so_another_split_never_reuses_them(mnist_fixture, tmp_path, monkeypatch):
     images, labels = mnist_fixture
     mnist = SimpleNamespace(train_x=images[:200], train_y=labels[:200], test_x=images[200:], test_y=labels[200:])
