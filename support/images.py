@@ -46,3 +46,35 @@ def phone_jpeg(digit: np.ndarray, size: tuple[int, int] = (4032, 3024)) -> bytes
     grain = np.random.default_rng(0).normal(0, 4, (height, width)).astype(np.float32)  # sensor noise: ~2.7 MB, as a phone's
     shot = np.clip(blurred + grain, 0, 255).astype(np.uint8)
     return encode(Image.fromarray(shot).convert("RGB"), "JPEG", quality=92)
+
+
+def notebook_photo(digit: np.ndarray, paper: str = "ruled", tilt: float = 0.0, seed: int = 0,
+                   size: tuple[int, int] = (1200, 900)) -> bytes:
+    """A phone JPEG of a 28x28 MNIST digit (white on black) written in dark pen on a notebook page:
+    `paper` "ruled" (light blue lines), "squared" (a light blue grid) or "plain"; the photo turned by
+    `tilt` degrees, lit unevenly, with sensor grain."""
+    from PIL import ImageFilter
+
+    rng = np.random.default_rng(seed)
+    width, height = size
+    page = np.ones((height, width, 3), np.float32) * np.array([0.96, 0.95, 0.92], np.float32)
+    spacing, thick = int(rng.integers(50, 90)), int(rng.integers(2, 4))
+    start = int(rng.integers(0, spacing))
+    line = np.array([0.55, 0.7, 0.92], np.float32)
+    if paper in ("ruled", "squared"):
+        for y in range(start, height, spacing):
+            page[y:y + thick] = line
+    if paper == "squared":
+        for x in range(start, width, spacing):
+            page[:, x:x + thick] = line
+    side = int(spacing * rng.uniform(1.4, 2.4))
+    ink = np.asarray(Image.fromarray(digit).resize((side, side), Image.BICUBIC), np.float32)[..., None] / 255
+    y0, x0 = (height - side) // 2 + int(rng.integers(-60, 60)), (width - side) // 2 + int(rng.integers(-80, 80))
+    region = page[y0:y0 + side, x0:x0 + side]
+    region[:] = region * (1 - ink) + np.array([0.12, 0.12, 0.25], np.float32) * ink
+    shade = 0.85 + 0.15 * (1 - np.linspace(0, 1, height, dtype=np.float32))[:, None, None]
+    shot = np.clip(page * shade + rng.normal(0, 0.015, page.shape).astype(np.float32), 0, 1)
+    img = Image.fromarray((shot * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1.0))
+    if tilt:
+        img = img.rotate(tilt, resample=Image.BILINEAR, fillcolor=(232, 230, 222))
+    return encode(img, "JPEG", quality=88)

@@ -118,6 +118,15 @@ def overlap_sets(images: np.ndarray, labels: np.ndarray, n_pairs: int, seed: int
     return {name: [(make(p, rng), t) for p, t in zip(pairs, truth)] for name, make in HANDWRITING.items()}
 
 
+def notebook_sets(images: np.ndarray, labels: np.ndarray, seed: int = 3) -> dict:
+    """Phone photos of digits written on ruled and on squared notebook paper, tilted up to 6 degrees."""
+    from support.images import notebook_photo
+
+    rng = np.random.default_rng(seed)
+    return {f"notebook {paper}": [(notebook_photo(x, paper, tilt=float(rng.uniform(-6, 6)), seed=int(rng.integers(1 << 30))),
+                                   int(y)) for x, y in zip(images, labels)] for paper in ("ruled", "squared")}
+
+
 def printed_set(per_font_digit: int = 2, seed: int = 0):
     rng = np.random.default_rng(seed)
     return [(printed(d, f, rng), d) for f in FONTS for d in range(10) for _ in range(per_font_digit)]
@@ -162,7 +171,8 @@ def rejection_report(client, mnist, n: int, per_kind: int, n_pen: int, out: Path
                             "ece_accepted": ece(conf, right[accepted]),
                             "rejected_reasons": [b["reason"] for s, b in answers if s == 422]}
     idx = np.random.default_rng(7).choice(len(mnist.test_x), n, replace=False)
-    sets = {**handwriting_sets(mnist.test_x[idx], mnist.test_y[idx], seed=1), "printed": printed_set(5, seed=1)}
+    sets = {**handwriting_sets(mnist.test_x[idx], mnist.test_y[idx], seed=1), "printed": printed_set(5, seed=1),
+            **notebook_sets(mnist.test_x[idx[:n // 2]], mnist.test_y[idx[:n // 2]])}
     pens = {"pen drawings": pen_drawings(mnist.test_x, mnist.test_y, n_pen),
             "pen drawings (stylus)": pressure_drawings(mnist.test_x, mnist.test_y, n_pen)}
     sets |= {name: [(p["data"], p["digit"]) for p in drawn] for name, drawn in pens.items()}

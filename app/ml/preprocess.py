@@ -10,7 +10,8 @@ The MNIST recipe, step by step:
 4. grayscale (16-bit and float images scaled by their own range);
 5. polarity: MNIST ink is bright on dark; dark-on-light images are inverted;
 6. paper texture, shadows and noise are removed (flat-field by a morphological opening, then a
-   noise threshold), but only for images that are not already clean;
+   noise threshold), but only for images that are not already clean; a ruled or squared page's
+   printed lines are taken out (`app.ml.rules`);
 7. crop to the ink, bring the strokes to MNIST's width (`app.ml.ink.normalize_pen`), fit into a 20x20
    box keeping the aspect ratio, centre by centre of mass in 28x28.
 
@@ -31,6 +32,7 @@ from scipy import ndimage
 
 from app.ml.constants import IMAGE_SIZE
 from app.ml.ink import BOX, normalize_pen, separate_glyphs
+from app.ml.rules import remove_rules
 
 SIZE = IMAGE_SIZE
 WORK_SIDE = 256  # larger uploads are area-downscaled to this before the pixel work
@@ -234,13 +236,14 @@ def read_upload(data: bytes, max_pixels: int, work_side: int) -> tuple[np.ndarra
 
 
 def isolate_ink(x: np.ndarray, background: float) -> np.ndarray:
-    """White ink on black in [0, 1] with the background at 0, from a polarity-corrected gray image."""
+    """White ink on black in [0, 1] with the background at 0, from a polarity-corrected gray image; a
+    ruled or squared page's printed lines taken out (`app.ml.rules`)."""
     if is_clean(x, background):
         x = np.clip(x - background, 0, 1)
         if x.max() < INK_MIN:
             raise no_ink("the image is blank")
-        return x / x.max()
-    return remove_background(x)
+        return remove_rules(x / x.max())
+    return remove_rules(remove_background(x))
 
 
 def oriented_size(img: Image.Image) -> tuple[int, int]:

@@ -331,3 +331,17 @@ def test_the_page_names_a_bad_sum_number_instead_of_failing(client, seven):
     """A superscript 2 passes str.isdigit but not int(): it used to be a 500 on the page."""
     r = client.post("/", data={"task": "sum", "number": "\u00b2"}, files={"file": ("7.png", seven, "image/png")})
     assert r.status_code == 422 and "must be an integer from 0 to 9" in r.text
+
+
+@pytest.mark.parametrize("paper", ["ruled", "squared"])
+def test_digits_photographed_on_notebook_paper_are_read(client, mnist_fixture, paper):
+    """The page's printed lines are not ink (app.ml.rules): without that, every one was refused."""
+    from support.images import notebook_photo
+
+    images, labels = mnist_fixture
+    right = 0
+    for i in range(12):
+        photo = notebook_photo(images[i], paper, tilt=3.0 * (i % 3 - 1), seed=i)
+        r = client.post("/predict", files={"file": ("page.jpg", photo, "image/jpeg")})
+        right += r.status_code == 200 and r.json()["digit"] == labels[i]
+    assert right >= 10

@@ -1,0 +1,153 @@
+"""Ruled and squared paper: a notebook page's printed lines, found and taken out of a photo's ink.
+
+A digit photographed on notebook paper comes with the page's lines: long, straight, parallel, with one
+tilt, and fainter than the pen's ink. Left in, they are ink like any other: the crop spans the whole
+page and the digit shrinks to a dot (measured: every such photo was refused as not a digit). Here a
+line is a band of ink (up to MAX_TILT degrees off horizontal, or off vertical for a grid's other
+lines) that crosses at least COVERAGE of the image, at most MAX_THICKNESS of it thick; lines are
+taken out only when at least MIN_LINES such bands with one tilt are fainter than FAINT times the
+brightest ink off them (a pen's strokes are not). Each band loses its own level: a long horizontal
+opening, at most the line's brightness, so that where a stroke crosses a line or rests on it the
+stroke stays. An image without such lines comes back as it was (the same array): drawings, MNIST,
+photos of plain paper.
+
+Works on the white-on-black ink image in [0, 1] that `app.ml.preprocess.isolate_ink` makes; NumPy and
+SciPy only.
+"""
+
+import math
+
+import numpy as np
+from scipy import ndimage
+
+MAX_TILT = 8.0  # degrees: a phone held a little askew
+COVERAGE = 0.6  # a line crosses at least this share of the image (a margin or the digit may break it)
+MAX_THICKNESS = 0.03  # a printed line is thin: at most this share of the image's other side
+MIN_LINES = 3  # ruled paper shows several lines; one or two long strokes are the writing's own
+FAINT = 0.6  # a printed line is at most this bright, against the brightest ink off the lines
+LINE_INK = 0.02  # a pixel at least this bright may belong to a line (a thin line shrunk to the work scale is faint)
+RESIDUE = 0.08  # what stays of a line under this (or under its own level) is cut
+GAP = 5  # gaps in a line shorter than this (px) are bridged before its level is taken
+COARSE = 4  # the tilt is first searched on a copy this many times smaller, in 1-degree steps
+
+
+def shear(mask: np.ndarray, slope: float) -> np.ndarray:
+    """Row indices that straighten lines falling `slope` rows per column: pixel (i, j) goes to row
+    i + s[j] of a taller image, s[j] = round(-j * slope) shifted to start at 0. Exact and invertible."""
+    return shears(mask.shape, [slope])[0]
+
+
+def shears(shape: tuple[int, int], slopes) -> np.ndarray:
+    """`shear`'s row indices for each of `slopes`: (len(slopes), h, w)."""
+    h, w = shape
+    s = np.round(-np.arange(w)[None, :] * np.asarray(slopes, dtype=np.float64)[:, None]).astype(np.intp)
+    return np.arange(h)[None, :, None] + (s - s.min(1, keepdims=True))[:, None, :]
+
+
+def band_coverage(mask: np.ndarray, slopes) -> np.ndarray:
+    """(len(slopes), rows): for each slope, per row of the sheared image, the share of columns with ink
+    in that row or in a row beside it (rows past a shorter sheared image are empty)."""
+    rows = shears(mask.shape, slopes)
+    n, w = len(rows), mask.shape[1]
+    ys, xs = np.nonzero(mask)
+    sheared = np.zeros((n, int(rows.max()) + 3, w), dtype=bool)
+    sheared[np.arange(n)[:, None], rows[:, ys, xs] + 1, xs[None, :]] = True
+    band = sheared[:, :-2] | sheared[:, 1:-1] | sheared[:, 2:]
+    return band.sum(2) / w
+
+
+def best_slope(mask: np.ndarray, slopes: list[float]) -> tuple[float, float]:
+    """(the slope along which the ink lines up best, the highest band coverage along it): the most
+    concentrated projection (largest sum of squared coverages; several slopes can reach full coverage
+    of a line on a coarse copy)."""
+    coverage = band_coverage(mask, slopes)
+    best = int(np.argmax((coverage ** 2).sum(1)))
+    return slopes[best], float(coverage[best].max())
+
+
+def tilt_slopes(step_degrees: float, around: float = 0.0, span: float = MAX_TILT) -> list[float]:
+    degrees = np.arange(-span, span + 1e-9, step_degrees) + around
+    return [math.tan(math.radians(d)) for d in degrees if abs(d) <= MAX_TILT + 1e-9]
+
+
+def line_bands(mask: np.ndarray) -> tuple[float, list[tuple[int, int]]]:
+    """(slope, [(first row, last row) of each line in the sheared image]) of the horizontal lines in
+    `mask`; no bands when there are none. The tilt is searched in 1-degree steps on a copy COARSE
+    times smaller (a line there stays a line: a block with any ink is ink), then refined."""
+    h, w = mask.shape
+    if min(h, w) < 4 * COARSE:  # a sliver of an image (1 x 20000 px) is no page
+        return 0.0, []
+    small = mask[:h - h % COARSE, :w - w % COARSE].reshape(h // COARSE, COARSE, w // COARSE, COARSE).any((1, 3))
+    if small.sum() < MIN_LINES * COVERAGE * small.shape[1]:  # too little ink for MIN_LINES lines
+        return 0.0, []
+    coarse, top = best_slope(small, tilt_slopes(1.0))
+    if top < COVERAGE:
+        return 0.0, []
+    slope, _ = best_slope(mask, tilt_slopes(0.25, math.degrees(math.atan(coarse)), 0.75))
+    on = band_coverage(mask, [slope])[0] >= COVERAGE
+    labels, n = ndimage.label(on)
+    bands = [(sl.start, sl.stop - 1) for (sl,) in ndimage.find_objects(labels)]
+    thin = max(3, MAX_THICKNESS * h) + 2  # the band adds a row on each side
+    return slope, [(a, b) for a, b in bands if b - a + 1 <= thin]
+
+
+def line_level(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(the level of `x`'s horizontal printed lines at each pixel (0 off them), the pixels of their
+    bands), or None when it has none: fewer than MIN_LINES line bands, or bands as bright as the ink
+    off them.
+
+    Every long horizontal run (straightened by the lines' slope) counts at its own level up to the
+    lines' brightness, so that a line too broken to count as a band goes too; gaps shorter than GAP
+    (noise) are bridged first."""
+    slope, bands = line_bands(x > LINE_INK)
+    if len(bands) < MIN_LINES:
+        return None
+    rows = shear(x, slope)
+    cols = np.arange(x.shape[1])[None, :]
+    sheared = np.zeros((int(rows.max()) + 1, x.shape[1]), dtype=np.float32)
+    sheared[rows, cols] = x
+    on_line = np.zeros(len(sheared), dtype=bool)
+    for a, b in bands:
+        on_line[a:b + 1] = True  # the line's rows and one on each side
+    off = sheared[~on_line]
+    peak = float(off.max()) if off.size else 0.0
+    length = max(9, x.shape[1] // 8)
+    # A thin line's ink moves between neighbouring rows along its length (it is not exactly at the slope
+    # found, and is antialiased): its level is taken over three rows.
+    spread = ndimage.maximum_filter1d(sheared, 3, axis=0)
+    level = ndimage.grey_opening(ndimage.grey_closing(spread, size=(1, GAP)), size=(1, length))
+    brightness = [float(np.percentile(level[a:b + 1], 90)) for a, b in bands]
+    faint = [v for v in brightness if v <= FAINT * peak]
+    if len(faint) < MIN_LINES:
+        return None
+    return np.minimum(level, 1.2 * max(faint))[rows, cols], on_line[rows]
+
+
+def remove_rules(x: np.ndarray) -> np.ndarray:
+    """The ink image without a ruled or squared page's printed lines (see the module docstring). Where
+    lines of both directions cross, both levels go (a crossing is darker than either line)."""
+    down = line_level(x.T)
+    lines = [found for found in (line_level(x), down and (down[0].T, down[1].T)) if found]
+    if not lines:
+        return x
+    level = sum(level for level, _ in lines)
+    out = np.clip(x - level, 0, 1)
+    out[(level > 0) & (out < max(RESIDUE, float(level.max())))] = 0  # what stays of a line (its brightest level)
+    on_line = np.logical_or.reduce([band for _, band in lines])
+    return without_remnants(out, on_line, float(level.max()))
+
+
+def without_remnants(x: np.ndarray, on_line: np.ndarray, brightness: float) -> np.ndarray:
+    """`x` without what the lines left (where one was brighter, two crossed, or one was too faint to
+    be found): pieces of ink under a quarter of the largest piece's size that lie mostly on the lines'
+    bands or are no brighter than 1.5 times the lines."""
+    labels, n = ndimage.label(x > 0, structure=np.ones((3, 3), dtype=bool))
+    if n < 2:
+        return x
+    flat = labels.ravel()
+    sizes = np.bincount(flat)[1:]
+    share_on_line = np.bincount(flat, weights=on_line.ravel())[1:] / sizes
+    peaks = np.asarray(ndimage.maximum(x, labels, np.arange(1, n + 1)))
+    remnant = ((share_on_line >= 0.5) | (peaks <= 1.5 * brightness)) & (sizes < 0.25 * sizes.max())
+    x[remnant[labels - 1] & (labels > 0)] = 0
+    return x

@@ -1,0 +1,78 @@
+"""A notebook page's printed lines are taken out of a photo's ink; anything else is left as it was."""
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from app.ml import rules
+from app.ml.preprocess import prepare
+from support.images import notebook_photo
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+
+
+@pytest.mark.parametrize("paper", ["ruled", "squared"])
+@pytest.mark.parametrize("tilt", [0.0, -4.0, 6.0])
+def test_a_digit_photographed_on_notebook_paper_reaches_the_model_as_on_plain_paper(paper, tilt, mnist_fixture):
+    digit = mnist_fixture[0][3]
+    plain = prepare(notebook_photo(digit, "plain", tilt=tilt, seed=4)).image
+    lined = prepare(notebook_photo(digit, paper, tilt=tilt, seed=4)).image
+    assert correlation(plain, lined) > 0.65, "the same digit, in the same place (the page's lines would shrink it to a dot)"
+
+
+def test_a_page_of_lines_is_found_with_its_tilt():
+    img = Image.new("L", (256, 192), 0)
+    draw = ImageDraw.Draw(img)
+    slope = np.tan(np.radians(3.0))
+    for y in range(10, 192, 24):
+        draw.line([(0, y), (255, y + 255 * slope)], fill=60, width=1)
+    draw.ellipse([100, 60, 150, 130], outline=255, width=6)
+    x = np.asarray(img, np.float32) / 255
+    found, bands = rules.line_bands(x > rules.LINE_INK)
+    assert abs(np.degrees(np.arctan(found)) - 3.0) <= 0.5
+    assert len(bands) >= 6
+    cleaned = rules.remove_rules(x)
+    assert cleaned[5:50].max() == 0 and cleaned[140:].max() == 0, "every line is gone"
+    ring = cleaned[60:131, 100:151]
+    assert (ring > 0.5).sum() > 0.8 * (x[60:131, 100:151] > 0.9).sum(), "the ring crossing the lines stays"
+
+
+def strokes(*boxes, level=1.0) -> np.ndarray:
+    x = np.zeros((192, 256), np.float32)
+    for top, left, bottom, right in boxes:
+        x[top:bottom, left:right] = level
+    return x
+
+
+@pytest.mark.parametrize("x", [
+    strokes((20, 60, 170, 64), (20, 120, 170, 124), (20, 180, 170, 184)),  # "111" written tall and thin
+    strokes((30, 20, 34, 236), (30, 220, 170, 226)),  # a 7 whose bar crosses the whole photo
+    strokes(*[(y, 10, y + 2, 246) for y in range(20, 180, 30)]),  # a hatch: lines and nothing else
+    strokes(*[(y, 10, y + 2, 246) for y in range(20, 180, 30)], (60, 100, 140, 106)),  # lines as bright as the ink
+], ids=["111", "long bar", "hatch", "bright lines"])
+def test_strokes_that_are_not_a_pages_faint_printed_lines_are_left_as_they_are(x):
+    assert rules.remove_rules(x) is x
+
+
+def test_two_faint_lines_are_not_a_ruled_page():
+    x = strokes((40, 0, 42, 256), (120, 0, 122, 256), level=0.3) + strokes((60, 100, 140, 106))
+    assert rules.remove_rules(x) is x
+
+
+def test_shearing_is_exact_and_invertible():
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 70)).astype(np.float32)
+    rows = rules.shear(x, np.tan(np.radians(-5)))
+    sheared = np.zeros((rows.max() + 1, 70), np.float32)
+    sheared[rows, np.arange(70)[None, :]] = x
+    assert np.array_equal(sheared[rows, np.arange(70)[None, :]], x)
+    assert (np.diff(rows, axis=0) == 1).all(), "each column keeps its pixels in order, one row apart"
+
+
+@pytest.mark.parametrize("shape", [(1, 256), (256, 1), (3, 256), (15, 400), (16, 16)])
+def test_slivers_and_tiny_images_come_back_unchanged(shape):
+    x = np.full(shape, 0.3, np.float32)
+    x[0, 0] = 1.0
+    assert rules.remove_rules(x) is x
