@@ -56,13 +56,13 @@ def band_coverage(mask: np.ndarray, slopes) -> np.ndarray:
     return band.sum(2) / w
 
 
-def best_slope(mask: np.ndarray, slopes: list[float]) -> tuple[float, float]:
-    """(the slope along which the ink lines up best, the highest band coverage along it): the most
-    concentrated projection (largest sum of squared coverages; several slopes can reach full coverage
-    of a line on a coarse copy)."""
+def best_slope(mask: np.ndarray, slopes: list[float]) -> tuple[float, np.ndarray]:
+    """(the slope along which the ink lines up best, the band coverage per sheared row along it): the
+    most concentrated projection (largest sum of squared coverages; several slopes can reach full
+    coverage of a line on a coarse copy)."""
     coverage = band_coverage(mask, slopes)
     best = int(np.argmax((coverage ** 2).sum(1)))
-    return slopes[best], float(coverage[best].max())
+    return slopes[best], coverage[best]
 
 
 def tilt_slopes(step_degrees: float, around: float = 0.0, span: float = MAX_TILT) -> list[float]:
@@ -80,11 +80,11 @@ def line_bands(mask: np.ndarray) -> tuple[float, list[tuple[int, int]]]:
     small = mask[:h - h % COARSE, :w - w % COARSE].reshape(h // COARSE, COARSE, w // COARSE, COARSE).any((1, 3))
     if small.sum() < MIN_LINES * COVERAGE * small.shape[1]:  # too little ink for MIN_LINES lines
         return 0.0, []
-    coarse, top = best_slope(small, tilt_slopes(1.0))
-    if top < COVERAGE:
+    coarse, coverage = best_slope(small, tilt_slopes(1.0))
+    if coverage.max() < COVERAGE:
         return 0.0, []
-    slope, _ = best_slope(mask, tilt_slopes(0.25, math.degrees(math.atan(coarse)), 0.75))
-    on = band_coverage(mask, [slope])[0] >= COVERAGE
+    slope, coverage = best_slope(mask, tilt_slopes(0.25, math.degrees(math.atan(coarse)), 0.75))
+    on = coverage >= COVERAGE
     labels, n = ndimage.label(on)
     bands = [(sl.start, sl.stop - 1) for (sl,) in ndimage.find_objects(labels)]
     thin = max(3, MAX_THICKNESS * h) + 2  # the band adds a row on each side
@@ -131,10 +131,11 @@ def remove_rules(x: np.ndarray) -> np.ndarray:
     if not lines:
         return x
     level = sum(level for level, _ in lines)
+    brightness = float(level.max())
     out = np.clip(x - level, 0, 1)
-    out[(level > 0) & (out < max(RESIDUE, float(level.max())))] = 0  # what stays of a line (its brightest level)
+    out[(level > 0) & (out < max(RESIDUE, brightness))] = 0  # what stays of a line (its brightest level)
     on_line = np.logical_or.reduce([band for _, band in lines])
-    return without_remnants(out, on_line, float(level.max()))
+    return without_remnants(out, on_line, brightness)
 
 
 def without_remnants(x: np.ndarray, on_line: np.ndarray, brightness: float) -> np.ndarray:
