@@ -4,12 +4,13 @@ A digit photographed on notebook paper comes with the page's lines: long, straig
 tilt, and fainter than the pen's ink. Left in, they are ink like any other: the crop spans the whole
 page and the digit shrinks to a dot (measured: every such photo was refused as not a digit). Here a
 line is a band of ink (up to MAX_TILT degrees off horizontal, or off vertical for a grid's other
-lines) that crosses at least COVERAGE of the image, at most MAX_THICKNESS of it thick; lines are
-taken out only when at least MIN_LINES such bands with one tilt are fainter than FAINT times the
-brightest ink off them (a pen's strokes are not). Each band loses its own level: a long horizontal
-opening, at most the line's brightness, so that where a stroke crosses a line or rests on it the
-stroke stays. An image without such lines comes back as it was (the same array): drawings, MNIST,
-photos of plain paper.
+lines) that crosses at least COVERAGE of the image (short gaps bridged), at most MAX_THICKNESS of it
+thick and at least MIN_SPACING of it from the next (closer bands are one stroke's antialiased edge);
+lines are taken out only when at least MIN_LINES such bands with one tilt are fainter than FAINT
+times the brightest ink off them (a pen's strokes are not). Each line loses its own level: a long opening along
+it, at most the lines' brightness, so that where a stroke crosses a line or rests on it the stroke
+stays; what the lines leave (crossings, specks, faint pieces) goes. An image without such lines
+comes back as it was (the same array): drawings, MNIST, photos of plain paper.
 
 Works on the white-on-black ink image in [0, 1] that `app.ml.preprocess.isolate_ink` makes; NumPy and
 SciPy only.
@@ -23,11 +24,13 @@ from scipy import ndimage
 MAX_TILT = 8.0  # degrees: a phone held a little askew
 COVERAGE = 0.6  # a line crosses at least this share of the image (a margin or the digit may break it)
 MAX_THICKNESS = 0.03  # a printed line is thin: at most this share of the image's other side
+MIN_SPACING = 0.025  # a page's lines are at least this share of the image apart
 MIN_LINES = 3  # ruled paper shows several lines; one or two long strokes are the writing's own
 FAINT = 0.6  # a printed line is at most this bright, against the brightest ink off the lines
 LINE_INK = 0.02  # a pixel at least this bright may belong to a line (a thin line shrunk to the work scale is faint)
 RESIDUE = 0.08  # what stays of a line under this (or under its own level) is cut
 GAP = 5  # gaps in a line shorter than this (px) are bridged before its level is taken
+EDGE = 0.05  # a small piece this close to the border of a lined page's photo is the page's, not the pen's
 COARSE = 4  # the tilt is first searched on a copy this many times smaller, in 1-degree steps
 
 
@@ -83,18 +86,30 @@ def line_bands(mask: np.ndarray) -> tuple[float, list[tuple[int, int]]]:
     coarse, coverage = best_slope(small, tilt_slopes(1.0))
     if coverage.max() < COVERAGE:
         return 0.0, []
-    slope, coverage = best_slope(mask, tilt_slopes(0.25, math.degrees(math.atan(coarse)), 0.75))
-    on = coverage >= COVERAGE
-    labels, n = ndimage.label(on)
+    # A faint line is broken where the noise floor cut it: gaps shorter than GAP are bridged along it.
+    bridged = ndimage.maximum_filter1d(mask, GAP, axis=1)
+    slope, coverage = best_slope(bridged, tilt_slopes(0.25, math.degrees(math.atan(coarse)), 0.75))
+    labels, _ = ndimage.label(coverage >= COVERAGE)
     bands = [(sl.start, sl.stop - 1) for (sl,) in ndimage.find_objects(labels)]
     thin = max(3, MAX_THICKNESS * h) + 2  # the band adds a row on each side
-    return slope, [(a, b) for a, b in bands if b - a + 1 <= thin]
+    return slope, [(a, b) for a, b in spaced(bands, max(6.0, MIN_SPACING * h)) if b - a + 1 <= thin]
 
 
-def line_level(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """(the level of `x`'s horizontal printed lines at each pixel (0 off them), the pixels of their
-    bands), or None when it has none: fewer than MIN_LINES line bands, or bands as bright as the ink
-    off them.
+def spaced(bands: list[tuple[int, int]], gap: float) -> list[tuple[int, int]]:
+    """Bands closer than `gap` rows merged into one: a long stroke's antialiased edge can split into
+    several thin bands side by side, and together they are that stroke, not a page's lines."""
+    merged: list[tuple[int, int]] = []
+    for a, b in bands:
+        if merged and a - merged[-1][1] < gap:
+            merged[-1] = (merged[-1][0], b)
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def line_level(x: np.ndarray) -> np.ndarray | None:
+    """The level of `x`'s horizontal printed lines at each pixel (0 off them), or None when it has
+    none: fewer than MIN_LINES line bands, or bands as bright as the ink off them.
 
     Every long horizontal run (straightened by the lines' slope) counts at its own level up to the
     lines' brightness, so that a line too broken to count as a band goes too; gaps shorter than GAP
@@ -115,40 +130,48 @@ def line_level(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     # A thin line's ink moves between neighbouring rows along its length (it is not exactly at the slope
     # found, and is antialiased): its level is taken over three rows.
     spread = ndimage.maximum_filter1d(sheared, 3, axis=0)
-    level = ndimage.grey_opening(ndimage.grey_closing(spread, size=(1, GAP)), size=(1, length))
+    # An opening along the rows, for which the sheared image's empty corners (outside the photo) do not
+    # end a line: a line's last pixels keep its level.
+    inside = np.zeros(sheared.shape, dtype=bool)
+    inside[rows, cols] = True
+    eroded = ndimage.minimum_filter1d(np.where(inside, ndimage.grey_closing(spread, size=(1, GAP)), 1.0), length, axis=1)
+    level = ndimage.maximum_filter1d(np.where(inside, eroded, 0.0), length, axis=1)
     brightness = [float(np.percentile(level[a:b + 1], 90)) for a, b in bands]
     faint = [v for v in brightness if v <= FAINT * peak]
     if len(faint) < MIN_LINES:
         return None
-    return np.minimum(level, 1.2 * max(faint))[rows, cols], on_line[rows]
+    return np.minimum(level, 1.2 * max(faint))[rows, cols]
 
 
 def remove_rules(x: np.ndarray) -> np.ndarray:
     """The ink image without a ruled or squared page's printed lines (see the module docstring). Where
     lines of both directions cross, both levels go (a crossing is darker than either line)."""
     down = line_level(x.T)
-    lines = [found for found in (line_level(x), down and (down[0].T, down[1].T)) if found]
-    if not lines:
+    levels = [level for level in (line_level(x), None if down is None else down.T) if level is not None]
+    if not levels:
         return x
-    level = sum(level for level, _ in lines)
+    level = sum(levels)
     brightness = float(level.max())
     out = np.clip(x - level, 0, 1)
-    out[(level > 0) & (out < max(RESIDUE, brightness))] = 0  # what stays of a line (its brightest level)
-    on_line = np.logical_or.reduce([band for _, band in lines])
-    return without_remnants(out, on_line, brightness)
+    out[(level > 0) & (out < brightness)] = 0  # what stays of a line, up to its brightest level
+    return without_remnants(out, brightness)
 
 
-def without_remnants(x: np.ndarray, on_line: np.ndarray, brightness: float) -> np.ndarray:
-    """`x` without what the lines left (where one was brighter, two crossed, or one was too faint to
-    be found): pieces of ink under a quarter of the largest piece's size that lie mostly on the lines'
-    bands or are no brighter than 1.5 times the lines."""
+def without_remnants(x: np.ndarray, brightness: float) -> np.ndarray:
+    """A lined page's ink without what the lines (and the page's edges) left: everything under
+    RESIDUE, and pieces under half the largest piece's size that are no brighter than twice the lines
+    or reach within EDGE of the image's border (the page's edge in a tilted photo, a line's end). A pen's strokes are brighter: a
+    detached bar or dot of a digit stays."""
+    x[x < RESIDUE] = 0
     labels, n = ndimage.label(x > 0, structure=np.ones((3, 3), dtype=bool))
     if n < 2:
         return x
-    flat = labels.ravel()
-    sizes = np.bincount(flat)[1:]
-    share_on_line = np.bincount(flat, weights=on_line.ravel())[1:] / sizes
+    sizes = np.bincount(labels.ravel())[1:]
     peaks = np.asarray(ndimage.maximum(x, labels, np.arange(1, n + 1)))
-    remnant = ((share_on_line >= 0.5) | (peaks <= 1.5 * brightness)) & (sizes < 0.25 * sizes.max())
+    h, w = x.shape
+    my, mx = max(1, round(EDGE * h)), max(1, round(EDGE * w))
+    edge = np.zeros(n + 1, dtype=bool)
+    edge[np.concatenate([labels[:my].ravel(), labels[-my:].ravel(), labels[:, :mx].ravel(), labels[:, -mx:].ravel()])] = True
+    remnant = ((peaks <= 2 * brightness) | edge[1:]) & (sizes < 0.5 * sizes.max())
     x[remnant[labels - 1] & (labels > 0)] = 0
     return x

@@ -76,3 +76,41 @@ def test_slivers_and_tiny_images_come_back_unchanged(shape):
     x = np.full(shape, 0.3, np.float32)
     x[0, 0] = 1.0
     assert rules.remove_rules(x) is x
+
+
+def test_a_digits_detached_piece_stays_while_the_lines_specks_go():
+    x = strokes(*[(y, 0, y + 2, 256) for y in range(12, 192, 30)], level=0.2)
+    x = np.maximum(x, strokes((70, 120, 130, 126)))  # a 5's stem and curve, as one stroke
+    x = np.maximum(x, strokes((56, 122, 60, 146)))  # its bar, apart from it and lying near a line
+    x[150:152, 30:32] = 0.35  # a crossing darker than the lines, alone
+    x[100:101, 3:10] = 0.6  # a bright speck at the photo's edge (the page's own edge)
+    cleaned = rules.remove_rules(x)
+    assert cleaned[56:60, 122:146].min() > 0.9 and cleaned[70:130, 120:126].min() > 0.7
+    assert cleaned[150:152, 30:32].max() == 0 and cleaned[100, 3:10].max() == 0
+    assert cleaned[:, :100].max() == 0, "no trace of the lines"
+
+
+def test_a_strokes_edge_split_into_thin_bands_is_one_band_but_a_pages_lines_stay_apart():
+    edge = [(109, 109), (114, 119), (123, 123), (125, 125), (130, 130), (134, 134)]  # a tall 6's stem, seen on a canvas
+    assert rules.spaced(edge, 6) == [(109, 134)]
+    lines = [(10, 12), (22, 24), (34, 35), (47, 49)]
+    assert rules.spaced(lines, 6) == lines
+
+
+@pytest.mark.parametrize("maker", ["canvas_transparent", "canvas_white_on_black", "scan", "photo"])
+def test_realistic_uploads_without_lines_come_back_unchanged(maker, mnist_fixture, monkeypatch):
+    import tests.realistic as realistic
+    from app.ml import preprocess
+
+    changed = []
+
+    def watched(x):
+        out = rules.remove_rules(x)
+        changed.append(out is not x)
+        return out
+
+    monkeypatch.setattr(preprocess, "remove_rules", watched)
+    rng = np.random.default_rng(1)
+    for digit in mnist_fixture[0][:150]:
+        prepare(getattr(realistic, maker)(digit, rng))
+    assert len(changed) == 150 and not any(changed)
