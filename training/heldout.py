@@ -273,22 +273,9 @@ def pressure_digit(digit_img: np.ndarray, rng, height: float, pen: float, side: 
     return Image.fromarray(np.round(ink * 255).astype(np.uint8))
 
 
-def pressure_drawings(images, labels, n: int = 1000, seed: int = 9090) -> list[dict]:
-    """Pen drawings from the second MNIST generator (`pressure_digit`), as `pen_drawings` gives them."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for i in range(n):
-        side, size, pen = int(rng.integers(280, 700)), float(rng.uniform(0.08, 0.9)), float(rng.uniform(0.02, 0.16))
-        height = max(8.0, size * side)
-        j = int(rng.integers(len(images)))
-        mask = pressure_digit(images[j], rng, height, pen * height, side)
-        out.append({"data": on_canvas(mask, CANVASES[i % 3]), "digit": int(labels[j]), "size": size, "pen": pen,
-                    "canvas": CANVASES[i % 3], "source": "mnist-pressure"})
-    return out
-
-
-def pen_drawings(images, labels, n: int = 1000, seed: int = 8080) -> list[dict]:
-    """[{data, digit, size (share of the canvas side), pen (share of the digit's height), canvas, source}]."""
+def pen_sets(n: int, seed: int, draw) -> list[dict]:
+    """[{data, digit, size (share of the canvas side), pen (share of the digit's height), canvas, source}]:
+    n drawings over the bar's ranges, `draw(i, rng, height, pen, side)` -> (ink mask, digit, source)."""
     rng = np.random.default_rng(seed)
     out = []
     for i in range(n):
@@ -296,13 +283,29 @@ def pen_drawings(images, labels, n: int = 1000, seed: int = 8080) -> list[dict]:
         size = float(rng.uniform(0.08, 0.9))
         pen = float(rng.uniform(0.02, 0.16))
         height = max(8.0, size * side)
-        if i % 2 == 0:
-            j = int(rng.integers(len(images)))
-            mask, digit, source = skeleton_digit(images[j], rng, height, pen * height, side), int(labels[j]), "mnist"
-        else:
-            digit = int(rng.integers(10))
-            mask, source = template_digit(digit, rng, height, pen * height, side), "template"
+        mask, digit, source = draw(i, rng, height, pen * height, side)
         canvas = CANVASES[i % 3]
         out.append({"data": on_canvas(mask, canvas), "digit": digit, "size": size, "pen": pen, "canvas": canvas,
                     "source": source})
     return out
+
+
+def pressure_drawings(images, labels, n: int = 1000, seed: int = 9090) -> list[dict]:
+    """Pen drawings from the second MNIST generator (`pressure_digit`), as `pen_drawings` gives them."""
+    def draw(i, rng, height, pen, side):
+        j = int(rng.integers(len(images)))
+        return pressure_digit(images[j], rng, height, pen, side), int(labels[j]), "mnist-pressure"
+
+    return pen_sets(n, seed, draw)
+
+
+def pen_drawings(images, labels, n: int = 1000, seed: int = 8080) -> list[dict]:
+    """Half MNIST test digits redrawn along their skeleton (`skeleton_digit`), half stroke templates."""
+    def draw(i, rng, height, pen, side):
+        if i % 2 == 0:
+            j = int(rng.integers(len(images)))
+            return skeleton_digit(images[j], rng, height, pen, side), int(labels[j]), "mnist"
+        digit = int(rng.integers(10))
+        return template_digit(digit, rng, height, pen, side), digit, "template"
+
+    return pen_sets(n, seed, draw)

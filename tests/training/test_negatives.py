@@ -76,25 +76,18 @@ def test_held_out_fonts_are_not_training_fonts():
     assert not set(heldout.HELDOUT_FONTS) & set(negatives.TRAIN_FONTS)
 
 
-def test_pen_drawings_span_the_sizes_and_pens_asked_for(mnist_fixture):
+@pytest.mark.parametrize("maker, sources", [("pen_drawings", {"mnist", "template"}),
+                                            ("pressure_drawings", {"mnist-pressure"})])
+def test_both_pen_sets_span_the_sizes_and_pens_asked_for(mnist_fixture, maker, sources):
     images, labels = mnist_fixture
-    pens = heldout.pen_drawings(images, labels, n=60)
+    pens = getattr(heldout, maker)(images, labels, n=60)
     assert min(p["size"] for p in pens) < 0.2 and max(p["size"] for p in pens) > 0.7
     assert min(p["pen"] for p in pens) < 0.04 and max(p["pen"] for p in pens) > 0.13
     assert {p["canvas"] for p in pens} == {"transparent", "black", "white"}
+    assert {p["source"] for p in pens} == sources
     for p in pens[:10]:
-        assert prepare(p["data"]).image.shape == (28, 28)
-
-
-def test_stylus_drawings_are_a_second_generator_over_the_same_ranges(mnist_fixture):
-    images, labels = mnist_fixture
-    pens = heldout.pressure_drawings(images, labels, n=60)
-    assert min(p["size"] for p in pens) < 0.2 and max(p["size"] for p in pens) > 0.7
-    assert min(p["pen"] for p in pens) < 0.04 and max(p["pen"] for p in pens) > 0.13
-    assert {p["canvas"] for p in pens} == {"transparent", "black", "white"}
-    assert {p["source"] for p in pens} == {"mnist-pressure"}
-    for p in pens[:10]:
-        assert prepare(p["data"]).image.max() > 0.5
+        image = prepare(p["data"]).image
+        assert image.shape == (28, 28) and image.max() > 0.5
 
 
 def test_the_rendered_sets_are_cached_per_split_so_another_split_never_reuses_them(mnist_fixture, tmp_path, monkeypatch):
