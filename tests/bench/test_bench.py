@@ -4,7 +4,7 @@ import re
 import subprocess
 import sys
 
-from bench.__main__ import medians, parse_hey
+from bench.__main__ import cpu_model, medians, parse_hey
 from tests.utils import ROOT
 
 HEY_OK = """
@@ -73,3 +73,12 @@ def test_the_floor_runs_two_worker_processes_as_the_service_does():
 
     floor = SERVERS["floor"]
     assert floor[floor.index("--workers") + 1] == str(Settings().workers) == "2"
+
+
+def test_the_results_name_the_cpu_and_whether_it_has_avx512_vnni(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: Some Xeon\nflags\t\t: fpu avx2 avx512f avx512_vnni\n")
+    assert cpu_model(info) == "Some Xeon, AVX-512 VNNI"
+    info.write_text("processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx avx2\n")
+    assert cpu_model(info) == "AMD EPYC, AVX2, no AVX-512 VNNI"
+    assert cpu_model(tmp_path / "missing") == "unknown CPU"
