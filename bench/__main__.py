@@ -53,9 +53,9 @@ def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     except OSError:
         return "unknown CPU"
     name = re.search(r"^model name\s*:\s*(.+)$", info, re.MULTILINE)
-    flags = re.search(r"^flags\s*:\s*(.+)$", info, re.MULTILINE)
-    isa = flags and ("AVX-512 VNNI" if "avx512_vnni" in flags.group(1).split() else
-                     "AVX2, no AVX-512 VNNI" if "avx2" in flags.group(1).split() else None)
+    found = re.search(r"^flags\s*:\s*(.+)$", info, re.MULTILINE)
+    flags = set(found.group(1).split()) if found else set()
+    isa = "AVX-512 VNNI" if "avx512_vnni" in flags else "AVX2, no AVX-512 VNNI" if "avx2" in flags else None
     return ", ".join(filter(None, [name.group(1).strip() if name else "unknown CPU", isa]))
 
 

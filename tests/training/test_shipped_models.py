@@ -7,12 +7,13 @@ import pytest
 import torch
 
 from app.ml.answers import decode_threshold
-from app.ml.cards import Card
+from app.ml.cards import Card, read_card
 from app.ml.checkpoint import load_model
+from app.ml.constants import SCORER_INPUTS
 from app.ml.probabilities import overlap_probs
-from app.services.runtimes import open_model
 from tests.utils import model_inputs
 from training.data import pair_images
+from training.export import compare
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 
@@ -53,10 +54,8 @@ def test_the_shipped_8_bit_exports_give_the_32_bit_answers_on_this_machines_cpu(
     """Integer kernels differ by CPU (AVX-512 VNNI, AVX2, ARM): an export whose products overflow on
     some of them (full-range int8 weights on AVX2 did: gate probabilities off by up to 0.66, 3 of these
     300 top classes changed) must fail here, wherever the tests run."""
-    images = mnist_fixture[0] / np.float32(255)
-    int8, _ = open_model(MODELS / f"{name}.pt", "cpu", "onnx", threads=1, precision="int8")
-    fp32, _ = open_model(MODELS / f"{name}.pt", "cpu", "onnx", threads=1, precision="fp32")
-    assert (int8.precision, fp32.precision) == ("int8", "fp32")
-    p8, p32 = int8(images)[0], fp32(images)[0]
-    assert (p8.argmax(1) == p32.argmax(1)).all()
-    assert np.abs(p8 - p32).max() < 0.1
+    card = read_card(MODELS / f"{name}.pt")
+    agreement, max_diff = compare(MODELS / card["onnx"]["file"], MODELS / card["onnx_int8"]["file"],
+                                  SCORER_INPUTS[card["task"]][0], mnist_fixture[0] / np.float32(255))
+    assert agreement == 1.0
+    assert max_diff < 0.1
