@@ -229,6 +229,19 @@ def ratios(rows: list[dict], clients: int) -> str:
     return "\n".join(out)
 
 
+def round_ratios(rows: list[dict], clients: int) -> str:
+    """service/floor within each round (both measured minutes apart on the same machine): the median
+    and min-max of those paired ratios, which a slow or busy moment of the machine moves less than the
+    ratio of the two medians."""
+    load = f"/predict x{clients}"
+    by = {(r["server"], r["round"]): r["rps"] for r in rows if r["load"] == load}
+    paired = [by["service", i] / by["floor", i] for s, i in by if s == "floor" and ("service", i) in by]
+    if not paired:
+        return ""
+    return (f"service/floor at {clients} clients, paired by round: median {statistics.median(paired):.2f}, "
+            f"min {min(paired):.2f}, max {max(paired):.2f} ({len(paired)} rounds)")
+
+
 def v2_ratio(rows: list[dict]) -> str:
     """Images per second through the v2 route against single uploads to /predict at 32 clients."""
     upload = next((r["rps"] for r in rows if r["server"] == "service" and r["load"] == "/predict x32"), None)
@@ -318,7 +331,8 @@ def main() -> None:
               f"request, {args.duration:.0f} s per run after {args.warmup:.0f} s of warm-up; service settings: "
               f"{' '.join(args.env) or 'defaults'}. Peak RSS is per process (largest worker). "
               f"Medians over {args.rounds} rounds (errors: total over all rounds).\n\n{table(summary)}\n\n"
-              + "\n".join(filter(None, [*(ratios(summary, c) for c in args.clients), v2_ratio(summary)]))
+              + "\n".join(filter(None, [*(ratios(summary, c) for c in args.clients),
+                                             *(round_ratios(rows, c) for c in args.clients), v2_ratio(summary)]))
               + f"\n\nEvery round (servers run one after another in each round):\n\n{every_round(rows)}\n")
     print(report)
     args.out.write_text(report)

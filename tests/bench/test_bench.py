@@ -4,7 +4,7 @@ import re
 import subprocess
 import sys
 
-from bench.__main__ import cpu_model, medians, parse_hey
+from bench.__main__ import cpu_model, medians, parse_hey, round_ratios
 from tests.utils import ROOT
 
 HEY_OK = """
@@ -46,6 +46,15 @@ def test_medians_are_taken_per_server_and_load_and_errors_summed():
     assert (m["rps"], m["p99"], m["errors"], m["rss"]) == (1000, 100, 3, 1100)
 
 
+def test_the_paired_ratio_divides_each_rounds_service_by_the_same_rounds_floor():
+    rows = [{"server": server, "load": "/predict x32", "round": i, "rps": rps}
+            for i, (floor, service) in enumerate(((1000, 500), (2000, 1400), (4000, 2400)))
+            for server, rps in (("floor", floor), ("service", service))]
+    assert round_ratios(rows, 32) == ("service/floor at 32 clients, paired by round: median 0.60, min 0.50, max 0.70 "
+                                      "(3 rounds)")
+    assert round_ratios([r for r in rows if r["server"] == "floor"], 32) == ""
+
+
 def test_a_short_benchmark_run_writes_the_table_and_the_ratios(tmp_path):
     out = tmp_path / "RESULTS.md"
     run = subprocess.run([sys.executable, "-m", "bench", "--servers", "floor", "service", "--rounds", "1",
@@ -59,6 +68,8 @@ def test_a_short_benchmark_run_writes_the_table_and_the_ratios(tmp_path):
                 "| service | /predict 12 MP phone JPEG x8 |", "| service | /predict x512, MAX_QUEUE=64: 200s per second |"):
         assert row in report
     assert "service/floor at 32 clients:" in report
+    assert re.search(r"service/floor at 32 clients, paired by round: median [\d.]+, min [\d.]+, max [\d.]+ \(1 rounds\)",
+                     report)
     assert "service goodput at 512 clients (MAX_QUEUE=64) / its throughput at 32 clients:" in report
     assert re.search(r"64 image\(s\) per request \(binary BYTES\) x8: \d+ images/s = [\d.]+x the upload route", report)
     summary = report.split("Every round")[0]
