@@ -23,10 +23,14 @@ RUN case "$TORCH_FLAVOUR" in \
     esac \
     && pip install -r /tmp/requirements-serve.txt \
     && site=$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') \
-    # Leave out what the service never imports (~100 MB of a CPU image's ~320 MB): the installers,
-    # test suites, and the SciPy subpackages but ndimage (and special and fft, which it loads). The
-    # image tests (tests/deploy/test_image.py) run every route in the built image.
+    # Leave out what the service never imports (~140 MB of what would be a CPU image's ~370 MB): the installers,
+    # test suites, the SciPy subpackages but ndimage (and special and fft, which it loads), and ONNX
+    # Runtime's C library for C/C++ callers (35 MB; the Python module carries its own copy) and its
+    # offline tools (quantization and transformer optimizers). The image tests
+    # (tests/deploy/test_image.py) run every route in the built image.
     && rm -rf "$site/pip" "$site/setuptools" "$site/pkg_resources" "$site/_distutils_hack" "$site/distutils-precedence.pth" \
+    && rm -rf "$site"/onnxruntime/capi/libonnxruntime.so* "$site/onnxruntime/quantization" "$site/onnxruntime/tools" \
+       "$site/onnxruntime/transformers" \
     && find "$site/scipy" -mindepth 1 -maxdepth 1 -type d ! -name _lib ! -name ndimage ! -name special ! -name fft \
          -exec rm -rf {} + \
     && find "$site" -path "$site/torch" -prune -o -type d -name tests -prune -exec rm -rf {} + \

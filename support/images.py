@@ -1,4 +1,4 @@
-"""Upload bytes for the tests and the benchmarks: MNIST arrays as PNG (8- and 16-bit), any format, a phone photo."""
+"""Upload bytes for the tests and the benchmarks: MNIST arrays as PNG (8- and 16-bit), any format, phone photos (JPEG, HEIC)."""
 
 import io
 
@@ -32,9 +32,9 @@ def encode(img: Image.Image, fmt: str, **kwargs) -> bytes:
     return buf.getvalue()
 
 
-def phone_jpeg(digit: np.ndarray, size: tuple[int, int] = (4032, 3024)) -> bytes:
-    """A ~12 MP JPEG (2-3 MB) of a 28x28 MNIST digit (white on black) written dark on grainy paper and
-    photographed slightly out of focus: what a phone uploads."""
+def phone_photo(digit: np.ndarray, size: tuple[int, int] = (4032, 3024)) -> Image.Image:
+    """A 28x28 MNIST digit (white on black) written dark on grainy paper and photographed slightly out
+    of focus, at a phone camera's size (12 MP by default), as an RGB image."""
     from PIL import ImageFilter
 
     width, height = size
@@ -44,8 +44,28 @@ def phone_jpeg(digit: np.ndarray, size: tuple[int, int] = (4032, 3024)) -> bytes
     photo.paste(Image.new("L", ink.size, 40), ((width - side) // 2, (height - side) // 2), ink)
     blurred = np.asarray(photo.filter(ImageFilter.GaussianBlur(1.5)), np.float32)
     grain = np.random.default_rng(0).normal(0, 4, (height, width)).astype(np.float32)  # sensor noise: ~2.7 MB, as a phone's
-    shot = np.clip(blurred + grain, 0, 255).astype(np.uint8)
-    return encode(Image.fromarray(shot).convert("RGB"), "JPEG", quality=92)
+    return Image.fromarray(np.clip(blurred + grain, 0, 255).astype(np.uint8)).convert("RGB")
+
+
+def phone_jpeg(digit: np.ndarray, size: tuple[int, int] = (4032, 3024)) -> bytes:
+    """`phone_photo` as the ~12 MP JPEG (2-3 MB) an Android phone uploads."""
+    return encode(phone_photo(digit, size), "JPEG", quality=92)
+
+
+def heic(img: Image.Image, **kwargs) -> bytes:
+    """An image as HEIC, the format an iPhone saves its photos in (pillow-heif's encoder)."""
+    from app.ml.preprocess import open_heic
+
+    open_heic()
+    return encode(img, "HEIF", **kwargs)
+
+
+def phone_heic(digit: np.ndarray, size: tuple[int, int] = (1344, 1008)) -> bytes:
+    """`phone_photo` as an iPhone's HEIC, stored turned 90 degrees with EXIF orientation 6 (as a phone
+    held upright writes it); 1.4 MP by default: encoding a grainy 12 MP one takes ~30 s."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return heic(phone_photo(digit, size).transpose(Image.Transpose.ROTATE_90), exif=exif.tobytes(), quality=80)
 
 
 def notebook_photo(digit: np.ndarray, paper: str = "ruled", tilt: float = 0.0, seed: int = 0,

@@ -149,7 +149,7 @@ IMAGE_FILE = {"contentMediaType": "application/octet-stream"}
 class UploadBody(BaseModel):
     """multipart/form-data of the upload routes (read by the routes themselves, documented here)."""
 
-    file: str = Field(description="the image: PNG, JPEG, GIF, BMP, WebP or TIFF", json_schema_extra=IMAGE_FILE)
+    file: str = Field(description="the image: PNG, JPEG, HEIC, GIF, BMP, WebP, AVIF or TIFF", json_schema_extra=IMAGE_FILE)
 
 
 class SumUploadBody(UploadBody):

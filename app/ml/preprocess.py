@@ -3,7 +3,8 @@
 The one place this is written; the service, the page and the accuracy tests all call `prepare`.
 The MNIST recipe, step by step:
 
-1. decode any common format (PNG, JPEG, first GIF frame, BMP, WebP, TIFF), refusing bombs early;
+1. decode any common format (PNG, JPEG, HEIC as iPhones save photos, first GIF frame, BMP, WebP, AVIF,
+   TIFF), refusing bombs early;
 2. apply the EXIF orientation;
 3. flatten transparency onto a background that contrasts with the ink (a canvas export with black
    strokes on a transparent background must not become black on black);
@@ -21,6 +22,7 @@ An image that is already 28x28 is in model format: it is only converted to gray 
 resampled, so MNIST digits and the averaged overlap pairs reach the model exactly as in training.
 """
 
+import functools
 import io
 import struct
 import warnings
@@ -37,6 +39,9 @@ from app.ml.rules import remove_rules
 SIZE = IMAGE_SIZE
 WORK_SIDE = 256  # larger uploads are area-downscaled to this before the pixel work
 INK_MIN = 0.15  # an image whose strongest ink is fainter than this holds no digit
+FORMATS = "PNG, JPEG, HEIC, GIF, BMP, WebP, AVIF, TIFF"
+# HEIF brands whose images are HEVC-coded (an iPhone photo's major brand is 'heic'); AVIF is Pillow's own
+HEVC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
 
 
 class InputError(Exception):
@@ -63,6 +68,24 @@ class Prepared:
     glyphs: int = 1  # tall pieces of ink side by side (2 or more: several characters, e.g. a number)
 
 
+def is_heic(data: bytes) -> bool:
+    """An ISO media file (`ftyp` box first) with an HEVC-coded HEIF brand among its major and compatible brands."""
+    if data[4:8] != b"ftyp":
+        return False
+    end = min(int.from_bytes(data[:4], "big"), 128)
+    brands = {data[8:12]} | {data[i:i + 4] for i in range(16, end - 3, 4)}  # data[12:16] is a version number
+    return not brands.isdisjoint(HEVC_BRANDS)
+
+
+@functools.cache
+def open_heic() -> None:
+    """Teach Pillow HEIC (pillow-heif: libheif + libde265) the first time one arrives, so that its
+    import (~0.1 s) is paid only by a worker that receives one."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+
+
 def decode(data: bytes, max_pixels: int, work_side: int = 0) -> Image.Image:
     """Decode the first frame of an upload; 415 for non-images, 413 for too many pixels.
 
@@ -70,6 +93,8 @@ def decode(data: bytes, max_pixels: int, work_side: int = 0) -> Image.Image:
     that still keeps both sides at least `work_side`: a 12 MP photo in a fraction of the time."""
     if not data:
         raise InputError(422, "the uploaded file is empty")
+    if is_heic(data):
+        open_heic()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -89,7 +114,7 @@ def decode(data: bytes, max_pixels: int, work_side: int = 0) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise InputError(413, f"image declares too many pixels ({exc})") from exc
     except UnidentifiedImageError as exc:
-        raise InputError(415, "the file is not a decodable image (PNG, JPEG, GIF, BMP, WebP, TIFF)") from exc
+        raise InputError(415, f"the file is not a decodable image ({FORMATS})") from exc
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, struct.error) as exc:
         raise InputError(415, f"the image is corrupt or truncated ({type(exc).__name__})") from exc
     if w < 1 or h < 1:

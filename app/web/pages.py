@@ -12,7 +12,7 @@ from PIL import ImageOps
 
 from app.api.errors import REQUEST_ERRORS, problem
 from app.api.routes import digit_number, one_file
-from app.ml.preprocess import InputError, decode, to_png
+from app.ml.preprocess import InputError, decode, is_heic, to_png
 from app.services.predictor import Predictor
 from app.services.tasks import TASK_SPECS
 
@@ -61,7 +61,9 @@ async def form_prediction(request: Request, with_thumbnail: bool) -> tuple[int, 
     previews = [data_uri(to_png(x)) for x in inputs] if inputs is not None else [data_uri(to_png(line.image))]
     view.update(result=result, model=model.ref, preview=previews[0], previews=previews, width=line.width,
                 height=line.height, upload_size=f"{line.width}x{line.height}", inverted=line.inverted)
-    if with_thumbnail:  # only the server-rendered page shows it; decoding a large upload stays off the loop
+    # The server-rendered page shows a thumbnail; the live page shows the file itself, except HEIC, which
+    # most browsers cannot display (Chrome, Firefox). Decoding a large upload stays off the loop.
+    if with_thumbnail or is_heic(data):
         view["uploaded"] = await predictor.in_pool(thumbnail, data, predictor.max_pixels)
     return 200, view
 

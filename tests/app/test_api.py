@@ -345,3 +345,15 @@ def test_digits_photographed_on_notebook_paper_are_read(client, mnist_fixture, p
         r = client.post("/predict", files={"file": ("page.jpg", photo, "image/jpeg")})
         right += r.status_code == 200 and r.json()["digit"] == labels[i]
     assert right >= 10
+
+
+def test_iphone_heic_photos_are_read_as_their_digits_on_the_api_and_the_page(client, mnist_fixture):
+    from support.images import phone_heic
+
+    images, labels = mnist_fixture
+    for i in range(3):
+        photo = phone_heic(images[i], (1008, 756))
+        r = client.post("/predict", files={"file": ("IMG_0001.HEIC", photo, "image/heic")})
+        assert r.status_code == 200 and r.json()["digit"] == labels[i], r.text[:200]
+    page = client.post("/ui/predict", data={"task": "digit"}, files={"file": ("IMG_0001.HEIC", photo, "image/heic")})
+    assert page.status_code == 200 and page.json()["result"]["digit"] == labels[2], page.text[:200]

@@ -51,6 +51,22 @@ def test_upload_through_the_file_picker_shows_the_answer(page, server, mnist_fix
     assert page.get_attribute("#preview", "src").startswith("data:image/png;base64,")
 
 
+def test_an_iphone_heic_photo_is_answered_and_shown_although_chromium_cannot_decode_heic(page, server, mnist_fixture,
+                                                                                       tmp_path):
+    from support.images import phone_heic
+
+    images, labels = mnist_fixture
+    path = tmp_path / "IMG_0042.HEIC"
+    path.write_bytes(phone_heic(images[5], (1008, 756)))
+    page.goto(server + "/")
+    page.set_input_files("#file", str(path))
+    page.wait_for_selector("#answer strong", timeout=15_000)
+    assert page.inner_text("#answer strong") == str(labels[5])
+    assert page.get_attribute("#uploaded", "src").startswith("data:image/png;base64,"), "the server's thumbnail"
+    page.wait_for_function("document.getElementById('uploaded').complete")
+    assert page.evaluate("document.getElementById('uploaded').naturalWidth") > 0, "displayed, not a broken image"
+
+
 def test_drawing_on_the_canvas_with_the_mouse_gets_a_prediction(page, server):
     page.goto(server + "/")
     page.wait_for_selector("#canvas")

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from app.ml.preprocess import InputError, prepare
-from support.images import encode, png
+from support.images import encode, heic, png
 from support.server import running_service
 
 THREE = 3
@@ -78,6 +78,9 @@ def corpus(digit: np.ndarray) -> list[tuple[str, bytes, set]]:
         ("tiff", encode(white, "TIFF"), {200}),
         ("bmp", encode(white, "BMP"), {200}),
         ("webp", encode(white, "WEBP", quality=95), {200}),
+        ("avif", encode(white.convert("RGB"), "AVIF", quality=90), {200}),
+        ("heic", heic(white.convert("RGB"), quality=90), {200}),
+        ("truncated heic", heic(white.convert("RGB"), quality=90)[:400], {415}),
         ("exif-rotated jpeg", exif_rotated(digit), {200}),
         ("exif-rotated png", exif_rotated(digit, "PNG"), {200}),
         ("rgba transparent background", rgba_transparent(digit), {200}),

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from support import server
-from support.images import png
+from support.images import phone_heic, png
 from support.server import free_port
 from tests.drawing import draw
 
@@ -129,6 +129,8 @@ def test_the_container_is_ready_right_on_every_route_and_turns_healthy(container
     assert overlap.status_code == 200 and set(overlap.json()["digits"]) == {int(labels[2]), int(labels[3])}
     number = post(port, "/predict/number", draw("2025", height=100, pen=10, background="white"))
     assert number.status_code == 200 and number.json()["number"] == "2025"
+    photo = post(port, "/predict", phone_heic(images[4], (1008, 756)))  # HEIC: the wheel's own libheif in the image
+    assert photo.status_code == 200 and photo.json()["digit"] == int(labels[4]), photo.text[:200]
     letter = post(port, "/predict", draw("A", background="white"))
     assert letter.status_code == 422 and letter.json()["reason"] == "not_a_digit"
     page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)

@@ -1,12 +1,16 @@
-"""Large JPEGs (phone photos) are decoded at the scale the pixel work needs, colour ones straight to gray."""
+"""Phone photos: large JPEGs are decoded at the scale the pixel work needs, colour ones straight to gray;
+HEIC (an iPhone's format) is decoded upright, by a decoder loaded only when one arrives."""
 
 import io
+import subprocess
+import sys
 
 import numpy as np
+import pytest
 from PIL import Image, ImageFilter
 
-from app.ml.preprocess import WORK_SIDE, decode, paper_level, prepare
-from support.images import encode, phone_jpeg
+from app.ml.preprocess import WORK_SIDE, InputError, decode, is_heic, paper_level, prepare
+from support.images import encode, heic, phone_heic, phone_jpeg, png
 
 
 def colour_photo(size=(2400, 1800)) -> bytes:
@@ -50,3 +54,43 @@ def test_the_paper_level_is_the_opening_that_pillows_rank_filters_compute():
         coarse = Image.fromarray(x, mode="F").resize((32, 32), Image.BOX)
         pillow = coarse.filter(ImageFilter.MinFilter(7)).filter(ImageFilter.MaxFilter(7)).resize(shape[::-1], Image.BILINEAR)
         assert np.array_equal(paper_level(x), np.asarray(pillow, dtype=np.float32)), shape
+
+
+def test_heic_is_told_by_its_brands_and_avif_jpeg_and_png_are_not():
+    img = Image.new("RGB", (64, 48), "white")
+    assert is_heic(heic(img))
+    for other in (encode(img, "AVIF"), encode(img, "JPEG"), encode(img, "PNG"), b"", b"\x00\x00\x00\x18ftyp"):
+        assert not is_heic(other), other[:16]
+
+
+def test_an_iphone_heic_photo_stored_turned_reaches_the_model_as_the_upright_jpeg_does(mnist_fixture):
+    digit = mnist_fixture[0][0]
+    from_heic, from_jpeg = prepare(phone_heic(digit)), prepare(phone_jpeg(digit, (1344, 1008)))
+    assert (from_heic.width, from_heic.height) == (1344, 1008) and from_heic.inverted
+    assert np.abs(from_heic.image - from_jpeg.image).mean() < 0.02, "the same digit, upright"
+
+
+def test_a_truncated_or_damaged_heic_is_a_415_and_a_heic_over_the_pixel_limit_a_413():
+    data = heic(Image.new("RGB", (300, 300), "white"), quality=90)
+    for cut in (len(data) // 4, len(data) // 2, len(data) - 10):
+        with pytest.raises(InputError) as exc:
+            prepare(data[:cut])
+        assert exc.value.status == 415, cut
+    with pytest.raises(InputError) as exc:
+        prepare(data, max_pixels=300 * 299)
+    assert exc.value.status == 413
+
+
+def test_the_heic_decoder_is_imported_by_the_first_heic_upload_not_before(mnist_fixture, tmp_path):
+    (tmp_path / "digit.png").write_bytes(png(mnist_fixture[0][0]))
+    (tmp_path / "digit.heic").write_bytes(heic(Image.new("RGB", (120, 90), "white").convert("RGB"), quality=90))
+    script = (
+        "import sys; from pathlib import Path; from app.ml.preprocess import prepare, InputError\n"
+        f"d = Path({str(tmp_path)!r})\n"
+        "prepare((d / 'digit.png').read_bytes()); print('pillow_heif' in sys.modules)\n"
+        "try: prepare((d / 'digit.heic').read_bytes())\n"
+        "except InputError as e: print(e.status)\n"
+        "print('pillow_heif' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "422", "True"], "a blank HEIC decoded (no ink: 422) only after the import"

@@ -51,7 +51,8 @@ function answerText(view) {
   return ["", `${r.digit} + ${r.number} = ${r.sum}`, ` (${(100 * r.confidence).toFixed(1)}% confident)`];
 }
 
-function render(view, imageUrl) {
+function render(view, fileUrl) {
+  const imageUrl = view.uploaded || fileUrl;  // the server's thumbnail of a file the browser cannot show (HEIC)
   $("result").hidden = false;
   const error = $("error");
   if (view.error) {
