@@ -32,10 +32,10 @@ def make_client(**overrides) -> TestClient:
 
 
 def copy_models(to: Path) -> None:
-    """The shipped checkpoints, cards, exports (32- and 8-bit), the number reader's and the digit ensemble's
-    cards, copied into `to`."""
+    """The shipped checkpoints, cards, exports (32- and 8-bit, with the 8-bit ones' start checks), the
+    number reader's and the digit ensemble's cards, copied into `to`."""
     for name in MODELS:
-        for ext in (".pt", ".json", ".onnx", ".int8.onnx"):
+        for ext in (".pt", ".json", ".onnx", ".int8.onnx", ".int8-check.npz"):
             if (MODEL_DIR / f"{name}{ext}").exists():
                 shutil.copy(MODEL_DIR / f"{name}{ext}", to / f"{name}{ext}")
     for card in ("number.json", "ensemble.json"):

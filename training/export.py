@@ -11,7 +11,12 @@ came from, so a retrained checkpoint (new card) never pairs with a stale export.
 The models in `INT8_TASKS` also get an 8-bit export `<name>.int8.onnx` (static quantization: weights
 per channel, activation ranges measured on images of the model's own training split), recorded as the
 card's `onnx_int8` only if its answers agree with the 32-bit export's on the validation split
-(`MIN_INT8_AGREEMENT`). The CPU service serves it by default (ONNX_PRECISION).
+(`MIN_INT8_AGREEMENT`). The CPU service serves it by default (ONNX_PRECISION). Integer kernels
+differ by CPU, so the export also writes `<name>.int8-check.npz`: START_CHECK_IMAGES validation images
+and the 8-bit export's outputs on them here, recorded as the entry's `start_check`; a worker compares
+its own CPU's outputs against them before it serves the 8-bit export (`app.services.runtimes`).
+
+    python -m training.export --start-checks-only   # (re)write only the start checks of the shipped 8-bit exports
 """
 
 import argparse
@@ -26,7 +31,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from app.ml.cards import atomic_write, read_card, sha256_file, write_card
+from app.ml.cards import atomic_write, onnx_export, read_card, sha256_file, write_card
 from app.ml.checkpoint import load_model
 from app.ml.constants import DYNAMIC_AXES, INT8_TASKS, MODELS, SCORER_INPUTS, SCORER_OUTPUTS
 from app.ml.scorer import Scorer, example_inputs
@@ -37,6 +42,7 @@ TOLERANCE = 1e-4  # max |onnxruntime - torch| over probabilities
 CHECK_BATCHES = (1, 7, 32)
 MIN_INT8_AGREEMENT = 0.998  # share of validation images whose top class the 8-bit export keeps
 CALIBRATION_IMAGES = 2048
+START_CHECK_IMAGES = 128  # validation images whose 8-bit outputs a worker checks its CPU against at start (~30 ms a model)
 # The convolutional trunk runs in 8 bits; the head (linear layer, temperature, softmax) stays in 32:
 # quantizing the softmax's output to 256 levels tripled the digit model's ECE (0.2% -> 0.6%) for no speed.
 INT8_OPS = ("Conv", "Relu", "MaxPool", "GlobalAveragePool")
@@ -138,13 +144,47 @@ def quantize(onnx_path: Path, input_name: str, images: QuantizationImages) -> di
             return None
         int8_path = onnx_path.with_suffix(".int8.onnx")
         atomic_write(int8_path, lambda f: f.write(quantized.read_bytes()))
+    start_check = write_start_check(int8_path, input_name, images.check)
     log.info("wrote %s; top class kept on %.3f%% of %d validation images, max |int8 - fp32| = %.3f", int8_path,
              100 * agreement, len(images.check), diff)
     return {"file": int8_path.name, "sha256": sha256_file(int8_path), "bytes": int8_path.stat().st_size,
             "agreement": agreement, "max_abs_diff": diff, "check_images": len(images.check),
             "calibration_images": len(images.calibration), "images": images.source, "method": "static QDQ of "
             f"{', '.join(INT8_OPS)}; 7-bit (reduce_range) int8 weights per channel, uint8 activations, MinMax",
-            "onnxruntime_version": ort.__version__}
+            "onnxruntime_version": ort.__version__, "start_check": start_check}
+
+
+def write_start_check(int8_path: Path, input_name: str, check: np.ndarray) -> dict:
+    """<name>.int8-check.npz beside the 8-bit export: START_CHECK_IMAGES of the validation images
+    `check` (a fixed choice, stored as uint8) and the export's first output on them on this machine's
+    CPU; returns the card's `start_check` entry."""
+    pick = np.sort(np.random.default_rng(0).choice(len(check), min(START_CHECK_IMAGES, len(check)), replace=False))
+    images = np.round(np.clip(check[pick], 0, 1) * 255).astype(np.uint8)
+    session = ort.InferenceSession(str(int8_path), providers=["CPUExecutionProvider"])
+    outputs = np.concatenate([session.run(None, {input_name: images[i:i + 64] / np.float32(255)})[0]
+                              for i in range(0, len(images), 64)])
+    path = int8_path.with_name(int8_path.name.removesuffix(".onnx") + "-check.npz")
+    atomic_write(path, lambda f: np.savez_compressed(f, images=images, outputs=outputs))
+    return {"file": path.name, "sha256": sha256_file(path), "images": len(images), "cpu": cpu_name()}
+
+
+def cpu_name() -> str:
+    """The CPU's model name (Linux), for the card: where the start check's outputs were computed."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return "unknown"
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown")
+
+
+def add_start_check(path: Path, images: QuantizationImages) -> dict:
+    """Write the start check of checkpoint `path`'s recorded 8-bit export and record it in the card,
+    leaving the export itself as it is (for exports made before start checks existed)."""
+    card = read_card(path)
+    int8_path = onnx_export(path, card, "onnx_int8")
+    card["onnx_int8"]["start_check"] = write_start_check(int8_path, SCORER_INPUTS[card["task"]][0], images.check)
+    write_card(path, card)
+    return card
 
 
 def compare(fp32_path: Path, int8_path: Path, input_name: str, images: np.ndarray) -> tuple[float, float]:
@@ -186,10 +226,16 @@ def main(argv=None) -> None:
                    default=[Path("models") / f"{m}.pt" for m in MODELS], help="checkpoints to export")
     p.add_argument("--data-dir", type=Path, default=Path("data"),
                    help="MNIST (and the gate's rendered uploads) for the 8-bit exports' calibration")
+    p.add_argument("--start-checks-only", action="store_true",
+                   help="only (re)write the start checks of the recorded 8-bit exports, keeping the exports")
     args = p.parse_args(argv)
     for path in args.checkpoints:
         card = read_card(path)
-        export(path, training_images(card, args.data_dir) if card["task"] in INT8_TASKS else None)
+        if args.start_checks_only:
+            if "onnx_int8" in card:
+                add_start_check(path, training_images(card, args.data_dir))
+        else:
+            export(path, training_images(card, args.data_dir) if card["task"] in INT8_TASKS else None)
 
 
 if __name__ == "__main__":

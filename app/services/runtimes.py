@@ -8,7 +8,12 @@ is ~0.5 GB resident). torch is imported only when a model runs on it.
 Where a card also records an 8-bit export (`onnx_int8`: the digit model and the gate, which every
 digit image passes through), ONNX_PRECISION=int8 (the default) serves that one: ~2.3x less CPU per
 image on this machine's AVX-512 VNNI cores, its answers checked against the 32-bit export's when it was
-written (`training.export.quantize`).
+written (`training.export.quantize`). Integer kernels differ by CPU (AVX-512 VNNI, AVX2, ARM), so
+before a worker serves an 8-bit export it runs the export's start check (`start_check` in its card
+entry: 128 validation images and the outputs the export gave on them where it was made) on its own
+CPU; outputs further than INT8_START_MAX_DIFF from those, or top classes kept on fewer than
+INT8_START_AGREEMENT of the images, and it serves the 32-bit export instead, with a warning
+(~30 ms per model at start on a 2-core AVX2 EPYC).
 """
 
 import glob
@@ -18,10 +23,15 @@ from typing import Protocol
 
 import numpy as np
 
-from app.ml.cards import CheckpointError, onnx_export, read_card
+from app.ml.cards import CheckpointError, check_sha256, onnx_export, read_card
 from app.ml.constants import SCORER_INPUTS
 
 log = logging.getLogger("digitserve.runtimes")
+# The 8-bit export's outputs on this CPU against those recorded where it was made and checked against
+# the 32-bit export: kernels that compute the same integer products agree to ~1e-3; one that
+# overflows (full-range int8 weights on AVX2 did) was off by up to 0.66 and changed top classes.
+INT8_START_MAX_DIFF = 0.05
+INT8_START_AGREEMENT = 0.99
 
 
 class Runtime(Protocol):
@@ -113,7 +123,9 @@ def open_model(path: Path, device: str, choice: str, threads: int, precision: st
     try:
         if precision == "int8" and "onnx_int8" in card:
             try:
-                return OnnxRuntime(onnx_export(path, card, "onnx_int8"), card["task"], threads, "int8"), card
+                runtime = OnnxRuntime(onnx_export(path, card, "onnx_int8"), card["task"], threads, "int8")
+                check_on_this_cpu(runtime, path, card["onnx_int8"])
+                return runtime, card
             except CheckpointError as exc:
                 log.warning("%s; serving %s with its 32-bit export instead", exc, path.name)
         return OnnxRuntime(onnx_export(path, card), card["task"], threads), card
@@ -123,6 +135,32 @@ def open_model(path: Path, device: str, choice: str, threads: int, precision: st
         model = in_torch(path, device, threads, because=str(exc))
         log.warning("%s; serving %s with torch instead", exc, path.name)
         return model, model.card
+
+
+def check_on_this_cpu(runtime: OnnxRuntime, path: Path, entry: dict) -> None:
+    """Raise CheckpointError unless the 8-bit export computes on this CPU what its start check recorded
+    (an entry without one, from before start checks, is served unchecked with a warning)."""
+    if "start_check" not in entry:
+        log.warning("%s: its 8-bit export has no start check (run `python -m training.export "
+                    "--start-checks-only`); served unchecked", path.name)
+        return
+    check_path = Path(path).with_name(entry["start_check"]["file"])
+    if not check_path.is_file():
+        raise CheckpointError(f"{check_path}: the 8-bit export's start check is missing")
+    check_sha256(check_path, entry["start_check"].get("sha256"), "the card's start_check entry")
+    with np.load(check_path, allow_pickle=False) as check:
+        images, expected = check["images"], check["outputs"]
+    # in batches of the size served: one batch of 512 would raise the worker's peak memory for good
+    got = np.concatenate([runtime(images[i:i + 64] / np.float32(255))[0] for i in range(0, len(images), 64)])
+    agreement = float((got.argmax(1) == expected.argmax(1)).mean())
+    diff = float(np.abs(got - expected).max())
+    if agreement < INT8_START_AGREEMENT or diff > INT8_START_MAX_DIFF:
+        raise CheckpointError(
+            f"{path.name}: its 8-bit export computes other answers on this CPU than where it was made "
+            f"({entry['start_check'].get('cpu', 'unknown')}): top class kept on {100 * agreement:.1f}% of "
+            f"{len(images)} images, outputs off by up to {diff:.3f} (limits {100 * INT8_START_AGREEMENT:.0f}%, "
+            f"{INT8_START_MAX_DIFF})")
+    log.debug("%s: 8-bit start check passed (max |diff| %.2g over %d images)", path.name, diff, len(images))
 
 
 def in_torch(path: Path, device: str, threads: int, because: str = "") -> TorchRuntime:

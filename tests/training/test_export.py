@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from app.ml.cards import CheckpointError
+from app.ml.cards import CheckpointError, sha256_file
 from app.ml.checkpoint import load_model, make_checkpoint, save_checkpoint
 from app.ml.constants import INT8_TASKS
 from app.ml.nets import HEADS, build_model
 from app.ml.scorer import Scorer
-from app.services.runtimes import open_model
+from app.services.runtimes import INT8_START_MAX_DIFF, open_model
 from tests.utils import checkpoint_meta, copy_models
-from training.export import MIN_INT8_AGREEMENT, QuantizationImages, export
+from training.export import MIN_INT8_AGREEMENT, QuantizationImages, add_start_check, export
 
 TINY = {"channels": [4, 6, 8]}
 
@@ -91,6 +91,7 @@ def test_the_8_bit_export_keeps_the_answers_and_is_served_unless_fp32_is_asked_f
     assert entry["file"] == "digit.int8.onnx" and entry["source_sha256"] == card["sha256"]
     assert entry["agreement"] >= MIN_INT8_AGREEMENT and entry["check_images"] == 150
     assert (shipped_digit.parent / entry["file"]).stat().st_size < card["onnx"]["bytes"] / 2
+    assert entry["start_check"]["images"] == 128 and (shipped_digit.parent / entry["start_check"]["file"]).is_file()
 
     int8, _ = open_model(shipped_digit, "cpu", "auto", threads=1, precision="int8")
     fp32, _ = open_model(shipped_digit, "cpu", "auto", threads=1, precision="fp32")
@@ -129,3 +130,67 @@ def test_only_the_models_named_in_int8_tasks_get_an_8_bit_export(tmp_path, mnist
     assert "overlap" not in INT8_TASKS
     card = export(tiny_checkpoint(tmp_path, "overlap"), fixture_images(mnist_fixture))
     assert "onnx_int8" not in card and not (tmp_path / "overlap.int8.onnx").exists()
+
+
+def rewrite_start_check(path, card: dict, change) -> None:
+    """Replace the card's start check file by `change(images, outputs)`'s arrays, its sha256 recorded."""
+    check = path.parent / card["onnx_int8"]["start_check"]["file"]
+    with np.load(check) as arrays:
+        images, outputs = change(arrays["images"], arrays["outputs"])
+    np.savez_compressed(check, images=images, outputs=outputs)
+    card["onnx_int8"]["start_check"]["sha256"] = sha256_file(check)
+    (path.parent / "digit.json").write_text(json.dumps(card))
+
+
+def test_an_8_bit_export_whose_start_check_this_cpu_does_not_reproduce_is_served_in_32_bits(
+        shipped_digit, mnist_fixture, caplog):
+    """As a CPU whose integer kernels overflow would compute: the recorded outputs no longer match."""
+    card = export(shipped_digit, fixture_images(mnist_fixture))
+    rewrite_start_check(shipped_digit, card, lambda images, outputs: (images, np.roll(outputs, 1, axis=1)))
+    runtime, _ = open_model(shipped_digit, "cpu", "onnx", threads=1)
+    assert runtime.precision == "fp32"
+    assert any("other answers on this CPU" in r.getMessage() and "32-bit export instead" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_outputs_off_by_more_than_the_limit_fail_the_start_check_although_every_top_class_holds(
+        shipped_digit, mnist_fixture):
+    card = export(shipped_digit, fixture_images(mnist_fixture))
+
+    def nudge(images, outputs):
+        outputs = outputs.copy()
+        outputs[0, outputs[0].argmin()] += 2 * INT8_START_MAX_DIFF  # the top class stays
+        return images, outputs
+    rewrite_start_check(shipped_digit, card, nudge)
+    runtime, _ = open_model(shipped_digit, "cpu", "onnx", threads=1)
+    assert runtime.precision == "fp32"
+
+
+def test_a_start_check_file_that_differs_from_its_card_is_not_trusted(shipped_digit, mnist_fixture, caplog):
+    card = export(shipped_digit, fixture_images(mnist_fixture))
+    check = shipped_digit.parent / card["onnx_int8"]["start_check"]["file"]
+    check.write_bytes(check.read_bytes()[:-1] + b"x")
+    runtime, _ = open_model(shipped_digit, "cpu", "onnx", threads=1)
+    assert runtime.precision == "fp32"
+    assert any("start_check entry" in r.getMessage() for r in caplog.records)
+
+
+def test_an_8_bit_export_from_before_start_checks_is_served_with_a_warning(shipped_digit, mnist_fixture, caplog):
+    card = export(shipped_digit, fixture_images(mnist_fixture))
+    del card["onnx_int8"]["start_check"]
+    (shipped_digit.parent / "digit.json").write_text(json.dumps(card))
+    runtime, _ = open_model(shipped_digit, "cpu", "onnx", threads=1)
+    assert runtime.precision == "int8"
+    assert any("no start check" in r.getMessage() for r in caplog.records)
+
+
+def test_start_checks_only_adds_a_check_and_leaves_the_8_bit_export_as_it_was(shipped_digit, mnist_fixture):
+    card = export(shipped_digit, fixture_images(mnist_fixture))
+    int8_sha = card["onnx_int8"]["sha256"]
+    del card["onnx_int8"]["start_check"]
+    (shipped_digit.parent / "digit.json").write_text(json.dumps(card))
+    (shipped_digit.parent / "digit.int8-check.npz").unlink()
+    card = add_start_check(shipped_digit, fixture_images(mnist_fixture))
+    assert card["onnx_int8"]["sha256"] == int8_sha == sha256_file(shipped_digit.parent / "digit.int8.onnx")
+    assert card["onnx_int8"]["start_check"]["images"] == 128
+    assert open_model(shipped_digit, "cpu", "onnx", threads=1)[0].precision == "int8"

@@ -11,6 +11,7 @@ from app.ml.cards import Card, read_card
 from app.ml.checkpoint import load_model
 from app.ml.constants import SCORER_INPUTS
 from app.ml.probabilities import overlap_probs
+from app.services.runtimes import open_model
 from tests.utils import model_inputs
 from training.data import pair_images
 from training.export import compare
@@ -59,3 +60,9 @@ def test_the_shipped_8_bit_exports_give_the_32_bit_answers_on_this_machines_cpu(
                                   SCORER_INPUTS[card["task"]][0], mnist_fixture[0] / np.float32(255))
     assert agreement == 1.0
     assert max_diff < 0.1
+
+
+@pytest.mark.parametrize("name", ["digit", "gate"])
+def test_the_shipped_8_bit_exports_pass_their_start_check_and_are_served_on_this_machines_cpu(name, caplog):
+    runtime, _ = open_model(MODELS / f"{name}.pt", "cpu", "onnx", threads=1)
+    assert runtime.precision == "int8", [r.getMessage() for r in caplog.records]
