@@ -175,7 +175,7 @@ async def models(request: Request):
     store = request.app.state.store
     cards = [ModelCard(name=m.name, task=m.task, arch=m.card.arch, version=m.version, sha256=m.card.sha256,
                        temperature=m.card.temperature, runtime=m.runtime.name, precision=m.runtime.precision,
-                       device=m.runtime.device,
+                       device=m.runtime.device, fallback=m.runtime.fallback or None,
                        test_metrics=m.card.test_metrics, card=m.card.data)
              for m in store.models.values()] if store else []
     predictor = getattr(request.app.state, "predictor", None)

@@ -77,6 +77,9 @@ class ModelCard(BaseModel):
     runtime: str = Field(description="what runs the model: 'onnxruntime' (its ONNX export, CPU) or 'torch'")
     precision: str = Field(description="'int8' (an 8-bit ONNX export) or 'fp32'")
     device: str = Field(description="'cpu' or 'cuda'")
+    fallback: str | None = Field(None, description="why the model runs on another runtime or precision than the "
+                                 "one configured (an 8-bit export that failed its start check on this CPU, a "
+                                 "stale or tampered export); null when it runs as configured")
     test_metrics: dict
     card: dict = Field(description="the full model card stored beside the checkpoint")
 

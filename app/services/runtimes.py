@@ -40,6 +40,7 @@ class Runtime(Protocol):
     name: str
     device: str
     precision: str  # 'fp32', or 'int8' for an 8-bit ONNX export
+    fallback: str  # why this is not the runtime or precision asked for ('' when it is)
 
     def __call__(self, images: np.ndarray, numbers: np.ndarray | None = None) -> list[np.ndarray]: ...
 
@@ -47,6 +48,7 @@ class Runtime(Protocol):
 class OnnxRuntime:
     name = "onnxruntime"
     device = "cpu"
+    fallback = ""
 
     def __init__(self, path: Path, task: str, threads: int, precision: str = "fp32"):
         import onnxruntime as ort
@@ -73,6 +75,7 @@ class OnnxRuntime:
 class TorchRuntime:
     name = "torch"
     precision = "fp32"
+    fallback = ""
 
     def __init__(self, path: Path, device: str, threads: int):
         import torch
@@ -120,6 +123,7 @@ def open_model(path: Path, device: str, choice: str, threads: int, precision: st
         model = in_torch(path, device, threads)
         return model, model.card
     card = read_card(path)
+    fallback = ""
     try:
         if precision == "int8" and "onnx_int8" in card:
             try:
@@ -128,12 +132,16 @@ def open_model(path: Path, device: str, choice: str, threads: int, precision: st
                 return runtime, card
             except CheckpointError as exc:
                 log.warning("%s; serving %s with its 32-bit export instead", exc, path.name)
-        return OnnxRuntime(onnx_export(path, card), card["task"], threads), card
+                fallback = f"{exc}; its 32-bit export is served instead"
+        runtime = OnnxRuntime(onnx_export(path, card), card["task"], threads)
+        runtime.fallback = fallback
+        return runtime, card
     except CheckpointError as exc:
         if choice == "onnx":
             raise
         model = in_torch(path, device, threads, because=str(exc))
         log.warning("%s; serving %s with torch instead", exc, path.name)
+        model.fallback = f"{exc}; it is served with torch instead"
         return model, model.card
 
 

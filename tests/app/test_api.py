@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from support.images import encode, png
-from tests.utils import copy_models, make_client
+from tests.utils import copy_models, make_client, rewrite_start_check
 
 
 @pytest.fixture(scope="module")
@@ -222,6 +222,16 @@ def test_a_tampered_onnx_export_is_never_run(tmp_path, seven, caplog):
         ready = strict.get("/ready")
         assert ready.status_code == 503 and "sha256" in ready.json()["models"]["digit"]
         assert ready.json()["models"]["sum"] == "ready"
+
+
+def test_a_gate_whose_8_bit_start_check_fails_on_this_cpu_serves_32_bits_and_models_says_why(tmp_path, seven):
+    copy_models(tmp_path)
+    rewrite_start_check(tmp_path, "gate", lambda images, outputs: (images, np.roll(outputs, 1, axis=1)))
+    with make_client(model_dir=tmp_path) as client:
+        cards = {m["name"]: m for m in client.get("/models").json()["models"]}
+        assert (cards["gate"]["precision"], cards["digit"]["precision"]) == ("fp32", "int8")
+        assert "other answers on this CPU" in cards["gate"]["fallback"] and cards["digit"]["fallback"] is None
+        assert client.post("/predict", files={"file": ("7.png", seven, "image/png")}).json()["digit"] == 7
 
 
 def test_page_security_headers(client):

@@ -13,7 +13,7 @@ from app.ml.constants import INT8_TASKS
 from app.ml.nets import HEADS, build_model
 from app.ml.scorer import Scorer
 from app.services.runtimes import INT8_START_MAX_DIFF, open_model
-from tests.utils import checkpoint_meta, copy_models
+from tests.utils import checkpoint_meta, copy_models, rewrite_start_check
 from training.export import MIN_INT8_AGREEMENT, QuantizationImages, add_start_check, export
 
 TINY = {"channels": [4, 6, 8]}
@@ -132,21 +132,11 @@ def test_only_the_models_named_in_int8_tasks_get_an_8_bit_export(tmp_path, mnist
     assert "onnx_int8" not in card and not (tmp_path / "overlap.int8.onnx").exists()
 
 
-def rewrite_start_check(path, card: dict, change) -> None:
-    """Replace the card's start check file by `change(images, outputs)`'s arrays, its sha256 recorded."""
-    check = path.parent / card["onnx_int8"]["start_check"]["file"]
-    with np.load(check) as arrays:
-        images, outputs = change(arrays["images"], arrays["outputs"])
-    np.savez_compressed(check, images=images, outputs=outputs)
-    card["onnx_int8"]["start_check"]["sha256"] = sha256_file(check)
-    (path.parent / "digit.json").write_text(json.dumps(card))
-
-
 def test_an_8_bit_export_whose_start_check_this_cpu_does_not_reproduce_is_served_in_32_bits(
         shipped_digit, mnist_fixture, caplog):
     """As a CPU whose integer kernels overflow would compute: the recorded outputs no longer match."""
-    card = export(shipped_digit, fixture_images(mnist_fixture))
-    rewrite_start_check(shipped_digit, card, lambda images, outputs: (images, np.roll(outputs, 1, axis=1)))
+    export(shipped_digit, fixture_images(mnist_fixture))
+    rewrite_start_check(shipped_digit.parent, "digit", lambda images, outputs: (images, np.roll(outputs, 1, axis=1)))
     runtime, _ = open_model(shipped_digit, "cpu", "onnx", threads=1)
     assert runtime.precision == "fp32"
     assert any("other answers on this CPU" in r.getMessage() and "32-bit export instead" in r.getMessage()
@@ -155,13 +145,13 @@ def test_an_8_bit_export_whose_start_check_this_cpu_does_not_reproduce_is_served
 
 def test_outputs_off_by_more_than_the_limit_fail_the_start_check_although_every_top_class_holds(
         shipped_digit, mnist_fixture):
-    card = export(shipped_digit, fixture_images(mnist_fixture))
+    export(shipped_digit, fixture_images(mnist_fixture))
 
     def nudge(images, outputs):
         outputs = outputs.copy()
         outputs[0, outputs[0].argmin()] += 2 * INT8_START_MAX_DIFF  # the top class stays
         return images, outputs
-    rewrite_start_check(shipped_digit, card, nudge)
+    rewrite_start_check(shipped_digit.parent, "digit", nudge)
     runtime, _ = open_model(shipped_digit, "cpu", "onnx", threads=1)
     assert runtime.precision == "fp32"
 
