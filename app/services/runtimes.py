@@ -160,12 +160,14 @@ def check_on_this_cpu(runtime: OnnxRuntime, path: Path, entry: dict) -> None:
         images, expected = check["images"], check["outputs"]
     # in batches of the size served: one batch of 512 would raise the worker's peak memory for good
     got = np.concatenate([runtime(images[i:i + 64] / np.float32(255))[0] for i in range(0, len(images), 64)])
+    if got.shape != expected.shape:
+        raise CheckpointError(f"{check_path}: outputs of shape {expected.shape}, the 8-bit export gives {got.shape}")
     agreement = float((got.argmax(1) == expected.argmax(1)).mean())
     diff = float(np.abs(got - expected).max())
     if agreement < INT8_START_AGREEMENT or diff > INT8_START_MAX_DIFF:
         raise CheckpointError(
-            f"{path.name}: its 8-bit export computes other answers on this CPU than where it was made "
-            f"({entry['start_check'].get('cpu', 'unknown')}): top class kept on {100 * agreement:.1f}% of "
+            f"{path.name}: its 8-bit export computes other answers on this CPU than where its start check "
+            f"was written ({entry['start_check'].get('cpu', 'unknown')}): top class kept on {100 * agreement:.1f}% of "
             f"{len(images)} images, outputs off by up to {diff:.3f} (limits {100 * INT8_START_AGREEMENT:.0f}%, "
             f"{INT8_START_MAX_DIFF})")
     log.debug("%s: 8-bit start check passed (max |diff| %.2g over %d images)", path.name, diff, len(images))

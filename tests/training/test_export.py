@@ -156,6 +156,14 @@ def test_outputs_off_by_more_than_the_limit_fail_the_start_check_although_every_
     assert runtime.precision == "fp32"
 
 
+def test_a_start_check_with_outputs_of_another_shape_is_refused_not_crashed_on(shipped_digit, mnist_fixture, caplog):
+    export(shipped_digit, fixture_images(mnist_fixture))
+    rewrite_start_check(shipped_digit.parent, "digit", lambda images, outputs: (images, outputs[:, :5]))
+    runtime, _ = open_model(shipped_digit, "cpu", "onnx", threads=1)
+    assert runtime.precision == "fp32"
+    assert any("of shape" in r.getMessage() for r in caplog.records)
+
+
 def test_a_start_check_file_that_differs_from_its_card_is_not_trusted(shipped_digit, mnist_fixture, caplog):
     card = export(shipped_digit, fixture_images(mnist_fixture))
     check = shipped_digit.parent / card["onnx_int8"]["start_check"]["file"]
