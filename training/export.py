@@ -160,9 +160,7 @@ def write_start_check(int8_path: Path, input_name: str, check: np.ndarray) -> di
     CPU; returns the card's `start_check` entry."""
     pick = np.sort(np.random.default_rng(0).choice(len(check), min(START_CHECK_IMAGES, len(check)), replace=False))
     images = np.round(np.clip(check[pick], 0, 1) * 255).astype(np.uint8)
-    session = ort.InferenceSession(str(int8_path), providers=["CPUExecutionProvider"])
-    outputs = np.concatenate([session.run(None, {input_name: images[i:i + 64] / np.float32(255)})[0]
-                              for i in range(0, len(images), 64)])
+    outputs = first_output(int8_path, input_name, images / np.float32(255), batch=64)  # the worker's batches
     path = int8_path.with_name(int8_path.name.removesuffix(".onnx") + "-check.npz")
     atomic_write(path, lambda f: np.savez_compressed(f, images=images, outputs=outputs))
     return {"file": path.name, "sha256": sha256_file(path), "images": len(images), "cpu": cpu_name()}
@@ -189,12 +187,14 @@ def add_start_check(path: Path, images: QuantizationImages) -> dict:
 
 def compare(fp32_path: Path, int8_path: Path, input_name: str, images: np.ndarray) -> tuple[float, float]:
     """(share of images whose top class both exports agree on, max |difference| of their first output)."""
-    def first_output(path: Path) -> np.ndarray:
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        return np.concatenate([session.run(None, {input_name: images[i:i + 512]})[0] for i in range(0, len(images), 512)])
-
-    fp32, int8 = first_output(fp32_path), first_output(int8_path)
+    fp32, int8 = first_output(fp32_path, input_name, images), first_output(int8_path, input_name, images)
     return float((fp32.argmax(1) == int8.argmax(1)).mean()), float(np.abs(fp32 - int8).max())
+
+
+def first_output(path: Path, input_name: str, images: np.ndarray, batch: int = 512) -> np.ndarray:
+    """The first output of ONNX file `path` on `images`, run in batches of `batch`."""
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return np.concatenate([session.run(None, {input_name: images[i:i + batch]})[0] for i in range(0, len(images), batch)])
 
 
 def training_images(card: dict, data_dir: Path) -> QuantizationImages:

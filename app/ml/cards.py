@@ -128,11 +128,18 @@ def onnx_export(path: Path, card: dict, entry: str = "onnx") -> Path:
     if export.get("source_sha256") != card.get("sha256"):
         raise CheckpointError(f"{path}: the card's {ONNX_ENTRIES[entry]} export was made from another checkpoint "
                               "(run `make onnx`)")
-    onnx_path = Path(path).with_name(export["file"])
-    if not onnx_path.is_file():
-        raise CheckpointError(f"{onnx_path}: {ONNX_ENTRIES[entry]} export not found (run `make onnx`)")
-    check_sha256(onnx_path, export.get("sha256"), f"the card's {entry} entry")
-    return onnx_path
+    return recorded_file(path, export, f"{ONNX_ENTRIES[entry]} export not found (run `make onnx`)",
+                         f"the card's {entry} entry")
+
+
+def recorded_file(path: Path, record: dict, missing: str, whose: str) -> Path:
+    """The file that a card `record` ({"file": ..., "sha256": ...}) names beside checkpoint `path`,
+    checked against the record's sha256; `missing` says what is absent when it is not there."""
+    file = Path(path).with_name(record["file"])
+    if not file.is_file():
+        raise CheckpointError(f"{file}: {missing}")
+    check_sha256(file, record.get("sha256"), whose)
+    return file
 
 
 def read_fitted_card(path: Path, fitted_for: tuple[str, ...], served: dict[str, str], parse, without: str,

@@ -10,7 +10,7 @@ digit image passes through), ONNX_PRECISION=int8 (the default) serves that one: 
 image on this machine's AVX-512 VNNI cores, its answers checked against the 32-bit export's when it was
 written (`training.export.quantize`). Integer kernels differ by CPU (AVX-512 VNNI, AVX2, ARM), so
 before a worker serves an 8-bit export it runs the export's start check (`start_check` in its card
-entry: 128 validation images and the outputs the export gave on them where it was made) on its own
+entry: 128 validation images and the outputs the export gave on them where the check was written) on its own
 CPU; outputs further than INT8_START_MAX_DIFF from those, or top classes kept on fewer than
 INT8_START_AGREEMENT of the images, and it serves the 32-bit export instead, with a warning
 (~30 ms per model at start on a 2-core AVX2 EPYC).
@@ -23,12 +23,12 @@ from typing import Protocol
 
 import numpy as np
 
-from app.ml.cards import CheckpointError, check_sha256, onnx_export, read_card
+from app.ml.cards import CheckpointError, onnx_export, read_card, recorded_file
 from app.ml.constants import SCORER_INPUTS
 
 log = logging.getLogger("digitserve.runtimes")
-# The 8-bit export's outputs on this CPU against those recorded where it was made and checked against
-# the 32-bit export: kernels that compute the same integer products agree to ~1e-3; one that
+# The 8-bit export's outputs on this CPU against those recorded where its start check was written (an
+# export that was checked against the 32-bit one): kernels that compute the same integer products agree to ~1e-3; one that
 # overflows (full-range int8 weights on AVX2 did) was off by up to 0.66 and changed top classes.
 INT8_START_MAX_DIFF = 0.05
 INT8_START_AGREEMENT = 0.99
@@ -152,10 +152,8 @@ def check_on_this_cpu(runtime: OnnxRuntime, path: Path, entry: dict) -> None:
         log.warning("%s: its 8-bit export has no start check (run `python -m training.export "
                     "--start-checks-only`); served unchecked", path.name)
         return
-    check_path = Path(path).with_name(entry["start_check"]["file"])
-    if not check_path.is_file():
-        raise CheckpointError(f"{check_path}: the 8-bit export's start check is missing")
-    check_sha256(check_path, entry["start_check"].get("sha256"), "the card's start_check entry")
+    check_path = recorded_file(path, entry["start_check"], "the 8-bit export's start check is missing",
+                               "the card's start_check entry")
     with np.load(check_path, allow_pickle=False) as check:
         images, expected = check["images"], check["outputs"]
     # in batches of the size served: one batch of 512 would raise the worker's peak memory for good
