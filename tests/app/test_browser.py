@@ -150,3 +150,19 @@ def test_number_mode_reads_12_drawn_on_the_wide_canvas(page, server):
     expect(page.locator("#answer strong.number-answer")).to_have_text("12", timeout=10_000)
     assert page.locator("#boxes rect.box").count() == 2
     assert page.locator("#crops img").count() == 2
+
+
+def test_number_mode_keeps_each_box_label_inside_the_image_when_the_digits_touch_its_top_edge(page, server):
+    page.goto(server + "/")
+    page.check("input[name=task][value=number]")
+    x, y, w, h = canvas_box(page)
+    stroke(page, [(0.3, 0.2), (0.55, 0), (0.55, 1)], (x + 0.25 * w, y + 0.01 * h, 0.12 * w, 0.7 * h))
+    stroke(page, [(0.1, 1), (0.9, 0), (0.9, 1)], (x + 0.45 * w, y + 0.01 * h, 0.14 * w, 0.7 * h))
+    page.click("#predict-drawing")
+    page.wait_for_selector("#boxes text.box-label", timeout=10_000)
+    height = page.evaluate("document.getElementById('boxes').viewBox.baseVal.height")
+    boxes = page.evaluate("[...document.querySelectorAll('#boxes text.box-label')]"
+                          ".map(t => { const b = t.getBBox(); return [b.y, b.y + b.height]; })")
+    assert boxes, "the line's digits are boxed and labelled"
+    for top, bottom in boxes:
+        assert top >= 0 and bottom <= height, (top, bottom, height)

@@ -96,7 +96,11 @@ function drawBoxes(view, imageUrl) {
   view.result.digits.forEach((d) => {
     const [x, y, w, h] = d.box;
     svg.append(svgElement("rect", { class: "box", x, y, width: w, height: h, "stroke-width": unit * 0.6 }));
-    const label = svgElement("text", { class: "box-label", x, y, "font-size": unit * 4 });
+    // The label goes above its box; where the box touches the image's top edge, below it, or else
+    // inside it, so that it is never cut off by the edge.
+    const size = unit * 4;
+    const labelY = y >= size ? y : y + h + size <= view.height ? y + h + size : y + size;
+    const label = svgElement("text", { class: "box-label", x, y: labelY, "font-size": size });
     label.textContent = `${d.digit} ${(100 * d.confidence).toFixed(0)}%`;
     svg.append(label);
   });
