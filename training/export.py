@@ -175,10 +175,11 @@ def cpu_name() -> str:
     return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown")
 
 
-def add_start_check(path: Path, images: QuantizationImages) -> dict:
-    """Write the start check of checkpoint `path`'s recorded 8-bit export and record it in the card,
-    leaving the export itself as it is (for exports made before start checks existed)."""
-    card = read_card(path)
+def add_start_check(path: Path, images: QuantizationImages, card: dict | None = None) -> dict:
+    """Write the start check of checkpoint `path`'s recorded 8-bit export and record it in the card
+    (`card`: the one already read, else it is read), leaving the export itself as it is (for exports
+    made before start checks existed)."""
+    card = card or read_card(path)
     int8_path = onnx_export(path, card, "onnx_int8")
     card["onnx_int8"]["start_check"] = write_start_check(int8_path, SCORER_INPUTS[card["task"]][0], images.check)
     write_card(path, card)
@@ -233,7 +234,7 @@ def main(argv=None) -> None:
         card = read_card(path)
         if args.start_checks_only:
             if "onnx_int8" in card:
-                add_start_check(path, training_images(card, args.data_dir))
+                add_start_check(path, training_images(card, args.data_dir), card)
         else:
             export(path, training_images(card, args.data_dir) if card["task"] in INT8_TASKS else None)
 
