@@ -102,6 +102,19 @@ def test_the_page_without_javascript_reads_a_number_and_boxes_it(client):
     assert r.text.count('class="box"') == 2 and r.text.count('alt="digit ') == 2
 
 
+def test_the_page_without_javascript_keeps_box_labels_inside_the_image_when_the_digits_touch_its_top(client):
+    import re
+
+    line = draw("17", height=100, pen=10, origin=(40, 6))  # ink from y = 1: no room above the boxes
+    r = client.post("/", data={"task": "number"}, files={"file": ("n.png", line, "image/png")})
+    assert r.status_code == 200 and 'class="number-answer">17<' in r.text
+    height = float(re.search(r'<svg id="boxes"[^>]*viewBox="0 0 [\d.]+ ([\d.]+)"', r.text).group(1))
+    labels = re.findall(r'<text class="box-label" font-size="([\d.]+)" x="[\d.]+" y="([\d.]+)"', r.text)
+    assert len(labels) == 2
+    for size, bottom in labels:  # y is the label's bottom edge (dominant-baseline: text-after-edge)
+        assert 1.5 * float(size) <= float(bottom) <= height, (size, bottom, height)
+
+
 def test_the_page_says_when_a_drawing_is_not_a_digit(client):
     r = client.post("/ui/predict", data={"task": "digit"}, files={"file": ("a.png", draw("A", background="white"), "image/png")})
     assert r.status_code == 422

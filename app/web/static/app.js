@@ -96,19 +96,26 @@ function drawBoxes(view, imageUrl) {
   view.result.digits.forEach((d) => {
     const [x, y, w, h] = d.box;
     svg.append(svgElement("rect", { class: "box", x, y, width: w, height: h, "stroke-width": unit * 0.6 }));
-    // The label goes above its box; where the box touches the image's top edge, below it, or else
-    // inside it, so that it is never cut off by the edge.
-    const size = unit * 4;
-    const labelY = y >= size ? y : y + h + size <= view.height ? y + h + size : y + size;
-    const label = svgElement("text", { class: "box-label", x, y: labelY, "font-size": size });
+    const label = svgElement("text", { class: "box-label", x, y, "font-size": unit * 4 });
     label.textContent = `${d.digit} ${(100 * d.confidence).toFixed(0)}%`;
     svg.append(label);
+    keepLabelInside(label, y, h, view.height);
   });
   $("crops").replaceChildren(...view.previews.map((src, i) => {
     const img = document.createElement("img");
     Object.assign(img, { src, width: 56, height: 56, alt: `digit ${i + 1} as the model saw it`, className: "pixelated" });
     return img;
   }));
+}
+
+// A label sits on its box's top edge; where that cuts it off at the image's top, it goes below the
+// box, or else just inside the image. The label's height is measured, not assumed from its font
+// size: a font's line box is 1.1-1.5 times the size, depending on which fonts the browser has.
+function keepLabelInside(label, boxY, boxHeight, imageHeight) {
+  const { y: top, height } = label.getBBox();
+  if (top >= 0) return;
+  const below = boxY + boxHeight + height;
+  label.setAttribute("y", below <= imageHeight ? below : boxY - top);
 }
 
 async function predict(blob, filename) {
