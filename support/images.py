@@ -70,7 +70,7 @@ def phone_heic(digit: np.ndarray, size: tuple[int, int] = (1344, 1008)) -> bytes
 
 def notebook_photo(digit: np.ndarray, paper: str = "ruled", tilt: float = 0.0, seed: int = 0,
                    size: tuple[int, int] = (1200, 900)) -> bytes:
-    """A phone JPEG of a 28x28 MNIST digit (white on black) written in dark pen on a notebook page:
+    """A phone JPEG of a 28x28 MNIST digit (white on black; or a row of them, 28 x 28k) written in dark pen on a notebook page:
     `paper` "ruled" (light blue lines), "squared" (a light blue grid) or "plain"; the photo turned by
     `tilt` degrees, lit unevenly, with sensor grain."""
     from PIL import ImageFilter
@@ -88,9 +88,10 @@ def notebook_photo(digit: np.ndarray, paper: str = "ruled", tilt: float = 0.0, s
         for x in range(start, width, spacing):
             page[:, x:x + thick] = line
     side = int(spacing * rng.uniform(1.4, 2.4))
-    ink = np.asarray(Image.fromarray(digit).resize((side, side), Image.BICUBIC), np.float32)[..., None] / 255
-    y0, x0 = (height - side) // 2 + int(rng.integers(-60, 60)), (width - side) // 2 + int(rng.integers(-80, 80))
-    region = page[y0:y0 + side, x0:x0 + side]
+    wide = side * digit.shape[1] // digit.shape[0]  # a row of digits side by side keeps its aspect
+    ink = np.asarray(Image.fromarray(digit).resize((wide, side), Image.BICUBIC), np.float32)[..., None] / 255
+    y0, x0 = (height - side) // 2 + int(rng.integers(-60, 60)), (width - wide) // 2 + int(rng.integers(-80, 80))
+    region = page[y0:y0 + side, x0:x0 + wide]
     region[:] = region * (1 - ink) + np.array([0.12, 0.12, 0.25], np.float32) * ink
     shade = 0.85 + 0.15 * (1 - np.linspace(0, 1, height, dtype=np.float32))[:, None, None]
     shot = np.clip(page * shade + rng.normal(0, 0.015, page.shape).astype(np.float32), 0, 1)

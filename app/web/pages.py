@@ -17,6 +17,10 @@ from app.services.predictor import Predictor
 from app.services.tasks import TASK_SPECS
 
 router = APIRouter(include_in_schema=False)
+# The example uploads under static/examples/ that the page offers (written, with the README's, by
+# `python -m support.examples`): (file name, the task it is read with, the link's text).
+PAGE_EXAMPLES = (("photo.jpg", "digit", "a photo of a 3"), ("pair.png", "overlap", "two overlapped digits"),
+                 ("number.jpg", "number", "a number on ruled paper"), ("letter-A.png", "digit", "a letter"))
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")  # autoescape on for .html
 
 
@@ -70,13 +74,15 @@ async def form_prediction(request: Request, with_thumbnail: bool) -> tuple[int, 
 
 @router.get("/", response_class=HTMLResponse)
 async def page(request: Request):
-    return templates.TemplateResponse(request, "index.html", {"view": {"task": "digit"}, "tasks": TASK_SPECS})
+    return templates.TemplateResponse(request, "index.html", {"view": {"task": "digit"}, "tasks": TASK_SPECS,
+                                                            "examples": PAGE_EXAMPLES})
 
 
 @router.post("/", response_class=HTMLResponse)
 async def page_upload(request: Request):
     status, view = await form_prediction(request, with_thumbnail=True)
-    return templates.TemplateResponse(request, "index.html", {"view": view, "tasks": TASK_SPECS}, status_code=status)
+    return templates.TemplateResponse(request, "index.html", {"view": view, "tasks": TASK_SPECS,
+                                                            "examples": PAGE_EXAMPLES}, status_code=status)
 
 
 @router.post("/ui/predict")

@@ -176,3 +176,13 @@ def test_number_mode_keeps_each_box_label_inside_the_image_when_the_digits_touch
     assert boxes, "the line's digits are boxed and labelled"
     for top, bottom in boxes:
         assert top >= 0 and bottom <= height, (top, bottom, height)
+
+
+def test_the_pages_examples_are_read_with_their_task_at_a_click(page, server):
+    page.goto(server + "/")
+    page.click("a.example[href$='number.jpg']")
+    expect(page.locator("#answer strong.number-answer")).to_have_text("2025", timeout=10_000)
+    assert page.is_checked("input[name=task][value=number]") and page.locator("#boxes rect.box").count() == 4
+    page.click("a.example[href$='letter-A.png']")
+    expect(page.locator("#error")).to_contain_text("does not look like a handwritten digit", timeout=10_000)
+    assert page.is_checked("input[name=task][value=digit]")

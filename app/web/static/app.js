@@ -152,6 +152,24 @@ function setupUpload() {
   });
 }
 
+// An example link reads its file with the task it was made for, as if the user had uploaded it
+// (without JavaScript the link downloads the file).
+function setupExamples() {
+  document.querySelectorAll("a.example").forEach((link) => link.addEventListener("click", async (ev) => {
+    ev.preventDefault();
+    const radio = document.querySelector(`input[name=task][value="${link.dataset.task}"]`);
+    radio.checked = true;
+    syncNumberField();
+    try {
+      const response = await fetch(link.href);
+      if (!response.ok) throw new Error(`${response.status}`);
+      predict(await response.blob(), link.pathname.split("/").pop());
+    } catch (err) {
+      render({ error: `could not load the example: ${err.message}` }, "");
+    }
+  }));
+}
+
 let drawn = false;
 
 function clearCanvas() {
@@ -198,6 +216,7 @@ function setupCanvas() {
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("input[name=task]").forEach((r) => r.addEventListener("change", syncNumberField));
   setupUpload();
+  setupExamples();
   setupCanvas();
   syncNumberField();
 });

@@ -1,0 +1,49 @@
+"""The example uploads shipped in app/web/static/examples/: what the README's curl lines and the page
+send, their answers, and that they are what `support.examples` writes."""
+
+import re
+
+import pytest
+
+from app.web.pages import PAGE_EXAMPLES
+from support.examples import EXAMPLE_DIR, EXAMPLES, fixture_digits, make_examples
+from tests.utils import ROOT
+
+ROUTE_OF_TASK = {"digit": "/predict", "overlap": "/predict/overlap", "sum": "/predict/sum", "number": "/predict/number"}
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: f"{e.name} to {e.route}")
+def test_each_example_gets_the_answer_it_is_shipped_for(client, example):
+    data = (EXAMPLE_DIR / example.name).read_bytes()
+    r = client.post(example.route, files={"file": (example.name, data, "application/octet-stream")},
+                    data=dict(example.form))
+    assert r.status_code == example.status, r.text
+    body = r.json()
+    assert {k: body.get(k) for k in example.answer} == example.answer
+
+
+def test_the_shipped_examples_are_byte_for_byte_what_support_examples_writes():
+    made = make_examples(*fixture_digits())
+    assert set(made) == {p.name for p in EXAMPLE_DIR.iterdir()} == {e.name for e in EXAMPLES}
+    for name, data in made.items():
+        assert data == (EXAMPLE_DIR / name).read_bytes(), f"{name}: rerun python -m support.examples"
+
+
+def test_the_examples_are_served_under_static_examples(client):
+    for name in {e.name for e in EXAMPLES}:
+        r = client.get(f"/static/examples/{name}")
+        assert r.status_code == 200 and r.content == (EXAMPLE_DIR / name).read_bytes(), name
+
+
+def test_the_readme_sends_only_files_that_ship_as_examples():
+    readme = (ROOT / "README.md").read_text()
+    sent = set(re.findall(r"file=@([\w.-]+)", readme)) | set(re.findall(r'open\("([\w.-]+)", "rb"\)', readme))
+    assert sent, "the README shows uploads"
+    assert sent <= {e.name for e in EXAMPLES}, sent - {e.name for e in EXAMPLES}
+
+
+def test_the_page_offers_examples_that_ship_with_the_task_they_are_answered_for(client):
+    page = client.get("/").text
+    for name, task, _ in PAGE_EXAMPLES:
+        assert f'href="/static/examples/{name}" data-task="{task}"' in page
+        assert any(e.name == name and e.route == ROUTE_OF_TASK[task] for e in EXAMPLES), (name, task)
