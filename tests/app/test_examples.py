@@ -1,8 +1,10 @@
 """The example uploads shipped in app/web/static/examples/: what the README's curl lines and the page
 send, their answers, and that they are what `support.examples` writes."""
 
+import io
 import re
 
+import numpy as np
 import pytest
 
 from app.web.pages import PAGE_EXAMPLES
@@ -26,7 +28,20 @@ def test_the_shipped_examples_are_byte_for_byte_what_support_examples_writes():
     made = make_examples(*fixture_digits())
     assert set(made) == {p.name for p in EXAMPLE_DIR.iterdir()} == {e.name for e in EXAMPLES}
     for name, data in made.items():
-        assert data == (EXAMPLE_DIR / name).read_bytes(), f"{name}: rerun python -m support.examples"
+        shipped = (EXAMPLE_DIR / name).read_bytes()
+        if name.endswith(".HEIC"):  # x265 may choose other (equally good) encodings on another CPU
+            assert np.abs(pixels(data) - pixels(shipped)).mean() < 1.0, f"{name}: rerun python -m support.examples"
+        else:
+            assert data == shipped, f"{name}: rerun python -m support.examples"
+
+
+def pixels(data: bytes) -> np.ndarray:
+    from PIL import Image
+
+    from app.ml.preprocess import open_heic
+
+    open_heic()
+    return np.asarray(Image.open(io.BytesIO(data)).convert("L"), np.float32)
 
 
 def test_the_examples_are_served_under_static_examples(client):
