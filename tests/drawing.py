@@ -62,3 +62,15 @@ def ink_of(data: bytes) -> np.ndarray:
     if img.mode == "RGBA":
         return np.asarray(img, np.float32)[..., 3] / 255
     return np.asarray(img.convert("L"), np.float32) / 255
+
+
+def draw_lines(texts: list[str], height: int = 80, pen: int = 8, line_gap: float = 0.6, background: str = "white",
+               **kw) -> bytes:
+    """Several lines of `draw`, one under the other `line_gap` of a line's height apart, as one upload."""
+    margin = 40
+    step = height * (1 + line_gap)
+    width = max(len(ink_of(draw(t, height=height, pen=pen, **kw))[0]) for t in texts)
+    size = (width, int(2 * margin + step * (len(texts) - 1) + height))
+    inks = [ink_of(draw(t, height=height, pen=pen, size=size, origin=(margin, int(margin + i * step)),
+                        background="black", **kw)) for i, t in enumerate(texts)]
+    return encode(Image.fromarray(np.round(np.max(inks, 0) * 255).astype(np.uint8)), background)

@@ -52,8 +52,9 @@ class NumberPrediction(BaseModel):
 
 class ErrorBody(BaseModel):
     detail: str = Field(description="what was wrong with the request")
-    reason: Literal["no_ink", "not_a_digit", "several_digits"] | None = Field(
-        None, description="only when the image is not one digit: why")
+    reason: Literal["no_ink", "not_a_digit", "several_digits", "several_lines"] | None = Field(
+        None, description="only when the image is not what the route reads (one digit; for /predict/number, one "
+                          "line of digits): why")
 
 
 class Health(BaseModel):

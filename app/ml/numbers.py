@@ -4,7 +4,8 @@ there is any digit in it at all.
 1. `read_line`: the upload's ink at a working scale (same decoding, polarity and background removal
    as one digit); its glyphs (connected pieces of ink merged into left-to-right columns, specks
    dropped); and the strip the line model reads (`app.ml.lines.line_image`: straightened, cropped,
-   MNIST-scaled).
+   MNIST-scaled). Ink in several lines (a band of empty rows between them: `count_lines`) is refused,
+   422 `several_lines`, rather than read as one line.
 2. The line model (`app.ml.nets.LineNet`, trained with CTC on rendered lines of MNIST training
    digits: touching, overlapping, any spacing) gives per-frame probabilities for each of the strip's
    views (`app.ml.lines.views`: three widths); the digits read are the views' consensus
@@ -37,6 +38,8 @@ from app.ml.preprocess import InputError, downscale_to, fit_and_center, isolate_
 
 CARD = "number.json"  # beside the checkpoints: how the number reader was calibrated and how it scored
 LINE_SIDE = 1024  # the longer side of the working image (a 20-digit line keeps ~50 px per digit)
+TALL = 0.3  # a piece at least this share of the tallest one's height is writing, not a bar, dot or speck
+LINE_GAP = 0.35  # two lines of writing: a band of empty rows at least this share of a digit's height between them
 SURELY_NOT = 0.99  # a line is refused when the gate gives every glyph at least this P(not a digit):
 # stricter than one digit's rejection threshold, since touching digits make odd glyphs (a "01" read
 # as one glyph has P 0.83) while letters and doodles score ~1.0
@@ -71,13 +74,39 @@ def line_strip(data: bytes, max_pixels: int) -> Strip | None:
 
 
 def read_line(data: bytes, max_pixels: int) -> Line:
-    """Decode and clean an upload holding a line of digits; raises InputError (422 when there is no ink)."""
+    """Decode and clean an upload holding a line of digits; raises InputError (422 when there is no ink,
+    or when the ink stands in several lines)."""
     x, width, height, inverted = line_ink(data, max_pixels)
+    if (n := count_lines(components(x))) > 1:
+        raise several_lines(n)
     glyphs = line_glyphs(x)
     strip = line_image(x) if glyphs else None
     if strip is None:
         raise no_ink("the image has no ink that stands out from the background")
     return Line(x, x.shape[1] / width, width, height, inverted, glyphs, lines.views(strip))
+
+
+def count_lines(pieces: list[Glyph]) -> int:
+    """How many lines of writing the pieces of ink stand in: the tall pieces (at least TALL of the
+    tallest: not a 5's bar, a dot or a speck) in order of their tops, a new line starting where a
+    piece's top lies LINE_GAP of a digit's height below every piece above it. Pieces of one line
+    overlap in height (a tilted line's neighbours too); two lines of digits have a band of empty rows
+    between them."""
+    if not pieces:
+        return 0
+    tallest = max(p.height for p in pieces)
+    tall = sorted((p for p in pieces if p.height >= TALL * tallest), key=lambda p: p.top)
+    gap = LINE_GAP * float(np.median([p.height for p in tall]))
+    n, bottom = 1, tall[0].bottom
+    for p in tall[1:]:
+        n += p.top - bottom >= gap
+        bottom = max(bottom, p.bottom)
+    return n
+
+
+def several_lines(n: int) -> InputError:
+    return InputError(422, f"the image holds {n} lines of writing; the number reader reads one line: send each "
+                           "line as its own image (crop it)", "several_lines")
 
 
 def line_glyphs(x: np.ndarray) -> list[Glyph]:

@@ -115,6 +115,17 @@ def test_the_page_without_javascript_keeps_box_labels_inside_the_image_when_the_
         assert 1.5 * float(size) <= float(bottom) <= height, (size, bottom, height)
 
 
+def test_digits_in_two_lines_are_refused_with_several_lines_on_the_api_and_the_page(client):
+    from tests.drawing import draw_lines
+
+    data = draw_lines(["314", "2715"])
+    r = read(client, data)
+    assert r.status_code == 422 and r.json()["reason"] == "several_lines"
+    assert "2 lines" in r.json()["detail"] and "one line" in r.json()["detail"]
+    page = client.post("/ui/predict", data={"task": "number"}, files={"file": ("n.png", data, "image/png")})
+    assert page.status_code == 422 and page.json()["reason"] == "several_lines" and "2 lines" in page.json()["error"]
+
+
 def test_the_page_says_when_a_drawing_is_not_a_digit(client):
     r = client.post("/ui/predict", data={"task": "digit"}, files={"file": ("a.png", draw("A", background="white"), "image/png")})
     assert r.status_code == 422

@@ -144,3 +144,23 @@ def test_the_number_card_calibrates_only_the_checkpoints_it_names(tmp_path):
     (tmp_path / numbers.CARD).unlink()
     missing, calibration = numbers.read_number_card(tmp_path, served)
     assert calibration == numbers.Calibration() and "missing" in missing["error"]
+
+
+@pytest.mark.parametrize("texts", [["12", "345"], ["7", "2025"], ["31", "41", "57"]])
+def test_digits_written_in_several_lines_are_refused_naming_the_lines(texts):
+    from tests.drawing import draw_lines
+
+    with pytest.raises(numbers.InputError) as refused:
+        numbers.read_line(draw_lines(texts), 40_000_000)
+    assert refused.value.status == 422 and refused.value.reason == "several_lines"
+    assert f"{len(texts)} lines" in refused.value.message
+
+
+def test_rendered_lines_of_mnist_digits_are_never_counted_as_several(mnist_fixture):
+    from app.ml.ink import components
+    from training.strings import make_strings
+
+    images, labels = mnist_fixture
+    samples = make_strings(images, labels, list(range(1, 13)), 120, seed=3)  # jitter, sizes, touching, photos
+    counts = [numbers.count_lines(components(numbers.line_ink(s.data, 40_000_000)[0])) for s in samples]
+    assert counts == [1] * len(samples)
