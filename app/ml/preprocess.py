@@ -13,7 +13,9 @@ The MNIST recipe, step by step:
 6. paper texture, shadows and noise are removed (flat-field by a morphological opening, then a
    noise threshold), but only for images that are not already clean; a ruled or squared page's
    printed lines are taken out (`app.ml.rules`);
-7. crop to the ink, bring the strokes to MNIST's width (`app.ml.ink.normalize_pen`), fit into a 20x20
+7. a digit that spans under SMALL_INK pixels of the downscaled image (a small digit in a 12 MP photo)
+   is read again from a copy downscaled only to DETAIL_SIDE;
+8. crop to the ink, bring the strokes to MNIST's width (`app.ml.ink.normalize_pen`), fit into a 20x20
    box keeping the aspect ratio, centre by centre of mass in 28x28.
 
 Large JPEGs are decoded at the scale the pixel work needs (DCT scaling, `Image.draft`), not in full.
@@ -38,6 +40,8 @@ from app.ml.rules import remove_rules
 
 SIZE = IMAGE_SIZE
 WORK_SIDE = 256  # larger uploads are area-downscaled to this before the pixel work
+SMALL_INK = 32  # ink spanning fewer pixels than this at WORK_SIDE (a digit under 1/8 of a large upload's side) ...
+DETAIL_SIDE = 512  # ... is read again with the upload downscaled to this instead
 INK_MIN = 0.15  # an image whose strongest ink is fainter than this holds no digit
 FORMATS = "PNG, JPEG, HEIC, GIF, BMP, WebP, AVIF, TIFF"
 # HEIF brands whose images are HEVC-coded (an iPhone photo's major brand is 'heic'); AVIF is Pillow's own
@@ -194,7 +198,12 @@ def remove_background(x: np.ndarray) -> np.ndarray:
     floor = median + 4 * spread + 0.04
     # The ink's level: a high percentile, of a lightly smoothed copy too, so that a small digit (under
     # 0.5% of the pixels) still counts while single noisy pixels do not.
-    top = max(float(np.percentile(x, 99.5)), float(np.percentile(ndimage.uniform_filter(x, 3), 99.95)))
+    smooth = ndimage.uniform_filter(x, 3)
+    top = max(float(np.percentile(x, 99.5)), float(np.percentile(smooth, 99.95)))
+    if top - floor < INK_MIN:
+        # A digit under 0.05% of the pixels (a 12 MP photo of a page, the digit 3-6% of its height): the
+        # brightest 3x3 mean, which a stroke reaches and a single noisy pixel does not.
+        top = float(smooth.max())
     if top - floor < INK_MIN:
         raise no_ink("the image has no ink that stands out from the background")
     return np.clip((x - floor) / (top - floor), 0, 1)
@@ -243,8 +252,27 @@ def prepare(data: bytes, max_pixels: int = 40_000_000, pen: bool = True) -> Prep
         if x.max() - background < INK_MIN:
             raise no_ink("the image is blank")
         return Prepared(np.ascontiguousarray(x, dtype=np.float32), width, height, inverted)
-    x = isolate_ink(downscale_to(x), background)
+    if max(x.shape) <= WORK_SIDE:
+        x = isolate_ink(x, background)
+    else:
+        try:
+            x = isolate_ink(downscale_to(x), background)
+        except InputError as exc:
+            if exc.reason != "no_ink":
+                raise
+            x = None
+        if x is None or ink_side(x) < SMALL_INK:
+            # No ink, or a small digit, in a large upload (a 12 MP photo of a page): read again at
+            # DETAIL_SIDE, where its strokes are still strokes.
+            x, background, width, height, inverted = read_upload(data, max_pixels, DETAIL_SIDE)
+            x = isolate_ink(downscale_to(x, DETAIL_SIDE), background)
     return Prepared(fit_and_center(x, pen), width, height, inverted, len(separate_glyphs(x)))
+
+
+def ink_side(x: np.ndarray) -> int:
+    """The longer side of the ink's box, in pixels."""
+    top, bottom, left, right = ink_box(x, INK_FLOOR)
+    return max(bottom - top, right - left)
 
 
 def read_upload(data: bytes, max_pixels: int, work_side: int) -> tuple[np.ndarray, float, int, int, bool]:

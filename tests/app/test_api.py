@@ -357,6 +357,15 @@ def test_digits_photographed_on_notebook_paper_are_read(client, mnist_fixture, p
     assert right >= 10
 
 
+def test_a_small_digit_in_a_12_mp_photo_of_a_page_is_read(client, mnist_fixture):
+    from support.images import phone_jpeg
+
+    images, labels = mnist_fixture
+    for i, (share, at) in enumerate([(0.04, (0.2, 0.3)), (0.05, (0.8, 0.6)), (0.08, (0.5, 0.85))]):
+        r = client.post("/predict", files={"file": ("IMG.jpg", phone_jpeg(images[i], share=share, at=at), "image/jpeg")})
+        assert r.status_code == 200 and r.json()["digit"] == labels[i], (share, r.text)
+
+
 def test_iphone_heic_photos_are_read_as_their_digits_on_the_api_and_the_page(client, mnist_fixture):
     from support.images import phone_heic
 

@@ -46,6 +46,17 @@ def test_a_12_mp_phone_photo_reaches_the_model_as_a_centred_digit_with_its_full_
     assert 14 <= rows[-1] - rows[0] + 1 <= 20 and 3 <= rows[0] and rows[-1] <= 24 and 3 <= cols[0] and cols[-1] <= 24
 
 
+@pytest.mark.parametrize("share", [0.03, 0.06])
+def test_a_small_digit_in_a_12_mp_photo_is_read_again_at_the_detail_scale(mnist_fixture, share):
+    # 3% of the height: 91 px of 3024, 6 px at the work scale, where it is no ink that stands out;
+    # 6%: 11 px there, a smudge. At DETAIL_SIDE it is a digit again.
+    prepared = prepare(phone_jpeg(mnist_fixture[0][0], share=share, at=(0.3, 0.7)))
+    assert (prepared.width, prepared.height) == (4032, 3024) and prepared.glyphs == 1
+    ink = prepared.image > 0.3
+    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+    assert 14 <= rows[-1] - rows[0] + 1 <= 20 and 3 <= rows[0] and rows[-1] <= 24 and 3 <= cols[0] and cols[-1] <= 24
+
+
 def test_the_paper_level_is_the_opening_that_pillows_rank_filters_compute():
     rng = np.random.default_rng(0)
     for shape in ((256, 192), (100, 300), (32, 32), (45, 7)):
