@@ -77,9 +77,10 @@ def read_line(data: bytes, max_pixels: int) -> Line:
     """Decode and clean an upload holding a line of digits; raises InputError (422 when there is no ink,
     or when the ink stands in several lines)."""
     x, width, height, inverted = line_ink(data, max_pixels)
-    if (n := count_lines(components(x))) > 1:
+    pieces = components(x)
+    if (n := count_lines(pieces)) > 1:
         raise several_lines(n)
-    glyphs = line_glyphs(x)
+    glyphs = line_glyphs(pieces)
     strip = line_image(x) if glyphs else None
     if strip is None:
         raise no_ink("the image has no ink that stands out from the background")
@@ -109,9 +110,10 @@ def several_lines(n: int) -> InputError:
                            "line as its own image (crop it)", "several_lines")
 
 
-def line_glyphs(x: np.ndarray) -> list[Glyph]:
-    """Columns of ink, without specks: pieces under a fifth of the tallest glyph's height and small."""
-    glyphs = columns(components(x))
+def line_glyphs(pieces: list[Glyph]) -> list[Glyph]:
+    """The pieces of ink (`components`) as columns, without specks: pieces under a fifth of the tallest
+    glyph's height and small."""
+    glyphs = columns(pieces)
     if not glyphs:
         return []
     tallest = max(g.height for g in glyphs)
