@@ -186,3 +186,16 @@ def test_the_pages_examples_are_read_with_their_task_at_a_click(page, server):
     page.click("a.example[href$='letter-A.png']")
     expect(page.locator("#error")).to_contain_text("does not look like a handwritten digit", timeout=10_000)
     assert page.is_checked("input[name=task][value=digit]")
+
+
+def test_number_mode_labels_of_neighbouring_digits_do_not_overlap(page, server):
+    page.goto(server + "/")
+    page.click("a.example[href$='number.jpg']")  # four digits close together on a 1200-px photo
+    expect(page.locator("#answer strong.number-answer")).to_have_text("2025", timeout=10_000)
+    boxes = page.evaluate("[...document.querySelectorAll('#boxes text.box-label')]"
+                          ".map(t => { const b = t.getBBox(); return [b.x, b.y, b.x + b.width, b.y + b.height]; })")
+    assert len(boxes) == 4
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+            assert apart, (a, b)

@@ -99,6 +99,7 @@ function drawBoxes(view, imageUrl) {
     const label = svgElement("text", { class: "box-label", x, y, "font-size": unit * 4 });
     label.textContent = `${d.digit} ${(100 * d.confidence).toFixed(0)}%`;
     svg.append(label);
+    fitLabelToBox(label, w, unit * 4);
     keepLabelInside(label, y, h, view.height);
   });
   $("crops").replaceChildren(...view.previews.map((src, i) => {
@@ -106,6 +107,13 @@ function drawBoxes(view, imageUrl) {
     Object.assign(img, { src, width: 56, height: 56, alt: `digit ${i + 1} as the model saw it`, className: "pixelated" });
     return img;
   }));
+}
+
+// A label is no wider than its box (down to half its font size), so that neighbouring digits'
+// labels do not run into each other.
+function fitLabelToBox(label, boxWidth, size) {
+  const width = label.getBBox().width;
+  if (width > boxWidth) label.setAttribute("font-size", Math.max(size / 2, size * boxWidth / width));
 }
 
 // A label sits on its box's top edge; where that cuts it off at the image's top, it goes below the
