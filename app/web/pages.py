@@ -3,6 +3,7 @@ POST /ui/predict is what the page's JavaScript calls for live results (JSON plus
 
 import base64
 import io
+import math
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -22,6 +23,23 @@ router = APIRouter(include_in_schema=False)
 PAGE_EXAMPLES = (("photo.jpg", "digit", "a photo of a 3"), ("pair.png", "overlap", "two overlapped digits"),
                  ("number.jpg", "number", "a number on ruled paper"), ("letter-A.png", "digit", "a letter"))
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")  # autoescape on for .html
+CANVAS_PEN = 20  # the drawing area's pen, in canvas pixels (the canvas is 280 px tall)
+UPLOAD_PEN_SHARE = 0.12  # a drawing is uploaded redrawn with a pen this share of its size (`upload_pen`)
+
+
+def upload_pen(extent: float) -> int:
+    """The pen (px) the page redraws a drawing with before it uploads it: 12% of the drawing's extent
+    (its larger side; in Number mode its height, a line being many digits wide), as MNIST's strokes are
+    ~2.7 of its 20-px box, at least 2 px, never wider than the canvas pen. A small digit drawn with the
+    canvas pen is a blob whose loops have filled up, which no processing of the image can open again;
+    the page knows the strokes, so it sends them redrawn. app.js computes the same from the two numbers
+    the page hands it (`data-pen`, `data-pen-share`)."""
+    return min(CANVAS_PEN, max(2, math.floor(UPLOAD_PEN_SHARE * extent + 0.5)))  # JavaScript's Math.round
+
+
+def page_context(view: dict) -> dict:
+    return {"view": view, "tasks": TASK_SPECS, "examples": PAGE_EXAMPLES,
+            "pen": {"width": CANVAS_PEN, "share": UPLOAD_PEN_SHARE}}
 
 
 def data_uri(png: bytes) -> str:
@@ -74,15 +92,13 @@ async def form_prediction(request: Request, with_thumbnail: bool) -> tuple[int, 
 
 @router.get("/", response_class=HTMLResponse)
 async def page(request: Request):
-    return templates.TemplateResponse(request, "index.html", {"view": {"task": "digit"}, "tasks": TASK_SPECS,
-                                                            "examples": PAGE_EXAMPLES})
+    return templates.TemplateResponse(request, "index.html", page_context({"task": "digit"}))
 
 
 @router.post("/", response_class=HTMLResponse)
 async def page_upload(request: Request):
     status, view = await form_prediction(request, with_thumbnail=True)
-    return templates.TemplateResponse(request, "index.html", {"view": view, "tasks": TASK_SPECS,
-                                                            "examples": PAGE_EXAMPLES}, status_code=status)
+    return templates.TemplateResponse(request, "index.html", page_context(view), status_code=status)
 
 
 @router.post("/ui/predict")

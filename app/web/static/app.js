@@ -179,6 +179,26 @@ function setupExamples() {
 }
 
 let drawn = false;
+let strokes = [];  // what was drawn, as lists of [x, y] canvas points: the upload is redrawn from them
+
+// The pen the upload is drawn with (app/web/pages.py: upload_pen, which hands the page both numbers):
+// the canvas pen suits a digit that fills the canvas, but a small digit drawn with it is a blob whose
+// loops have filled up, which no processing of the image can open again. The strokes are known here,
+// so the upload is drawn along them with a pen a share of the drawing's extent, never wider: its larger
+// side, or in Number mode its height (a line of digits is many digits wide).
+function uploadPen(points) {
+  const { pen, penShare } = $("canvas").dataset;
+  const span = (i) => Math.max(...points.map((p) => p[i])) - Math.min(...points.map((p) => p[i]));
+  const extent = currentTask() === "number" ? span(1) : Math.max(span(0), span(1));
+  return Math.min(Number(pen), Math.max(2, Math.round(Number(penShare) * extent)));
+}
+
+function strokePath(ctx, stroke) {
+  ctx.beginPath();
+  ctx.moveTo(...stroke[0]);
+  stroke.slice(1).forEach((p) => ctx.lineTo(...p));
+  ctx.stroke();
+}
 
 function clearCanvas() {
   const canvas = $("canvas");
@@ -186,10 +206,26 @@ function clearCanvas() {
   ctx.fillStyle = "#000";
   ctx.fillRect(0, 0, canvas.width, canvas.height);
   drawn = false;
+  strokes = [];
+}
+
+// The drawing as uploaded: white strokes on black, the canvas's size, redrawn with `uploadPen`.
+function uploadCanvas() {
+  const shown = $("canvas");
+  const lines = strokes.filter((s) => s.length > 1);
+  const out = document.createElement("canvas");
+  out.width = shown.width;
+  out.height = shown.height;
+  const ctx = out.getContext("2d");
+  ctx.fillStyle = "#000";
+  ctx.fillRect(0, 0, out.width, out.height);
+  Object.assign(ctx, { strokeStyle: "#fff", lineWidth: uploadPen(lines.flat()), lineCap: "round", lineJoin: "round" });
+  lines.forEach((s) => strokePath(ctx, s));
+  return out;
 }
 
 function predictDrawing() {
-  $("canvas").toBlob((blob) => predict(blob, "drawing.png"), "image/png");
+  uploadCanvas().toBlob((blob) => predict(blob, "drawing.png"), "image/png");
 }
 
 function setupCanvas() {
@@ -204,14 +240,18 @@ function setupCanvas() {
   canvas.addEventListener("pointerdown", (ev) => {
     drawing = true;
     canvas.setPointerCapture(ev.pointerId);
-    ctx.strokeStyle = "#fff"; ctx.lineWidth = 20; ctx.lineCap = "round"; ctx.lineJoin = "round";
+    ctx.strokeStyle = "#fff"; ctx.lineWidth = Number(canvas.dataset.pen); ctx.lineCap = "round"; ctx.lineJoin = "round";
     ctx.beginPath();
-    ctx.moveTo(...point(ev));
+    const p = point(ev);
+    ctx.moveTo(...p);
+    strokes.push([p]);
   });
   canvas.addEventListener("pointermove", (ev) => {
     if (!drawing) return;
-    ctx.lineTo(...point(ev));
+    const p = point(ev);
+    ctx.lineTo(...p);
     ctx.stroke();
+    strokes[strokes.length - 1].push(p);
     drawn = true;
   });
   const end = () => { if (drawing) { drawing = false; if (drawn) predictDrawing(); } };

@@ -1,0 +1,94 @@
+"""Small digits drawn on the page's canvas with its fat pen, through POST /predict: sent as drawn (the
+canvas's 20-px pen) against redrawn along the same strokes with `app.web.pages.upload_pen`, as the page
+now uploads a drawing. Accuracy (a 422 counts as wrong) by the digit's share of the 280-px canvas.
+
+    python -m bench.page_pen [--n 600]      # ~40 s on 2 cores
+
+The strokes are what a person draws: MNIST test digits' skeletons (`training.heldout.skeleton_digit`,
+stamped with a round pen) and the held-out stroke templates (`training.heldout.template_digit`), placed
+at random on the canvas, 10-40% of its side tall. The redrawn pen is computed from the strokes' own
+extent (their larger side, as app.js measures the points it recorded), drawn once with a 1-px pen.
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from app.core.config import Settings
+from app.main import create_app
+from app.web.pages import CANVAS_PEN, upload_pen
+from training.data import load_mnist
+from training.heldout import on_canvas, skeleton_digit, template_digit
+
+SIDE = 280  # the page's canvas
+SIZES = ((0.1, 0.2), (0.2, 0.3), (0.3, 0.4))
+
+
+def extent(mask: Image.Image) -> int:
+    """The larger side of a 1-px-pen drawing's ink box: the span of the stroke points."""
+    ink = np.asarray(mask) > 0
+    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+    return int(max(rows[-1] - rows[0], cols[-1] - cols[0]))
+
+
+def drawings(mnist, n: int, seed: int):
+    """n (draw(pen) -> ink mask, digit, size, source): half MNIST skeletons, half stroke templates."""
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        size = float(rng.uniform(0.1, 0.4))
+        at = int(rng.integers(1 << 30))  # the same placement for every pen
+        if i % 2 == 0:
+            j = int(rng.integers(len(mnist.test_x)))
+            yield (lambda pen, j=j, at=at, h=size * SIDE: skeleton_digit(mnist.test_x[j], np.random.default_rng(at), h, pen, SIDE),
+                   int(mnist.test_y[j]), size, "mnist")
+        else:
+            digit = int(rng.integers(10))
+            yield (lambda pen, d=digit, at=at, h=size * SIDE: template_digit(d, np.random.default_rng(at), h, pen, SIDE),
+                   digit, size, "template")
+
+
+def right(client, mask: Image.Image, digit: int) -> bool:
+    r = client.post("/predict", files={"file": ("drawing.png", on_canvas(mask, "black"), "image/png")})
+    return r.status_code == 200 and r.json()["digit"] == digit
+
+
+def measure(client, mnist, n: int, seed: int) -> list[dict]:
+    rows = []
+    for draw, digit, size, source in drawings(mnist, n, seed):
+        pen = upload_pen(extent(draw(1)))
+        rows.append({"size": size, "source": source, "pen": pen,
+                     "as_drawn": right(client, draw(CANVAS_PEN), digit), "redrawn": right(client, draw(pen), digit)})
+    return rows
+
+
+def table(rows: list[dict]) -> dict:
+    groups = {f"{lo:.1f}-{hi:.1f}": [r for r in rows if lo <= r["size"] < hi] for lo, hi in SIZES}
+    groups |= {source: [r for r in rows if r["source"] == source] for source in ("mnist", "template")}
+    groups["all"] = rows
+    return {name: {"n": len(g), "as_drawn": float(np.mean([r["as_drawn"] for r in g])),
+                   "redrawn": float(np.mean([r["redrawn"] for r in g]))} for name, g in groups.items() if g}
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--n", type=int, default=600, help="drawings")
+    p.add_argument("--seed", type=int, default=123)
+    p.add_argument("--out", type=Path, default=Path("reports/page_pen.json"))
+    args = p.parse_args(argv)
+    mnist = load_mnist()
+    with TestClient(create_app(Settings(device="cpu", log_level="warning"))) as client:
+        result = table(measure(client, mnist, args.n, args.seed))
+    print(f"| digit's share of the canvas | n | canvas pen ({CANVAS_PEN} px), as drawn | redrawn (upload_pen) |")
+    print("|---|---|---|---|")
+    for name, r in result.items():
+        print(f"| {name} | {r['n']} | {100 * r['as_drawn']:.1f}% | {100 * r['redrawn']:.1f}% |")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"n": args.n, "seed": args.seed, "canvas_pen": CANVAS_PEN, "by": result}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

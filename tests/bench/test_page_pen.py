@@ -1,0 +1,56 @@
+"""bench.page_pen: the page's fat-pen drawings as drawn and as redrawn with upload_pen."""
+
+import json
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from app.web.pages import CANVAS_PEN, upload_pen
+from bench import page_pen
+
+
+def test_upload_pen_is_a_share_of_the_drawing_at_least_2_and_never_wider_than_the_canvas_pen():
+    assert upload_pen(0) == 2
+    assert upload_pen(100) == 12
+    assert upload_pen(1000) == CANVAS_PEN
+    assert upload_pen(12.5 / 0.12) == 13  # halves round up, as JavaScript's Math.round does
+    assert [upload_pen(e) for e in range(0, 300, 7)] == sorted(upload_pen(e) for e in range(0, 300, 7))
+
+
+def test_the_extent_of_a_drawing_is_its_larger_side():
+    mask = Image.new("L", (280, 280), 0)
+    ImageDraw.Draw(mask).line([(50, 100), (50, 160)], fill=255, width=1)
+    assert page_pen.extent(mask) == 60
+    ImageDraw.Draw(mask).line([(50, 100), (150, 100)], fill=255, width=1)
+    assert page_pen.extent(mask) == 100
+
+
+def test_a_short_run_writes_each_size_and_source_with_both_accuracies(tmp_path, mnist_fixture):
+    images, labels = mnist_fixture
+    mnist = type("Mnist", (), {"test_x": images, "test_y": labels})
+    drawn = list(page_pen.drawings(mnist, 6, seed=1))
+    for draw, digit, size, source in drawn:
+        thin, fat = np.asarray(draw(upload_pen(page_pen.extent(draw(1))))), np.asarray(draw(CANVAS_PEN))
+        assert (thin > 0).sum() < (fat > 0).sum()  # the same strokes, the same place, a thinner pen
+        assert 0.1 <= size < 0.4 and source in ("mnist", "template")
+    rows = [{"size": s, "source": src, "pen": 5, "as_drawn": i % 2 == 0, "redrawn": True}
+            for i, (_, _, s, src) in enumerate(drawn)]
+    result = page_pen.table(rows)
+    assert result["all"] == {"n": 6, "as_drawn": 0.5, "redrawn": 1.0}
+    assert result["mnist"]["n"] == result["template"]["n"] == 3
+    json.dumps(result)
+
+
+def test_measure_posts_each_drawing_both_ways_to_the_service(mnist_fixture):
+    from fastapi.testclient import TestClient
+
+    from app.core.config import Settings
+    from app.main import create_app
+    from tests.utils import MODEL_DIR
+
+    images, labels = mnist_fixture
+    mnist = type("Mnist", (), {"test_x": images, "test_y": labels})
+    with TestClient(create_app(Settings(device="cpu", log_level="warning", model_dir=MODEL_DIR))) as client:
+        rows = page_pen.measure(client, mnist, 4, seed=3)
+    assert len(rows) == 4 and all(2 <= r["pen"] < CANVAS_PEN for r in rows)
+    assert sum(r["redrawn"] for r in rows) >= 3  # small drawings, redrawn: read (99% of 600 in the README)
