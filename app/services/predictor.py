@@ -15,7 +15,7 @@ import numpy as np
 
 from app.core.telemetry import Telemetry
 from app.ml import lines, numbers
-from app.ml.ink import upright_stroke
+from app.ml.ink import flat_stroke, upright_stroke
 from app.ml.preprocess import InputError, Prepared, prepare
 from app.services.batcher import InferenceFailed, MicroBatcher, Overloaded
 from app.services.models import ServedModel
@@ -50,7 +50,8 @@ def not_one_digit(reason: str, p_reject: float | None = None) -> InputError:
 
 def refusal(spec: TaskSpec, glyphs: int, image: np.ndarray, verdict: dict | None) -> str | None:
     """Why a gated task refuses an image (None: it answers): several pieces of ink, or the gate's
-    verdict (when it was asked), except that a lone upright stroke is a 1 whatever the gate says."""
+    verdict (when it was asked), except that a lone upright stroke is a 1 whatever the gate says and
+    ink flatter than any digit (a dash) is not one whatever it says."""
     if not spec.gated:
         return None
     if glyphs > 1:
@@ -58,6 +59,8 @@ def refusal(spec: TaskSpec, glyphs: int, image: np.ndarray, verdict: dict | None
     if verdict is None:
         return None
     reason = verdict["reason"]
+    if reason is None and flat_stroke(image):
+        return "not_a_digit"
     if reason == "not_a_digit" and upright_stroke(image):
         return None
     return reason
@@ -115,7 +118,7 @@ class Predictor:
         reason = refusal(spec, prepared.glyphs, prepared.image, verdict)
         self.count(task, result, reason)
         if reason:
-            raise not_one_digit(reason, verdict["p_reject"])
+            raise not_one_digit(reason, verdict["p_reject"] if verdict["reason"] == reason else None)
         return result, prepared, self.models[spec.model]
 
     async def prepare_many(self, task: str, uploads: list[bytes]) -> list[Prepared | None]:

@@ -35,6 +35,20 @@ def test_a_number_is_422_several_digits_pointing_to_the_number_route(client, rou
     assert r.json()["reason"] == "several_digits" and "/predict/number" in r.json()["detail"]
 
 
+@pytest.mark.parametrize("route,form", [("/predict", {}), ("/predict/sum", {"number": "3"})])
+@pytest.mark.parametrize("pen", [3, 8, 16])
+def test_a_dash_is_422_not_a_digit(client, route, form, pen):
+    r = post(client, route, draw("-", pen=pen, background="white"), **form)  # the gate alone read thin ones as 2
+    assert r.status_code == 422, r.text
+    assert r.json()["reason"] == "not_a_digit"
+
+
+def test_a_thin_dash_the_gate_accepts_is_refused_by_the_flat_ink_rule_without_a_gate_probability(client):
+    r = post(client, "/predict", draw("-", pen=3, background="white"))
+    assert r.status_code == 422 and r.json()["reason"] == "not_a_digit"
+    assert "P =" not in r.json()["detail"]  # the gate's P(not one digit) is low here: it is not why
+
+
 def test_a_star_and_a_spiral_are_not_digits(client):
     from training.heldout import spiral, star
 

@@ -66,3 +66,14 @@ def test_one_upright_stroke_is_recognized_and_a_letter_or_a_number_is_not():
     assert upright_stroke(prepare(draw("1", pen=12)).image)
     for text in ("A", "7", "17", "0"):
         assert not upright_stroke(prepare(draw(text, pen=12)).image), text
+
+
+@pytest.mark.parametrize("pen", [3, 12, 30])
+def test_a_dash_is_flat_ink_and_no_digit_is(pen, mnist_fixture):
+    from app.ml.ink import flat_stroke
+
+    assert flat_stroke(prepare(draw("-", pen=pen)).image)
+    for text in "0123457":
+        assert not flat_stroke(prepare(draw(text, pen=pen)).image), text
+    images, _ = mnist_fixture
+    assert not any(flat_stroke(x / 255.0) for x in images)
