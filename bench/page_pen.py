@@ -36,19 +36,26 @@ def extent(mask: Image.Image) -> int:
 
 
 def drawings(mnist, n: int, seed: int):
-    """n (draw(pen) -> ink mask, digit, size, source): half MNIST skeletons, half stroke templates."""
+    """n (draw(pen) -> ink mask, digit, size, source): half MNIST skeletons, half stroke templates.
+    Each draw places its strokes the same way whatever the pen."""
     rng = np.random.default_rng(seed)
     for i in range(n):
         size = float(rng.uniform(0.1, 0.4))
-        at = int(rng.integers(1 << 30))  # the same placement for every pen
+        at, height = int(rng.integers(1 << 30)), size * SIDE
         if i % 2 == 0:
             j = int(rng.integers(len(mnist.test_x)))
-            yield (lambda pen, j=j, at=at, h=size * SIDE: skeleton_digit(mnist.test_x[j], np.random.default_rng(at), h, pen, SIDE),
-                   int(mnist.test_y[j]), size, "mnist")
+
+            def draw(pen, image=mnist.test_x[j], at=at, height=height):
+                return skeleton_digit(image, np.random.default_rng(at), height, pen, SIDE)
+
+            yield draw, int(mnist.test_y[j]), size, "mnist"
         else:
             digit = int(rng.integers(10))
-            yield (lambda pen, d=digit, at=at, h=size * SIDE: template_digit(d, np.random.default_rng(at), h, pen, SIDE),
-                   digit, size, "template")
+
+            def draw(pen, digit=digit, at=at, height=height):
+                return template_digit(digit, np.random.default_rng(at), height, pen, SIDE)
+
+            yield draw, digit, size, "template"
 
 
 def right(client, mask: Image.Image, digit: int) -> bool:

@@ -29,7 +29,7 @@ def test_a_short_run_writes_each_size_and_source_with_both_accuracies(tmp_path, 
     images, labels = mnist_fixture
     mnist = type("Mnist", (), {"test_x": images, "test_y": labels})
     drawn = list(page_pen.drawings(mnist, 6, seed=1))
-    for draw, digit, size, source in drawn:
+    for draw, _, size, source in drawn:
         thin, fat = np.asarray(draw(upload_pen(page_pen.extent(draw(1))))), np.asarray(draw(CANVAS_PEN))
         assert (thin > 0).sum() < (fat > 0).sum()  # the same strokes, the same place, a thinner pen
         assert 0.1 <= size < 0.4 and source in ("mnist", "template")
