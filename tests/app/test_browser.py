@@ -3,6 +3,7 @@
 import base64
 import io
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from tests.utils import MODEL_DIR
 from training.heldout import TEMPLATES
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+EXAMPLES = Path(__file__).parents[2] / "app" / "web" / "static" / "examples"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 
@@ -199,6 +201,35 @@ def test_number_mode_reads_12_drawn_on_the_wide_canvas(page, server):
     expect(page.locator("#answer strong.number-answer")).to_have_text("12", timeout=10_000)
     assert page.locator("#boxes rect.box").count() == 2
     assert page.locator("#crops img").count() == 2
+
+
+def test_a_number_drawn_in_digit_mode_is_read_at_a_click_on_read_it_as_a_number(page, server):
+    page.goto(server + "/")
+    x, y, w, h = canvas_box(page)
+    stroke(page, [(0.3, 0.2), (0.55, 0), (0.55, 1)], (x + 0.15 * w, y + 0.3 * h, 0.25 * w, 0.4 * h))
+    stroke(page, [(0.1, 0.25), (0.35, 0.02), (0.7, 0.02), (0.9, 0.25), (0.8, 0.45), (0.1, 1), (0.95, 1)],
+           (x + 0.55 * w, y + 0.3 * h, 0.28 * w, 0.4 * h))
+    expect(page.locator("#error")).to_contain_text("several digits", timeout=10_000)
+    expect(page.locator("#as-number")).to_be_visible()
+    page.click("#as-number")
+    expect(page.locator("#answer strong.number-answer")).to_have_text("12", timeout=10_000)
+    assert page.is_checked("input[name=task][value=number]")
+    assert page.is_hidden("#as-number")
+    # the strokes stay on the (now wide) canvas: drawn again after widening it cleared them
+    assert page.evaluate("document.getElementById('canvas').width") == 840
+    assert page.evaluate("uploadCanvas().getContext('2d').getImageData(0, 0, 280, 280).data.some((v, i) => i % 4 === 0 && v > 0)")
+
+
+def test_a_number_photo_uploaded_in_digit_mode_is_read_at_a_click_and_a_letter_offers_no_such_button(page, server):
+    page.goto(server + "/")
+    page.set_input_files("#file", str(EXAMPLES / "number.jpg"))
+    expect(page.locator("#error")).to_contain_text("several digits", timeout=10_000)
+    page.click("#as-number")
+    expect(page.locator("#answer strong.number-answer")).to_have_text("2025", timeout=10_000)
+    page.goto(server + "/")
+    page.set_input_files("#file", str(EXAMPLES / "letter-A.png"))
+    expect(page.locator("#error")).to_contain_text("does not look like a handwritten digit", timeout=10_000)
+    assert page.is_hidden("#as-number")
 
 
 # A stylesheet rule that makes the labels' line box far taller than the font size the page sets, as a

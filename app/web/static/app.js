@@ -54,6 +54,8 @@ function answerText(view) {
 function render(view, fileUrl) {
   const imageUrl = view.uploaded || fileUrl;  // the server's thumbnail of a file the browser cannot show (HEIC)
   $("result").hidden = false;
+  // Several digits refused by a one-digit task: offer to read the same upload as a number.
+  $("as-number").hidden = !(view.error && view.reason === "several_digits" && currentTask() !== "number");
   const error = $("error");
   if (view.error) {
     error.textContent = view.error;
@@ -126,7 +128,12 @@ function keepLabelInside(label, boxY, boxHeight, imageHeight) {
   label.setAttribute("y", below <= imageHeight ? below : boxY - top);
 }
 
-async function predict(blob, filename) {
+// The last upload sent (its blob and name, and whether it was the drawing): "Read it as a number"
+// sends it again in Number mode.
+let last = null;
+
+async function predict(blob, filename, drawing = false) {
+  last = { blob, filename, drawing };
   const data = new FormData();
   data.append("task", currentTask());
   data.append("number", $("number").value);
@@ -225,7 +232,23 @@ function uploadCanvas() {
 }
 
 function predictDrawing() {
-  uploadCanvas().toBlob((blob) => predict(blob, "drawing.png"), "image/png");
+  uploadCanvas().toBlob((blob) => predict(blob, "drawing.png", true), "image/png");
+}
+
+// Number mode for what was just refused as several digits: the same file, or the same strokes on the
+// wide canvas (widening a canvas clears it, so they are drawn again where they were).
+function readAsNumber() {
+  if (!last) return;
+  const kept = strokes;
+  document.querySelector("input[name=task][value=number]").checked = true;
+  syncNumberField();
+  if (!last.drawing) return predict(last.blob, last.filename);
+  const ctx = $("canvas").getContext("2d");
+  Object.assign(ctx, { strokeStyle: "#fff", lineWidth: Number($("canvas").dataset.pen), lineCap: "round", lineJoin: "round" });
+  kept.filter((s) => s.length > 1).forEach((s) => strokePath(ctx, s));
+  strokes = kept;
+  drawn = true;
+  predictDrawing();
 }
 
 function setupCanvas() {
@@ -259,6 +282,7 @@ function setupCanvas() {
   canvas.addEventListener("pointercancel", end);
   $("clear").addEventListener("click", clearCanvas);
   $("predict-drawing").addEventListener("click", () => drawn && predictDrawing());
+  $("as-number").addEventListener("click", readAsNumber);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
