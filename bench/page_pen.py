@@ -1,8 +1,10 @@
 """Small digits drawn on the page's canvas with its fat pen, through POST /predict: sent as drawn (the
 canvas's 20-px pen) against redrawn along the same strokes with `app.web.pages.upload_pen`, as the page
-now uploads a drawing. Accuracy (a 422 counts as wrong) by the digit's share of the 280-px canvas.
+now uploads a drawing. Accuracy (a 422 counts as wrong) by the digit's share of the 280-px canvas; and
+the same for Number mode: lines of 3-5 digits on its 840x280 canvas through POST /predict/number
+(the whole number right), by the line's height.
 
-    python -m bench.page_pen [--n 600]      # ~40 s on 2 cores
+    python -m bench.page_pen [--n 600] [--lines 200]      # ~40 s on 2 cores
 
 The strokes are what a person draws: MNIST test digits' skeletons (`training.heldout.skeleton_digit`,
 stamped with a round pen) and the held-out stroke templates (`training.heldout.template_digit`), placed
@@ -22,10 +24,12 @@ from app.core.config import Settings
 from app.main import create_app
 from app.web.pages import CANVAS_PEN, upload_pen
 from training.data import load_mnist
-from training.heldout import on_canvas, skeleton_digit, template_digit
+from training.heldout import TEMPLATES, bezier, draw_lines, on_canvas, skeleton_digit, template_digit
 
 SIDE = 280  # the page's canvas
+WIDE = 840  # its width in Number mode
 SIZES = ((0.1, 0.2), (0.2, 0.3), (0.3, 0.4))
+LINE_HEIGHTS = ((30, 60), (60, 100))
 
 
 def extent(mask: Image.Image) -> int:
@@ -58,6 +62,27 @@ def drawings(mnist, n: int, seed: int):
             yield draw, digit, size, "template"
 
 
+def number_lines(n: int, seed: int):
+    """n (draw(pen) -> ink mask on the wide canvas, the number, its height): 3-5 stroke-template digits
+    side by side, 30-100 px tall, each digit's points jittered as `template_digit` jitters them."""
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        digits = rng.integers(0, 10, int(rng.integers(3, 6)))
+        height = float(rng.uniform(30, 100))
+        step = 0.75 * height
+        x0, y0 = rng.uniform(10, WIDE - step * len(digits) - 10), rng.uniform(10, SIDE - height - 10)
+        lines = []
+        for k, d in enumerate(digits):
+            for stroke in TEMPLATES[int(d)]:
+                pts = np.asarray(stroke) + rng.normal(0, 0.02, (len(stroke), 2))
+                lines.append(bezier(np.stack([x0 + k * step + pts[:, 0] * 0.6 * height, y0 + pts[:, 1] * height], 1), 120))
+
+        def draw(pen, lines=lines):
+            return draw_lines(Image.new("L", (WIDE, SIDE), 0), lines, pen)
+
+        yield draw, "".join(map(str, digits)), height
+
+
 def right(client, mask: Image.Image, digit: int) -> bool:
     r = client.post("/predict", files={"file": ("drawing.png", on_canvas(mask, "black"), "image/png")})
     return r.status_code == 200 and r.json()["digit"] == digit
@@ -72,6 +97,30 @@ def measure(client, mnist, n: int, seed: int) -> list[dict]:
     return rows
 
 
+def read(client, mask: Image.Image, number: str) -> bool:
+    r = client.post("/predict/number", files={"file": ("drawing.png", on_canvas(mask, "black"), "image/png")})
+    return r.status_code == 200 and r.json()["number"] == number
+
+
+def measure_lines(client, n: int, seed: int) -> list[dict]:
+    """Number mode: the page's pen there follows the line's height (`upload_pen` of the strokes' height)."""
+    rows = []
+    for draw, number, height in number_lines(n, seed):
+        mask = np.asarray(draw(1)) > 0
+        rows_of_ink = np.flatnonzero(mask.any(1))
+        pen = upload_pen(rows_of_ink[-1] - rows_of_ink[0])
+        rows.append({"height": height, "pen": pen, "as_drawn": read(client, draw(CANVAS_PEN), number),
+                     "redrawn": read(client, draw(pen), number)})
+    return rows
+
+
+def line_table(rows: list[dict]) -> dict:
+    groups = {f"{lo}-{hi} px": [r for r in rows if lo <= r["height"] < hi] for lo, hi in LINE_HEIGHTS}
+    groups["all"] = rows
+    return {name: {"n": len(g), "as_drawn": float(np.mean([r["as_drawn"] for r in g])),
+                   "redrawn": float(np.mean([r["redrawn"] for r in g]))} for name, g in groups.items() if g}
+
+
 def table(rows: list[dict]) -> dict:
     groups = {f"{lo:.1f}-{hi:.1f}": [r for r in rows if lo <= r["size"] < hi] for lo, hi in SIZES}
     groups |= {source: [r for r in rows if r["source"] == source] for source in ("mnist", "template")}
@@ -80,21 +129,30 @@ def table(rows: list[dict]) -> dict:
                    "redrawn": float(np.mean([r["redrawn"] for r in g]))} for name, g in groups.items() if g}
 
 
+def print_table(title: str, result: dict) -> None:
+    print(f"| {title} | n | canvas pen ({CANVAS_PEN} px), as drawn | redrawn (upload_pen) |")
+    print("|---|---|---|---|")
+    for name, r in result.items():
+        print(f"| {name} | {r['n']} | {100 * r['as_drawn']:.1f}% | {100 * r['redrawn']:.1f}% |")
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--n", type=int, default=600, help="drawings")
+    p.add_argument("--n", type=int, default=600, help="single-digit drawings")
+    p.add_argument("--lines", type=int, default=200, help="Number-mode lines")
     p.add_argument("--seed", type=int, default=123)
     p.add_argument("--out", type=Path, default=Path("reports/page_pen.json"))
     args = p.parse_args(argv)
     mnist = load_mnist()
     with TestClient(create_app(Settings(device="cpu", log_level="warning"))) as client:
-        result = table(measure(client, mnist, args.n, args.seed))
-    print(f"| digit's share of the canvas | n | canvas pen ({CANVAS_PEN} px), as drawn | redrawn (upload_pen) |")
-    print("|---|---|---|---|")
-    for name, r in result.items():
-        print(f"| {name} | {r['n']} | {100 * r['as_drawn']:.1f}% | {100 * r['redrawn']:.1f}% |")
+        digits = table(measure(client, mnist, args.n, args.seed))
+        lines = line_table(measure_lines(client, args.lines, args.seed))
+    print_table("digit's share of the canvas", digits)
+    print()
+    print_table("Number mode, line height", lines)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"n": args.n, "seed": args.seed, "canvas_pen": CANVAS_PEN, "by": result}, indent=2) + "\n")
+    args.out.write_text(json.dumps({"n": args.n, "lines": args.lines, "seed": args.seed, "canvas_pen": CANVAS_PEN,
+                                    "by": digits, "number_lines": lines}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

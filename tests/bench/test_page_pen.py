@@ -54,3 +54,28 @@ def test_measure_posts_each_drawing_both_ways_to_the_service(mnist_fixture):
         rows = page_pen.measure(client, mnist, 4, seed=3)
     assert len(rows) == 4 and all(2 <= r["pen"] < CANVAS_PEN for r in rows)
     assert sum(r["redrawn"] for r in rows) >= 3  # small drawings, redrawn: read (99% of 600 in the README)
+
+
+def test_number_lines_are_drawn_on_the_wide_canvas_with_one_stroke_placement_for_every_pen():
+    for draw, number, height in page_pen.number_lines(5, seed=2):
+        thin, fat = np.asarray(draw(upload_pen(height))), np.asarray(draw(CANVAS_PEN))
+        assert thin.shape == (page_pen.SIDE, page_pen.WIDE) and 3 <= len(number) <= 5 and 30 <= height < 100
+        assert (thin > 0).sum() < (fat > 0).sum()
+        assert ((thin > 0) & ~(fat > 0)).sum() <= 0.01 * (thin > 0).sum()  # inside the fat strokes (edge pixels aside)
+    rows = [{"height": h, "pen": 5, "as_drawn": h >= 60, "redrawn": True} for h in (35, 45, 70, 90)]
+    result = page_pen.line_table(rows)
+    assert result["30-60 px"] == {"n": 2, "as_drawn": 0.0, "redrawn": 1.0}
+    assert result["all"]["as_drawn"] == 0.5
+
+
+def test_measure_lines_reads_each_line_both_ways_through_the_number_route():
+    from fastapi.testclient import TestClient
+
+    from app.core.config import Settings
+    from app.main import create_app
+    from tests.utils import MODEL_DIR
+
+    with TestClient(create_app(Settings(device="cpu", log_level="warning", model_dir=MODEL_DIR))) as client:
+        rows = page_pen.measure_lines(client, 3, seed=5)
+    assert len(rows) == 3 and all(2 <= r["pen"] <= CANVAS_PEN for r in rows)
+    assert sum(r["redrawn"] for r in rows) >= 2  # redrawn lines: 200 of 200 read in the README's run
