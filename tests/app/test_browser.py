@@ -57,6 +57,7 @@ def test_upload_through_the_file_picker_shows_the_answer(page, server, mnist_fix
     assert page.inner_text("#answer strong") == "4"
     assert page.locator("#bars rect").count() == 10 and page.locator("#bars rect.chosen").count() == 1
     assert page.get_attribute("#preview", "src").startswith("data:image/png;base64,")
+    assert page.inner_text("#uploaded-caption") == "your image: 4.png"
 
 
 def test_an_iphone_heic_photo_is_answered_and_shown_although_chromium_cannot_decode_heic(page, server, mnist_fixture,
@@ -175,6 +176,8 @@ def test_a_small_digit_with_a_loop_drawn_with_the_fat_default_pen_is_read_right(
     pen = upload_pen(max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 - width)
     assert pen < CANVAS_PEN / 2
     assert abs(width - pen) <= 1.5, (width, pen)
+    sent = int(page.inner_text("#uploaded-caption").split("redrawn with a ")[1].split("-px")[0])
+    assert abs(sent - pen) <= 1  # the caption names the pen the drawing was sent with
 
 
 def test_a_flat_stroke_is_sent_with_a_pen_for_its_length_not_a_hairline(page, server):

@@ -67,6 +67,8 @@ function render(view, fileUrl) {
   $("answer-block").hidden = false;
   const number = view.task === "number";
   $("uploaded").src = imageUrl;
+  $("uploaded-caption").textContent = last && last.drawing
+    ? `your drawing, as sent: redrawn with a ${sentPen}-px pen` : `your image: ${last ? last.filename : ""}`;
   $("preview").src = view.preview;
   $("uploaded-figure").hidden = number;
   $("preview-figure").hidden = number;
@@ -187,6 +189,7 @@ function setupExamples() {
 
 let drawn = false;
 let strokes = [];  // what was drawn, as lists of [x, y] canvas points: the upload is redrawn from them
+let sentPen = 0;  // the pen the last uploaded drawing was redrawn with
 
 // The pen the upload is drawn with (app/web/pages.py: upload_pen, which hands the page both numbers):
 // the canvas pen suits a digit that fills the canvas, but a small digit drawn with it is a blob whose
@@ -226,7 +229,8 @@ function uploadCanvas() {
   const ctx = out.getContext("2d");
   ctx.fillStyle = "#000";
   ctx.fillRect(0, 0, out.width, out.height);
-  Object.assign(ctx, { strokeStyle: "#fff", lineWidth: uploadPen(lines.flat()), lineCap: "round", lineJoin: "round" });
+  sentPen = uploadPen(lines.flat());
+  Object.assign(ctx, { strokeStyle: "#fff", lineWidth: sentPen, lineCap: "round", lineJoin: "round" });
   lines.forEach((s) => strokePath(ctx, s));
   return out;
 }
