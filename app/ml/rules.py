@@ -143,6 +143,11 @@ def line_level(x: np.ndarray) -> np.ndarray | None:
     return np.minimum(level, 1.2 * max(faint))[rows, cols]
 
 
+def is_grid(x: np.ndarray) -> bool:
+    """Printed lines in both directions: squared paper."""
+    return line_level(x) is not None and line_level(x.T) is not None
+
+
 def remove_rules(x: np.ndarray) -> np.ndarray:
     """The ink image without a ruled or squared page's printed lines (see the module docstring). Where
     lines of both directions cross, both levels go (a crossing is darker than either line)."""

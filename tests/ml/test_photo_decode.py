@@ -57,6 +57,56 @@ def test_a_small_digit_in_a_12_mp_photo_is_read_again_at_the_detail_scale(mnist_
     assert 14 <= rows[-1] - rows[0] + 1 <= 20 and 3 <= rows[0] and rows[-1] <= 24 and 3 <= cols[0] and cols[-1] <= 24
 
 
+def test_ink_across_both_sides_is_a_page_and_a_digit_or_one_long_line_is_not():
+    from app.ml.preprocess import spans_page
+
+    page = np.zeros((192, 256), np.float32)
+    page[::20, :] = 1.0  # ruled lines, top to bottom
+    assert spans_page(page)
+    one_line = np.zeros((192, 256), np.float32)
+    one_line[100, :] = 1.0
+    digit = np.zeros((192, 256), np.float32)
+    digit[20:180, 100:110] = 1.0
+    assert not spans_page(one_line) and not spans_page(digit)
+
+
+@pytest.mark.parametrize("paper", ["ruled", "squared"])
+def test_an_empty_notebook_page_photographed_from_afar_stays_without_ink(paper):
+    from support.images import notebook_photo
+
+    with pytest.raises(InputError) as refused:  # the finer window reading finds no digit in the lines
+        prepare(notebook_photo(np.zeros((28, 28), np.uint8), paper, seed=3, size=(4032, 3024)))
+    assert refused.value.reason == "no_ink"
+
+
+def test_a_digit_on_a_ruled_page_photographed_from_afar_reaches_the_model_as_a_centred_digit(mnist_fixture):
+    prepared = prepare(notebook_photo_12mp(mnist_fixture[0][6], "ruled"))  # a 7
+    assert (prepared.width, prepared.height) == (4032, 3024) and prepared.glyphs == 1
+    ink = prepared.image > 0.3
+    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+    # the digit's box scaled to 20 px (not the page's lines), inside the frame (a 7's mass sits high)
+    assert 16 <= max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 <= 21
+    assert 1 <= rows[0] and rows[-1] <= 26 and 1 <= cols[0] and cols[-1] <= 26
+
+
+def test_squared_paper_is_a_grid_and_ruled_paper_is_not(mnist_fixture):
+    from app.ml.preprocess import remove_background
+    from app.ml.rules import is_grid
+
+    def ink(paper):  # a 600-px window around the digit, at the work scale, white on black, paper removed
+        gray = Image.open(io.BytesIO(notebook_photo_12mp(mnist_fixture[0][6], paper))).convert("L")
+        x = np.asarray(gray.crop((1716, 1212, 2316, 1812)).resize((256, 256), Image.BOX), np.float32) / 255
+        return remove_background(1 - x)
+
+    assert is_grid(ink("squared")) and not is_grid(ink("ruled"))
+
+
+def notebook_photo_12mp(digit: np.ndarray, paper: str) -> bytes:
+    from support.images import notebook_photo
+
+    return notebook_photo(digit, paper, tilt=2.0, seed=6, size=(4032, 3024))
+
+
 def test_the_paper_level_is_the_opening_that_pillows_rank_filters_compute():
     rng = np.random.default_rng(0)
     for shape in ((256, 192), (100, 300), (32, 32), (45, 7)):
