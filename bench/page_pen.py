@@ -32,11 +32,16 @@ SIZES = ((0.1, 0.2), (0.2, 0.3), (0.3, 0.4))
 LINE_HEIGHTS = ((30, 60), (60, 100))
 
 
-def extent(mask: Image.Image) -> int:
-    """The larger side of a 1-px-pen drawing's ink box: the span of the stroke points."""
+def spans(mask: Image.Image) -> tuple[int, int]:
+    """(height, width) of a 1-px-pen drawing's ink box: the spans of the stroke points, as app.js measures them."""
     ink = np.asarray(mask) > 0
     rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
-    return int(max(rows[-1] - rows[0], cols[-1] - cols[0]))
+    return int(rows[-1] - rows[0]), int(cols[-1] - cols[0])
+
+
+def extent(mask: Image.Image) -> int:
+    """The larger side of a 1-px-pen drawing's ink box (the page's pen for one digit follows it)."""
+    return max(spans(mask))
 
 
 def drawings(mnist, n: int, seed: int):
@@ -106,27 +111,27 @@ def measure_lines(client, n: int, seed: int) -> list[dict]:
     """Number mode: the page's pen there follows the line's height (`upload_pen` of the strokes' height)."""
     rows = []
     for draw, number, height in number_lines(n, seed):
-        mask = np.asarray(draw(1)) > 0
-        rows_of_ink = np.flatnonzero(mask.any(1))
-        pen = upload_pen(rows_of_ink[-1] - rows_of_ink[0])
+        pen = upload_pen(spans(draw(1))[0])
         rows.append({"height": height, "pen": pen, "as_drawn": read(client, draw(CANVAS_PEN), number),
                      "redrawn": read(client, draw(pen), number)})
     return rows
 
 
-def line_table(rows: list[dict]) -> dict:
-    groups = {f"{lo}-{hi} px": [r for r in rows if lo <= r["height"] < hi] for lo, hi in LINE_HEIGHTS}
-    groups["all"] = rows
+def summary(groups: dict[str, list[dict]]) -> dict:
+    """Per non-empty group of rows: its size and its share read right as drawn and redrawn."""
     return {name: {"n": len(g), "as_drawn": float(np.mean([r["as_drawn"] for r in g])),
                    "redrawn": float(np.mean([r["redrawn"] for r in g]))} for name, g in groups.items() if g}
+
+
+def line_table(rows: list[dict]) -> dict:
+    return summary({f"{lo}-{hi} px": [r for r in rows if lo <= r["height"] < hi] for lo, hi in LINE_HEIGHTS}
+                   | {"all": rows})
 
 
 def table(rows: list[dict]) -> dict:
-    groups = {f"{lo:.1f}-{hi:.1f}": [r for r in rows if lo <= r["size"] < hi] for lo, hi in SIZES}
-    groups |= {source: [r for r in rows if r["source"] == source] for source in ("mnist", "template")}
-    groups["all"] = rows
-    return {name: {"n": len(g), "as_drawn": float(np.mean([r["as_drawn"] for r in g])),
-                   "redrawn": float(np.mean([r["redrawn"] for r in g]))} for name, g in groups.items() if g}
+    return summary({f"{lo:.1f}-{hi:.1f}": [r for r in rows if lo <= r["size"] < hi] for lo, hi in SIZES}
+                   | {source: [r for r in rows if r["source"] == source] for source in ("mnist", "template")}
+                   | {"all": rows})
 
 
 def print_table(title: str, result: dict) -> None:

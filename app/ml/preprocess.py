@@ -267,12 +267,12 @@ def prepare(data: bytes, max_pixels: int = 40_000_000, pen: bool = True) -> Prep
                 raise
             x = None
         fine = min(width, height) >= 2 * FINE_SIDE  # large enough for a finer reading than DETAIL_SIDE
-        if x is None or ink_side(x) < SMALL_INK or (fine and spans_page(x)):
+        if x is None or unread(x, fine):
             # No ink, or a small digit, in a large upload (a 12 MP photo of a page): read again at
             # DETAIL_SIDE, where its strokes are still strokes.
             x, background, width, height, inverted = read_upload(data, max_pixels, DETAIL_SIDE)
             x = isolate_ink(downscale_to(x, DETAIL_SIDE), background)
-            if fine and (ink_side(x) < SMALL_INK or spans_page(x)):
+            if fine and unread(x, fine):
                 # Still a speck, or lines across the page (a notebook photographed from afar: at this
                 # scale its lines are too thin and faint to find): read a window around the strongest ink.
                 window = fine_window(data, max_pixels, x)
@@ -297,14 +297,21 @@ def fine_window(data: bytes, max_pixels: int, coarse: np.ndarray) -> np.ndarray 
     top, left = int(max(0, (cy - side / 2) * f)), int(max(0, (cx - side / 2) * f))
     window = downscale_to(x[top:int((cy + side / 2) * f), left:int((cx + side / 2) * f)])
     try:
-        if is_grid(remove_background(window)):
-            # Taking a grid's lines out of writing this small cuts its strokes where they run along
-            # them: 6 of 30 such photos were misread, where refusing them misreads none.
-            return None
-        ink = isolate_ink(window, border_level(window))
+        lifted = lift_ink(window, border_level(window))
     except InputError:
         return None
+    if is_grid(lifted):
+        # Taking a grid's lines out of writing this small cuts its strokes where they run along
+        # them: 6 of 30 such photos were misread, where refusing them misreads none.
+        return None
+    ink = remove_rules(lifted)
     return None if spans_page(ink) or ink_side(ink) > 0.5 * max(ink.shape) else ink
+
+
+def unread(x: np.ndarray, fine: bool) -> bool:
+    """Ink that this scale does not read as a digit: a speck (under SMALL_INK), or, in an upload large
+    enough for a finer reading (`fine`), a page's lines."""
+    return ink_side(x) < SMALL_INK or (fine and spans_page(x))
 
 
 def spans_page(x: np.ndarray) -> bool:
@@ -335,12 +342,17 @@ def read_upload(data: bytes, max_pixels: int, work_side: int) -> tuple[np.ndarra
 def isolate_ink(x: np.ndarray, background: float) -> np.ndarray:
     """White ink on black in [0, 1] with the background at 0, from a polarity-corrected gray image; a
     ruled or squared page's printed lines taken out (`app.ml.rules`)."""
+    return remove_rules(lift_ink(x, background))
+
+
+def lift_ink(x: np.ndarray, background: float) -> np.ndarray:
+    """`isolate_ink` before the printed lines are taken out: the background at 0, the ink scaled to 1."""
     if is_clean(x, background):
         x = np.clip(x - background, 0, 1)
         if x.max() < INK_MIN:
             raise no_ink("the image is blank")
-        return remove_rules(x / x.max())
-    return remove_rules(remove_background(x))
+        return x / x.max()
+    return remove_background(x)
 
 
 def oriented_size(img: Image.Image) -> tuple[int, int]:

@@ -7,6 +7,7 @@ from PIL import Image, ImageDraw
 
 from app.web.pages import CANVAS_PEN, upload_pen
 from bench import page_pen
+from tests.utils import make_client
 
 
 def test_upload_pen_is_a_share_of_the_drawing_at_least_2_and_never_wider_than_the_canvas_pen():
@@ -42,15 +43,9 @@ def test_a_short_run_writes_each_size_and_source_with_both_accuracies(tmp_path, 
 
 
 def test_measure_posts_each_drawing_both_ways_to_the_service(mnist_fixture):
-    from fastapi.testclient import TestClient
-
-    from app.core.config import Settings
-    from app.main import create_app
-    from tests.utils import MODEL_DIR
-
     images, labels = mnist_fixture
     mnist = type("Mnist", (), {"test_x": images, "test_y": labels})
-    with TestClient(create_app(Settings(device="cpu", log_level="warning", model_dir=MODEL_DIR))) as client:
+    with make_client(log_level="warning") as client:
         rows = page_pen.measure(client, mnist, 4, seed=3)
     assert len(rows) == 4 and all(2 <= r["pen"] < CANVAS_PEN for r in rows)
     assert sum(r["redrawn"] for r in rows) >= 3  # small drawings, redrawn: read (99% of 600 in the README)
@@ -69,13 +64,7 @@ def test_number_lines_are_drawn_on_the_wide_canvas_with_one_stroke_placement_for
 
 
 def test_measure_lines_reads_each_line_both_ways_through_the_number_route():
-    from fastapi.testclient import TestClient
-
-    from app.core.config import Settings
-    from app.main import create_app
-    from tests.utils import MODEL_DIR
-
-    with TestClient(create_app(Settings(device="cpu", log_level="warning", model_dir=MODEL_DIR))) as client:
+    with make_client(log_level="warning") as client:
         rows = page_pen.measure_lines(client, 3, seed=5)
     assert len(rows) == 3 and all(2 <= r["pen"] <= CANVAS_PEN for r in rows)
     assert sum(r["redrawn"] for r in rows) >= 2  # redrawn lines: 200 of 200 read in the README's run

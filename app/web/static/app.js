@@ -203,6 +203,11 @@ function uploadPen(points) {
   return Math.min(Number(pen), Math.max(2, Math.round(Number(penShare) * extent)));
 }
 
+// A white round pen of `width` px on `ctx` (the canvas, and the upload drawn again from its strokes).
+function usePen(ctx, width) {
+  Object.assign(ctx, { strokeStyle: "#fff", lineWidth: width, lineCap: "round", lineJoin: "round" });
+}
+
 function strokePath(ctx, stroke) {
   ctx.beginPath();
   ctx.moveTo(...stroke[0]);
@@ -230,7 +235,7 @@ function uploadCanvas() {
   ctx.fillStyle = "#000";
   ctx.fillRect(0, 0, out.width, out.height);
   sentPen = uploadPen(lines.flat());
-  Object.assign(ctx, { strokeStyle: "#fff", lineWidth: sentPen, lineCap: "round", lineJoin: "round" });
+  usePen(ctx, sentPen);
   lines.forEach((s) => strokePath(ctx, s));
   return out;
 }
@@ -248,7 +253,7 @@ function readAsNumber() {
   syncNumberField();
   if (!last.drawing) return predict(last.blob, last.filename);
   const ctx = $("canvas").getContext("2d");
-  Object.assign(ctx, { strokeStyle: "#fff", lineWidth: Number($("canvas").dataset.pen), lineCap: "round", lineJoin: "round" });
+  usePen(ctx, Number($("canvas").dataset.pen));
   kept.filter((s) => s.length > 1).forEach((s) => strokePath(ctx, s));
   strokes = kept;
   drawn = true;
@@ -267,7 +272,7 @@ function setupCanvas() {
   canvas.addEventListener("pointerdown", (ev) => {
     drawing = true;
     canvas.setPointerCapture(ev.pointerId);
-    ctx.strokeStyle = "#fff"; ctx.lineWidth = Number(canvas.dataset.pen); ctx.lineCap = "round"; ctx.lineJoin = "round";
+    usePen(ctx, Number(canvas.dataset.pen));
     ctx.beginPath();
     const p = point(ev);
     ctx.moveTo(...p);
