@@ -1,15 +1,18 @@
 """Small digits in large phone photos through POST /predict: answers right, refused, wrong, by the
-digit's share of the photo's height.
+digit's share of the photo's height; and numbers of 3-5 digits in the same photos through POST
+/predict/number.
 
-    python -m bench.small_photos [--n 30]      # ~2 min on 2 cores
+    python -m bench.small_photos [--n 30]      # ~6 min on 2 cores
 
 Two generators of 4032x3024 (12 MP) JPEGs of MNIST test digits: grainy paper photographed a little out
 of focus (`support.images.phone_jpeg`, the digit anywhere in the frame) and a notebook page
 (`support.images.notebook_photo`, plain, ruled and squared paper, turned up to 4 degrees, the digit
-1.4-2.4 of the page's line spacing tall, i.e. 2-7% of the photo's height).
+1.4-2.4 of the page's line spacing tall, i.e. 2-7% of the photo's height). The numbers are rows of
+MNIST test digits side by side, from their own seeded draw (the digits' table does not move with them).
 """
 
 import argparse
+import functools
 
 import numpy as np
 from fastapi.testclient import TestClient
@@ -22,11 +25,35 @@ from training.data import load_mnist
 SIZE = (4032, 3024)
 
 
-def outcome(client, data: bytes, digit: int) -> str:
-    r = client.post("/predict", files={"file": ("IMG.jpg", data, "image/jpeg")})
+def outcome(client, data: bytes, answer, route: str = "/predict", key: str = "digit") -> str:
+    r = client.post(route, files={"file": ("IMG.jpg", data, "image/jpeg")})
     if r.status_code == 200:
-        return "right" if r.json()["digit"] == digit else "wrong"
+        return "right" if r.json()[key] == answer else "wrong"
     return r.json().get("reason") or str(r.status_code)
+
+
+def number_row(mnist, rng) -> tuple[np.ndarray, str]:
+    """3-5 MNIST test digits side by side (28 x 28k) and the number they write."""
+    idx = rng.integers(len(mnist.test_x), size=int(rng.integers(3, 6)))
+    return np.concatenate([mnist.test_x[i] for i in idx], 1), "".join(str(mnist.test_y[i]) for i in idx)
+
+
+def number_table(client, mnist, n: int) -> None:
+    rng = np.random.default_rng(21)
+    read = functools.partial(outcome, client, route="/predict/number", key="number")
+    for share in (0.03, 0.06):
+        got = []
+        for _ in range(n):
+            row, text = number_row(mnist, rng)
+            at = (float(rng.uniform(0.3, 0.7)), float(rng.uniform(0.2, 0.8)))
+            got.append(read(phone_jpeg(row, SIZE, share=share, at=at), text))
+        print(f"number, grainy paper, {share:.0%} of the height: {tally(got)} (of {n})")
+    for paper in ("plain", "ruled", "squared"):
+        got = []
+        for i in range(n):
+            row, text = number_row(mnist, rng)
+            got.append(read(notebook_photo(row, paper, tilt=float(rng.uniform(-3, 3)), seed=i, size=SIZE), text))
+        print(f"number, notebook page, {paper}: {tally(got)} (of {n})")
 
 
 def tally(outcomes: list[str]) -> str:
@@ -53,6 +80,7 @@ def main(argv=None) -> None:
                 photo = notebook_photo(mnist.test_x[j], paper, tilt=float(rng.uniform(-4, 4)), seed=i, size=SIZE)
                 got.append(outcome(client, photo, int(mnist.test_y[j])))
             print(f"notebook page, {paper}: {tally(got)} (of {args.n})")
+        number_table(client, mnist, args.n)
 
 
 if __name__ == "__main__":

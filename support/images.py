@@ -34,16 +34,17 @@ def encode(img: Image.Image, fmt: str, **kwargs) -> bytes:
 
 def phone_photo(digit: np.ndarray, size: tuple[int, int] = (4032, 3024), share: float = 0.45,
                 at: tuple[float, float] = (0.5, 0.5)) -> Image.Image:
-    """A 28x28 MNIST digit (white on black) written dark on grainy paper and photographed slightly out
-    of focus, at a phone camera's size (12 MP by default), as an RGB image; the digit's 28x28 box is
+    """A 28x28 MNIST digit (white on black; or a row of them, 28 x 28k) written dark on grainy paper and
+    photographed slightly out of focus, at a phone camera's size (12 MP by default), as an RGB image; the digit's box is
     `share` of the photo's height, centred at `at` (shares of the width and height)."""
     from PIL import ImageFilter
 
     width, height = size
     side = int(share * height)
-    ink = Image.fromarray(digit).resize((side, side), Image.BICUBIC)
+    wide = side * digit.shape[1] // digit.shape[0]  # a row of digits side by side keeps its aspect
+    ink = Image.fromarray(digit).resize((wide, side), Image.BICUBIC)
     photo = Image.new("L", size, 200)
-    photo.paste(Image.new("L", ink.size, 40), (int(at[0] * width - side / 2), int(at[1] * height - side / 2)), ink)
+    photo.paste(Image.new("L", ink.size, 40), (int(at[0] * width - wide / 2), int(at[1] * height - side / 2)), ink)
     blurred = np.asarray(photo.filter(ImageFilter.GaussianBlur(1.5)), np.float32)
     grain = np.random.default_rng(0).normal(0, 4, (height, width)).astype(np.float32)  # sensor noise: ~2.7 MB, as a phone's
     return Image.fromarray(np.clip(blurred + grain, 0, 255).astype(np.uint8)).convert("RGB")

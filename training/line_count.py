@@ -16,7 +16,6 @@ import argparse
 
 import numpy as np
 
-from app.ml.ink import components
 from app.ml.numbers import count_lines, line_ink
 from app.ml.preprocess import InputError
 from training import data
@@ -30,7 +29,7 @@ MAX_PIXELS = 40_000_000
 def lines_in(upload: bytes) -> int:
     """The lines the reader counts in an upload; 0 when it finds no ink that stands out."""
     try:
-        return count_lines(components(line_ink(upload, MAX_PIXELS)[0]))
+        return count_lines(line_ink(upload, MAX_PIXELS)[1])
     except InputError:
         return 0
 

@@ -2,8 +2,9 @@
 there is any digit in it at all.
 
 1. `read_line`: the upload's ink at a working scale (same decoding, polarity and background removal
-   as one digit); its glyphs (connected pieces of ink merged into left-to-right columns, specks
-   dropped); and the strip the line model reads (`app.ml.lines.line_image`: straightened, cropped,
+   as one digit; in a 12 MP photo of a notebook page, a window around the line of writing read from
+   a finer decode: `line_ink`); its glyphs (connected pieces of ink merged into left-to-right columns,
+   specks dropped); and the strip the line model reads (`app.ml.lines.line_image`: straightened, cropped,
    MNIST-scaled). Ink in several lines (a band of empty rows between them: `count_lines`) is refused,
    422 `several_lines`, rather than read as one line.
 2. The line model (`app.ml.nets.LineNet`, trained with CTC on rendered lines of MNIST training
@@ -34,12 +35,29 @@ from app.ml import lines
 from app.ml.cards import read_fitted_card
 from app.ml.ink import EIGHT, Glyph, columns, components
 from app.ml.lines import Strip, line_image
-from app.ml.preprocess import InputError, downscale_to, fit_and_center, isolate_ink, no_ink, read_upload
+from app.ml.preprocess import (
+    FINE_SIDE,
+    INK_FLOOR,
+    InputError,
+    border_level,
+    downscale_to,
+    fit_and_center,
+    ink_box,
+    isolate_ink,
+    lift_ink,
+    no_ink,
+    read_upload,
+    remove_rules,
+    spans_page,
+)
+from app.ml.rules import is_grid, without_thin_lines
 
 CARD = "number.json"  # beside the checkpoints: how the number reader was calibrated and how it scored
 LINE_SIDE = 1024  # the longer side of the working image (a 20-digit line keeps ~50 px per digit)
 TALL = 0.3  # a piece at least this share of the tallest one's height is writing, not a bar, dot or speck
 LINE_GAP = 0.35  # two lines of writing: a band of empty rows at least this share of a digit's height between them
+WRITING = 0.6  # in a large photo, ink whose smoothed level reaches this share of the strongest is writing
+# (a notebook page's lines, photographed from afar, are thinner and fainter at LINE_SIDE)
 SURELY_NOT = 0.99  # a line is refused when the gate gives every glyph at least this P(not a digit):
 # stricter than one digit's rejection threshold, since touching digits make odd glyphs (a "01" read
 # as one glyph has P 0.83) while letters and doodles score ~1.0
@@ -54,6 +72,7 @@ class Line:
     inverted: bool
     glyphs: list[Glyph] = field(default_factory=list)
     views: list[Strip] = field(default_factory=list)  # the strips the line model reads: `strip` at several widths
+    origin: tuple[float, float] = (0.0, 0.0)  # the working image's top-left corner in the upload's pixels (x, y)
 
     @property
     def strip(self) -> Strip:
@@ -61,30 +80,124 @@ class Line:
         return self.views[0]
 
 
-def line_ink(data: bytes, max_pixels: int) -> tuple[np.ndarray, int, int, bool]:
-    """An upload holding a line of digits, decoded and cleaned: (white ink on black at the working
-    scale, the upload's width and height, inverted). Raises InputError."""
+@dataclass
+class LineInk:
+    """An upload's ink at the working scale: the whole upload, or a window around its line of writing."""
+
+    ink: np.ndarray  # white ink on black in [0, 1]
+    scale: float  # working pixels per upload pixel
+    origin: tuple[float, float]  # the working image's top-left corner in the upload's pixels (x, y)
+    width: int  # the upload's size after EXIF orientation
+    height: int
+    inverted: bool
+
+
+def line_ink(data: bytes, max_pixels: int) -> tuple[LineInk, list[Glyph]]:
+    """An upload holding a line of digits, decoded and cleaned, and its pieces of ink (`components`).
+    Raises InputError.
+
+    In a large photo (at least 2 * FINE_SIDE on its short side) with ink beyond its one line of
+    writing and its margin (a notebook page's lines, too thin and faint at this scale to find, or
+    what is left of them), the line is read again from that window in a decode at least FINE_SIDE
+    large, where the page's lines can be told from the pen's strokes (`writing_window`)."""
     x, background, width, height, inverted = read_upload(data, max_pixels, LINE_SIDE)
-    return isolate_ink(downscale_to(x, LINE_SIDE), background), width, height, inverted
+    ink = isolate_ink(downscale_to(x, LINE_SIDE), background)
+    page = LineInk(ink, ink.shape[1] / width, (0.0, 0.0), width, height, inverted)
+    pieces = components(ink)
+    if min(width, height) >= 2 * FINE_SIDE and (found := writing_box(ink, pieces)) and ink_outside(ink, padded(found)):
+        window = writing_window(data, max_pixels, page, padded(found))
+        if window is not None:
+            return window, components(window.ink)
+    return page, pieces
+
+
+def padded(box: tuple[int, int, int, int]) -> tuple[float, float, float, float]:
+    """A line of writing's box (top, left, bottom, right) grown by its height on every side."""
+    top, left, bottom, right = box
+    pad = bottom - top
+    return top - pad, left - pad, bottom + pad, right + pad
+
+
+def ink_outside(ink: np.ndarray, box: tuple[float, float, float, float]) -> bool:
+    """Ink stands outside `box` (a page's lines, or what is left of them)."""
+    top, bottom, left, right = ink_box(ink, INK_FLOOR)
+    return top < box[0] or left < box[1] or bottom > box[2] or right > box[3]
+
+
+def writing_box(ink: np.ndarray, pieces: list[Glyph]) -> tuple[int, int, int, int] | None:
+    """(top, left, bottom, right) of the one line of writing in `ink`: from the strongest piece of ink
+    (smoothed, WRITING of the strongest level: the pen, not a page's faint lines), grown over the
+    `pieces` of ink of a digit's size whose centres lie in its band of rows, each within 1.5 heights
+    of the line so far. None when strong ink also stands outside that band (several lines of
+    writing: not for a window to choose one)."""
+    smooth = ndimage.uniform_filter(ink, 3)
+    labels, n = ndimage.label(smooth > WRITING * smooth.max())
+    if n == 0:
+        return None
+    boxes, mass = ndimage.find_objects(labels), ndimage.sum(smooth, labels, range(1, n + 1))
+    first = int(np.argmax(mass))
+    top, bottom, left, right = boxes[first][0].start, boxes[first][0].stop, boxes[first][1].start, boxes[first][1].stop
+    h = max(bottom - top, 6)
+    lo, hi = top - h / 2, bottom + h / 2
+    strong = [rows for rows, _ in (b for b, m in zip(boxes, mass) if m >= 0.05 * mass[first])]
+    if any(not lo <= (rows.start + rows.stop) / 2 <= hi for rows in strong):
+        return None
+    band = [p for p in pieces if lo <= (p.top + p.bottom) / 2 <= hi and TALL * h <= p.height <= 3 * h and p.width <= 3 * h]
+    grown = True
+    while grown:
+        grown = False
+        for p in band:
+            if p.left <= right + 1.5 * h and p.right >= left - 1.5 * h and \
+                    (p.left < left or p.right > right or p.top < top or p.bottom > bottom):
+                top, bottom, left, right = min(top, p.top), max(bottom, p.bottom), min(left, p.left), max(right, p.right)
+                grown = True
+    return top, left, bottom, right
+
+
+def writing_window(data: bytes, max_pixels: int, page: LineInk, box: tuple[float, float, float, float]) -> LineInk | None:
+    """The ink in `box` (top, left, bottom, right in `page`'s pixels: a line of writing with a margin),
+    read from a decode at least FINE_SIDE large; None when the ink there still spans it (no writing
+    found, only a page's lines)."""
+    top, left, bottom, right = box
+    x, *_ = read_upload(data, max_pixels, FINE_SIDE)
+    f = x.shape[1] / page.ink.shape[1]  # fine pixels per working pixel
+    y0, x0 = int(max(0, top * f)), int(max(0, left * f))
+    window = x[y0:int(bottom * f), x0:int(right * f)]
+    try:
+        lifted = lift_ink(window, border_level(window))
+    except InputError:
+        return None
+    ink = without_thin_lines(lifted) if is_grid(lifted) else remove_rules(lifted)
+    ink = downscale_to(ink, LINE_SIDE)
+    if spans_page(ink) or runs_on(ink):
+        return None
+    scale = page.scale * f * ink.shape[1] / window.shape[1]  # working pixels per upload pixel
+    return LineInk(ink, scale, (x0 / (page.scale * f), y0 / (page.scale * f)), page.width, page.height, page.inverted)
+
+
+def runs_on(ink: np.ndarray) -> bool:
+    """Writing that touches the window's left or right side: the line goes on beyond it."""
+    pieces = components(ink)
+    tallest = max((p.height for p in pieces), default=0)
+    return any(p.height >= TALL * tallest and (p.left == 0 or p.right == ink.shape[1]) for p in pieces)
 
 
 def line_strip(data: bytes, max_pixels: int) -> Strip | None:
     """The strip the line model reads from an upload (training renders its lines through this)."""
-    return line_image(line_ink(data, max_pixels)[0])
+    return line_image(line_ink(data, max_pixels)[0].ink)
 
 
 def read_line(data: bytes, max_pixels: int) -> Line:
     """Decode and clean an upload holding a line of digits; raises InputError (422 when there is no ink,
     or when the ink stands in several lines)."""
-    x, width, height, inverted = line_ink(data, max_pixels)
-    pieces = components(x)
+    page, pieces = line_ink(data, max_pixels)
     if (n := count_lines(pieces)) > 1:
         raise several_lines(n)
     glyphs = line_glyphs(pieces)
-    strip = line_image(x) if glyphs else None
+    strip = line_image(page.ink) if glyphs else None
     if strip is None:
         raise no_ink("the image has no ink that stands out from the background")
-    return Line(x, x.shape[1] / width, width, height, inverted, glyphs, lines.views(strip))
+    return Line(page.ink, page.scale, page.width, page.height, page.inverted, glyphs, lines.views(strip), page.origin)
 
 
 def count_lines(pieces: list[Glyph]) -> int:
@@ -134,10 +247,13 @@ def model_input(ink: np.ndarray, g: Glyph) -> np.ndarray:
     return fit_and_center(ink[top:bottom, left:right] * ndimage.binary_dilation(mask, EIGHT, iterations=pad))
 
 
-def box(x0: float, y0: float, x1: float, y1: float, scale: float, width: int, height: int) -> list[int]:
-    """[x, y, w, h] in the upload's pixels of a working-image box, clipped to the upload."""
-    left, top = max(0, math.floor(x0 / scale)), max(0, math.floor(y0 / scale))
-    right, bottom = min(width, math.ceil(x1 / scale)), min(height, math.ceil(y1 / scale))
+def box(x0: float, y0: float, x1: float, y1: float, scale: float, width: int, height: int,
+        origin: tuple[float, float] = (0.0, 0.0)) -> list[int]:
+    """[x, y, w, h] in the upload's pixels of a working-image box, clipped to the upload (`origin`: the
+    working image's top-left corner in the upload)."""
+    left, top = max(0, math.floor(origin[0] + x0 / scale)), max(0, math.floor(origin[1] + y0 / scale))
+    right = min(width, math.ceil(origin[0] + x1 / scale))
+    bottom = min(height, math.ceil(origin[1] + y1 / scale))
     return [left, top, max(1, right - left), max(1, bottom - top)]
 
 
@@ -200,7 +316,8 @@ def assemble(line: Line, log_probs: list[np.ndarray], p_not: list[float], calibr
     digits, inputs = [], []
     for (digit, _), (a, b) in zip(reading.digits, lines.spans(strip.image, [t for _, t in reading.digits])):
         digits.append({"digit": digit, "confidence": lines.digit_probability(outputs, digit, a, b),
-                       "box": box(*lines.work_box(strip, a, b), line.scale, line.width, line.height)})
+                       "box": box(*lines.work_box(strip, a, b), line.scale, line.width, line.height,
+                                      line.origin)})
         inputs.append(lines.crop(strip, a, b))
     return {"number": "".join(str(d["digit"]) for d in digits), "digits": digits,
             "confidence": calibration.confidence(reading.log_p), "log_p": reading.log_p, "inputs": inputs}

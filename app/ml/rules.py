@@ -180,3 +180,10 @@ def without_remnants(x: np.ndarray, brightness: float) -> np.ndarray:
     remnant = ((peaks <= 2 * brightness) | edge[1:]) & (sizes < 0.5 * sizes.max())
     x[remnant[labels - 1] & (labels > 0)] = 0
     return x
+
+
+def without_thin_lines(ink: np.ndarray) -> np.ndarray:
+    """Ink without what is thinner than 3 pixels (a grid's printed lines in a photo's fine decode, where
+    the pen's strokes are several pixels wide): an opening finds the strokes, and the ink near them is kept."""
+    strokes = ndimage.grey_opening(ink, size=(3, 3)) > 0.5 * ink.max()
+    return ink * ndimage.binary_dilation(strokes, np.ones((3, 3), bool), iterations=2)

@@ -152,3 +152,19 @@ def test_a_photo_of_a_card_on_a_desk_is_answered_never_a_server_error(client):
     assert r.status_code in (200, 422), r.text
     if r.status_code == 200:
         assert r.json()["number"].isdigit()
+
+
+@pytest.mark.parametrize("paper", ["ruled", "squared"])
+def test_a_number_on_a_notebook_page_photographed_in_12_mp_is_read_and_boxed_where_it_is_written(
+        client, mnist_fixture, paper):
+    # Before the window reading, 8 (ruled) and 3 (squared) of 30 such photos were read right.
+    from tests.ml.test_numbers import notebook_number
+
+    images, labels = mnist_fixture
+    for k, seed in (((4, 5, 6), 11), ((7, 8, 9, 10, 11), 12)):
+        photo, text, (left, top, right, bottom) = notebook_number(images, labels, k, paper, seed)
+        r = client.post("/predict/number", files={"file": ("IMG.jpg", photo, "image/jpeg")})
+        assert r.status_code == 200 and r.json()["number"] == text, r.text[:300]
+        for d in r.json()["digits"]:
+            x, y, w, h = d["box"]
+            assert left - 10 <= x and x + w <= right + 10 and top - 10 <= y and y + h <= bottom + 10, (d["box"], left, top)

@@ -157,10 +157,58 @@ def test_digits_written_in_several_lines_are_refused_naming_the_lines(texts):
 
 
 def test_rendered_lines_of_mnist_digits_are_never_counted_as_several(mnist_fixture):
-    from app.ml.ink import components
     from training.strings import make_strings
 
     images, labels = mnist_fixture
     samples = make_strings(images, labels, list(range(1, 13)), 120, seed=3)  # jitter, sizes, touching, photos
-    counts = [numbers.count_lines(components(numbers.line_ink(s.data, 40_000_000)[0])) for s in samples]
+    counts = [numbers.count_lines(numbers.line_ink(s.data, 40_000_000)[1]) for s in samples]
     assert counts == [1] * len(samples)
+
+
+def notebook_number(images, labels, k: tuple[int, ...], paper: str, seed: int) -> tuple[bytes, str, tuple]:
+    """A 12 MP photo of MNIST digits `k` written in a row on a notebook page, its text, and where the
+    writing stands: the dark ink's box (left, top, right, bottom) in the same photo on plain paper."""
+    from support.images import notebook_photo
+
+    row = np.concatenate([images[i] for i in k], 1)
+    photo = notebook_photo(row, paper, tilt=2.0, seed=seed, size=(4032, 3024))
+    plain = notebook_photo(row, "plain", tilt=2.0, seed=seed, size=(4032, 3024))  # the same draw, no lines
+    import io
+
+    from PIL import Image
+
+    dark = np.asarray(Image.open(io.BytesIO(plain)).convert("L")) < 110
+    rows, cols = np.flatnonzero(dark.any(1)), np.flatnonzero(dark.any(0))
+    return photo, "".join(str(labels[i]) for i in k), (cols[0], rows[0], cols[-1] + 1, rows[-1] + 1)
+
+
+@pytest.mark.parametrize("paper", ["ruled", "squared"])
+def test_a_number_on_a_notebook_page_photographed_in_12_mp_is_read_from_a_window_around_it(mnist_fixture, paper):
+    # At LINE_SIDE the page's lines are too thin and faint to find (ruled: they span the page; squared:
+    # what is left of the grid stands around the writing); the line is read from a finer decode.
+    images, labels = mnist_fixture
+    photo, text, (left, top, right, bottom) = notebook_number(images, labels, (0, 1, 2, 3), paper, seed=3)
+    ln = numbers.read_line(photo, 40_000_000)
+    assert ln.origin != (0.0, 0.0), "read from a window"
+    assert len(ln.glyphs) == len(text) and numbers.count_lines(numbers.components(ln.ink)) == 1
+    x0, y0 = ln.origin
+    x1, y1 = x0 + ln.ink.shape[1] / ln.scale, y0 + ln.ink.shape[0] / ln.scale
+    assert x0 <= left and y0 <= top and right <= x1 and bottom <= y1, "the window holds the writing"
+    assert x1 - x0 < 3 * (right - left) and y1 - y0 < 5 * (bottom - top), "and little else"
+
+
+def test_the_window_is_not_read_where_the_writing_runs_on_past_its_side():
+    ink = np.zeros((60, 200), np.float32)
+    ink[10:50, 20:26] = 1  # a 1 inside
+    assert not numbers.runs_on(ink)
+    ink[10:50, 190:200] = 1  # writing cut by the right side
+    assert numbers.runs_on(ink)
+
+
+def test_a_second_line_of_strong_writing_leaves_no_one_line_to_window():
+    ink = np.zeros((300, 400), np.float32)
+    ink[40:80, 50:56] = ink[40:80, 90:96] = 1  # one line: two 1s
+    assert numbers.writing_box(ink, numbers.components(ink)) == (40, 50, 80, 96)
+    ink[200:240, 50:56] = 1  # a second line of writing below
+    assert numbers.writing_box(ink, numbers.components(ink)) is None
+

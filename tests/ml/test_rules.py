@@ -114,3 +114,12 @@ def test_realistic_uploads_without_lines_come_back_unchanged(maker, mnist_fixtur
     for digit in mnist_fixture[0][:150]:
         prepare(getattr(realistic, maker)(digit, rng))
     assert len(changed) == 150 and not any(changed)
+
+
+def test_faint_one_pixel_lines_go_and_the_pens_strokes_stay():
+    ink = np.zeros((100, 100), np.float32)
+    ink[:, 30] = ink[60, :] = 0.6  # a grid's lines
+    ink[20:80, 50:56] = 1.0  # a stroke 6 px wide
+    out = rules.without_thin_lines(ink)
+    assert out[20:80, 50:56].min() == 1.0
+    assert out[:, 30].max() == 0 and out[60, :45].max() == 0 and out[60, 62:].max() == 0
