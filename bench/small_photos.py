@@ -2,13 +2,15 @@
 digit's share of the photo's height; and numbers of 3-5 digits in the same photos through POST
 /predict/number.
 
-    python -m bench.small_photos [--n 30]      # ~6 min on 2 cores
+    python -m bench.small_photos [--n 30]      # ~7 min on 2 cores
 
 Two generators of 4032x3024 (12 MP) JPEGs of MNIST test digits: grainy paper photographed a little out
 of focus (`support.images.phone_jpeg`, the digit anywhere in the frame) and a notebook page
 (`support.images.notebook_photo`, plain, ruled and squared paper, turned up to 4 degrees, the digit
 1.4-2.4 of the page's line spacing tall, i.e. 2-7% of the photo's height). The numbers are rows of
-MNIST test digits side by side, from their own seeded draw (the digits' table does not move with them).
+MNIST test digits side by side, from their own seeded draw (the digits' table does not move with them),
+and lines of 3-5 digits drawn with a round pen (`tests.drawing`) photographed on a second page
+generator (`support.images.pen_page_photo`: other paper tints, line colours and spacings, lighting).
 """
 
 import argparse
@@ -16,10 +18,12 @@ import functools
 
 import numpy as np
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from app.core.config import Settings
 from app.main import create_app
-from support.images import notebook_photo, phone_jpeg
+from support.images import notebook_photo, pen_page_photo, phone_jpeg
+from tests.drawing import STROKES, draw, ink_of
 from training.data import load_mnist
 
 SIZE = (4032, 3024)
@@ -54,6 +58,15 @@ def number_table(client, mnist, n: int) -> None:
             row, text = number_row(mnist, rng)
             got.append(read(notebook_photo(row, paper, tilt=float(rng.uniform(-3, 3)), seed=i, size=SIZE), text))
         print(f"number, notebook page, {paper}: {tally(got)} (of {n})")
+    for paper in ("plain", "ruled", "squared"):  # the second page generator: strokes drawn with a round pen
+        got = []
+        for _ in range(n):
+            text = "".join(rng.choice([c for c in STROKES if c.isdigit()], int(rng.integers(3, 6))))
+            height = int(rng.integers(80, 160))
+            pen = int(height * rng.uniform(0.06, 0.12))
+            mask = Image.fromarray(np.round(255 * ink_of(draw(text, height=height, pen=pen, margin=10))).astype(np.uint8))
+            got.append(read(pen_page_photo(mask, paper, rng, SIZE), text))
+        print(f"number, pen page, {paper}: {tally(got)} (of {n})")
 
 
 def tally(outcomes: list[str]) -> str:

@@ -102,3 +102,34 @@ def notebook_photo(digit: np.ndarray, paper: str = "ruled", tilt: float = 0.0, s
     if tilt:
         img = img.rotate(tilt, resample=Image.BILINEAR, fillcolor=(232, 230, 222))
     return encode(img, "JPEG", quality=88)
+
+
+def pen_page_photo(ink: Image.Image, paper: str, rng: np.random.Generator, size: tuple[int, int] = (4032, 3024)) -> bytes:
+    """A second page generator beside `notebook_photo`: an 'L' ink mask (white strokes on black, e.g. a
+    line drawn with a round pen) written in a dark colour on a page of random tint, `paper` "plain",
+    "ruled" or "squared" with gray-blue lines 60-110 px apart and 2-4 px thick, the writing 1.2-2.2
+    line spacings tall anywhere in the middle of the page, turned up to 4 degrees, lit from one side,
+    grainy, a little out of focus; a JPEG at quality 85."""
+    from PIL import ImageDraw, ImageFilter
+
+    width, height = size
+    img = Image.new("RGB", size, tuple(int(v) for v in rng.integers(215, 245, 3)))
+    d = ImageDraw.Draw(img)
+    spacing, thick = int(rng.integers(60, 110)), int(rng.integers(2, 5))
+    colour = tuple(int(v) for v in (rng.integers(120, 190), rng.integers(140, 200), rng.integers(170, 230)))
+    if paper in ("ruled", "squared"):
+        for y in range(int(rng.integers(0, spacing)), height, spacing):
+            d.line([(0, y), (width, y)], fill=colour, width=thick)
+    if paper == "squared":
+        for x in range(int(rng.integers(0, spacing)), width, spacing):
+            d.line([(x, 0), (x, height)], fill=colour, width=thick)
+    tall = spacing * rng.uniform(1.2, 2.2) / ink.height
+    ink = ink.resize((max(1, round(ink.width * tall)), max(1, round(ink.height * tall))), Image.BILINEAR)
+    ink = ink.rotate(float(rng.uniform(-4, 4)), expand=True, resample=Image.BILINEAR)
+    at = (int(rng.uniform(0.25, 0.6) * width), int(rng.uniform(0.3, 0.7) * height))
+    img.paste(Image.new("RGB", ink.size, tuple(int(v) for v in rng.integers(10, 60, 3))), at, ink)
+    light = np.linspace(1.0, 0.85, width, dtype=np.float32)[None, :, None]
+    shot = np.asarray(img, np.float32) * light + rng.normal(0, 3, (height, width, 1)).astype(np.float32)
+    return encode(Image.fromarray(np.clip(shot, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1.2)),
+                  "JPEG", quality=85)
+
