@@ -99,13 +99,15 @@ def line_ink(data: bytes, max_pixels: int) -> tuple[LineInk, list[Glyph]]:
     In a large photo (at least 2 * FINE_SIDE on its short side) with ink beyond its one line of
     writing and its margin (a notebook page's lines, too thin and faint at this scale to find, or
     what is left of them), the line is read again from that window in a decode at least FINE_SIDE
-    large, where the page's lines can be told from the pen's strokes (`writing_window`)."""
+    large (a 12 MP JPEG's decode for LINE_SIDE already is: half scale), where the page's lines can be
+    told from the pen's strokes (`writing_window`)."""
     x, background, width, height, inverted = read_upload(data, max_pixels, LINE_SIDE)
     ink = isolate_ink(downscale_to(x, LINE_SIDE), background)
     page = LineInk(ink, ink.shape[1] / width, (0.0, 0.0), width, height, inverted)
     pieces = components(ink)
     if min(width, height) >= 2 * FINE_SIDE and (found := writing_box(ink, pieces)) and ink_outside(ink, padded(found)):
-        window = writing_window(data, max_pixels, page, padded(found))
+        fine = x if min(x.shape) >= FINE_SIDE else read_upload(data, max_pixels, FINE_SIDE)[0]
+        window = writing_window(fine, page, padded(found))
         if window is not None:
             return window, components(window.ink)
     return page, pieces
@@ -127,39 +129,42 @@ def ink_outside(ink: np.ndarray, box: tuple[float, float, float, float]) -> bool
 def writing_box(ink: np.ndarray, pieces: list[Glyph]) -> tuple[int, int, int, int] | None:
     """(top, left, bottom, right) of the one line of writing in `ink`: from the strongest piece of ink
     (smoothed, WRITING of the strongest level: the pen, not a page's faint lines), grown over the
-    `pieces` of ink of a digit's size whose centres lie in its band of rows, each within 1.5 heights
-    of the line so far. None when strong ink also stands outside that band (several lines of
+    other strong pieces and the `pieces` of ink of a digit's size whose centres lie in its band of
+    rows, each within 1.5 heights of the line so far. None when strong ink also stands outside that band (several lines of
     writing: not for a window to choose one)."""
-    smooth = ndimage.uniform_filter(ink, 3)
+    rows, cols = ink.shape[0] // 2 * 2, ink.shape[1] // 2 * 2
+    smooth = ink[:rows, :cols].reshape(rows // 2, 2, cols // 2, 2).mean((1, 3))  # 2x2 means: a thin line fades
     labels, n = ndimage.label(smooth > WRITING * smooth.max())
     if n == 0:
         return None
-    boxes, mass = ndimage.find_objects(labels), ndimage.sum(smooth, labels, range(1, n + 1))
+    mass = np.bincount(labels.ravel(), smooth.ravel())[1:]
+    boxes = [(2 * r.start, 2 * c.start, 2 * r.stop, 2 * c.stop) for r, c in ndimage.find_objects(labels)]
     first = int(np.argmax(mass))
-    top, bottom, left, right = boxes[first][0].start, boxes[first][0].stop, boxes[first][1].start, boxes[first][1].stop
+    top, left, bottom, right = boxes[first]
     h = max(bottom - top, 6)
     lo, hi = top - h / 2, bottom + h / 2
-    strong = [rows for rows, _ in (b for b, m in zip(boxes, mass) if m >= 0.05 * mass[first])]
-    if any(not lo <= (rows.start + rows.stop) / 2 <= hi for rows in strong):
+    strong = [b for b, m in zip(boxes, mass) if m >= 0.05 * mass[first]]
+    if any(not lo <= (t + b) / 2 <= hi for t, _, b, _ in strong):
         return None
-    band = [p for p in pieces if lo <= (p.top + p.bottom) / 2 <= hi and TALL * h <= p.height <= 3 * h and p.width <= 3 * h]
+    # Candidates: the strong pieces (a digit whose ink touches a page's line is one of these) and the
+    # pieces of a digit's size (a thin pen's digit may be too faint to count as strong at this scale).
+    band = strong + [(p.top, p.left, p.bottom, p.right) for p in pieces
+                     if lo <= (p.top + p.bottom) / 2 <= hi and TALL * h <= p.height <= 3 * h and p.width <= 3 * h]
     grown = True
     while grown:
         grown = False
-        for p in band:
-            if p.left <= right + 1.5 * h and p.right >= left - 1.5 * h and \
-                    (p.left < left or p.right > right or p.top < top or p.bottom > bottom):
-                top, bottom, left, right = min(top, p.top), max(bottom, p.bottom), min(left, p.left), max(right, p.right)
+        for y0, x0, y1, x1 in band:
+            if x0 <= right + 1.5 * h and x1 >= left - 1.5 * h and (x0 < left or x1 > right or y0 < top or y1 > bottom):
+                top, bottom, left, right = min(top, y0), max(bottom, y1), min(left, x0), max(right, x1)
                 grown = True
     return top, left, bottom, right
 
 
-def writing_window(data: bytes, max_pixels: int, page: LineInk, box: tuple[float, float, float, float]) -> LineInk | None:
+def writing_window(x: np.ndarray, page: LineInk, box: tuple[float, float, float, float]) -> LineInk | None:
     """The ink in `box` (top, left, bottom, right in `page`'s pixels: a line of writing with a margin),
-    read from a decode at least FINE_SIDE large; None when the ink there still spans it (no writing
-    found, only a page's lines)."""
+    read from `x`, the upload decoded at least FINE_SIDE large (gray, bright ink); None when the ink
+    there still spans it (no writing found, only a page's lines) or runs on past its side."""
     top, left, bottom, right = box
-    x, *_ = read_upload(data, max_pixels, FINE_SIDE)
     f = x.shape[1] / page.ink.shape[1]  # fine pixels per working pixel
     y0, x0 = int(max(0, top * f)), int(max(0, left * f))
     window = x[y0:int(bottom * f), x0:int(right * f)]
