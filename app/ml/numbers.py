@@ -134,7 +134,8 @@ def writing_box(ink: np.ndarray, pieces: list[Glyph]) -> tuple[int, int, int, in
     writing: not for a window to choose one)."""
     rows, cols = ink.shape[0] // 2 * 2, ink.shape[1] // 2 * 2
     smooth = ink[:rows, :cols].reshape(rows // 2, 2, cols // 2, 2).mean((1, 3))  # 2x2 means: a thin line fades
-    labels, n = ndimage.label(smooth > WRITING * smooth.max())
+    # strong ink, its gaps of a pixel closed (a small digit's strokes break up at this scale)
+    labels, n = ndimage.label(ndimage.binary_dilation(smooth > WRITING * smooth.max(), EIGHT))
     if n == 0:
         return None
     mass = np.bincount(labels.ravel(), smooth.ravel())[1:]
@@ -143,7 +144,7 @@ def writing_box(ink: np.ndarray, pieces: list[Glyph]) -> tuple[int, int, int, in
     top, left, bottom, right = boxes[first]
     h = max(bottom - top, 6)
     lo, hi = top - h / 2, bottom + h / 2
-    strong = [b for b, m in zip(boxes, mass) if m >= 0.05 * mass[first]]
+    strong = [b for b, m in zip(boxes, mass) if m >= 0.05 * mass[first] and b[2] - b[0] >= TALL * h]  # not specks
     if any(not lo <= (t + b) / 2 <= hi for t, _, b, _ in strong):
         return None
     # Candidates: the strong pieces (a digit whose ink touches a page's line is one of these) and the
