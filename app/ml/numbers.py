@@ -64,23 +64,6 @@ SURELY_NOT = 0.99  # a line is refused when the gate gives every glyph at least 
 
 
 @dataclass
-class Line:
-    ink: np.ndarray  # white ink on black in [0, 1], working scale
-    scale: float  # working pixels per upload pixel
-    width: int  # the upload's size after EXIF orientation
-    height: int
-    inverted: bool
-    glyphs: list[Glyph] = field(default_factory=list)
-    views: list[Strip] = field(default_factory=list)  # the strips the line model reads: `strip` at several widths
-    origin: tuple[float, float] = (0.0, 0.0)  # the working image's top-left corner in the upload's pixels (x, y)
-
-    @property
-    def strip(self) -> Strip:
-        """The line as the line model reads it (its first view, at the line's own width)."""
-        return self.views[0]
-
-
-@dataclass
 class LineInk:
     """An upload's ink at the working scale: the whole upload, or a window around its line of writing."""
 
@@ -90,6 +73,19 @@ class LineInk:
     width: int  # the upload's size after EXIF orientation
     height: int
     inverted: bool
+
+
+@dataclass
+class Line(LineInk):
+    """A line of writing ready to read: its ink, its glyphs and the strips the line model reads."""
+
+    glyphs: list[Glyph] = field(default_factory=list)
+    views: list[Strip] = field(default_factory=list)  # the strips the line model reads: `strip` at several widths
+
+    @property
+    def strip(self) -> Strip:
+        """The line as the line model reads it (its first view, at the line's own width)."""
+        return self.views[0]
 
 
 def line_ink(data: bytes, max_pixels: int) -> tuple[LineInk, list[Glyph]]:
@@ -105,11 +101,12 @@ def line_ink(data: bytes, max_pixels: int) -> tuple[LineInk, list[Glyph]]:
     ink = isolate_ink(downscale_to(x, LINE_SIDE), background)
     page = LineInk(ink, ink.shape[1] / width, (0.0, 0.0), width, height, inverted)
     pieces = components(ink)
-    if min(width, height) >= 2 * FINE_SIDE and (found := writing_box(ink, pieces)) and ink_outside(ink, padded(found)):
+    found = writing_box(ink, pieces) if min(width, height) >= 2 * FINE_SIDE else None
+    if found is not None and ink_outside(ink, margin := padded(found)):
         fine = x if min(x.shape) >= FINE_SIDE else read_upload(data, max_pixels, FINE_SIDE)[0]
-        window = writing_window(fine, page, padded(found))
+        window = writing_window(fine, page, margin)
         if window is not None:
-            return window, components(window.ink)
+            return window
     return page, pieces
 
 
@@ -130,8 +127,8 @@ def writing_box(ink: np.ndarray, pieces: list[Glyph]) -> tuple[int, int, int, in
     """(top, left, bottom, right) of the one line of writing in `ink`: from the strongest piece of ink
     (smoothed, WRITING of the strongest level: the pen, not a page's faint lines), grown over the
     other strong pieces and the `pieces` of ink of a digit's size whose centres lie in its band of
-    rows, each within 1.5 heights of the line so far. None when strong ink also stands outside that band (several lines of
-    writing: not for a window to choose one)."""
+    rows, each within 1.5 heights of the line so far. None when strong ink also stands outside that
+    band (several lines of writing: not for a window to choose one)."""
     rows, cols = ink.shape[0] // 2 * 2, ink.shape[1] // 2 * 2
     smooth = ink[:rows, :cols].reshape(rows // 2, 2, cols // 2, 2).mean((1, 3))  # 2x2 means: a thin line fades
     # strong ink, its gaps of a pixel closed (a small digit's strokes break up at this scale)
@@ -161,10 +158,12 @@ def writing_box(ink: np.ndarray, pieces: list[Glyph]) -> tuple[int, int, int, in
     return top, left, bottom, right
 
 
-def writing_window(x: np.ndarray, page: LineInk, box: tuple[float, float, float, float]) -> LineInk | None:
+def writing_window(x: np.ndarray, page: LineInk, box: tuple[float, float, float, float]
+                   ) -> tuple[LineInk, list[Glyph]] | None:
     """The ink in `box` (top, left, bottom, right in `page`'s pixels: a line of writing with a margin),
-    read from `x`, the upload decoded at least FINE_SIDE large (gray, bright ink); None when the ink
-    there still spans it (no writing found, only a page's lines) or runs on past its side."""
+    read from `x`, the upload decoded at least FINE_SIDE large (gray, bright ink), and its pieces of
+    ink; None when the ink there still spans it (no writing found, only a page's lines) or runs on
+    past its side."""
     top, left, bottom, right = box
     f = x.shape[1] / page.ink.shape[1]  # fine pixels per working pixel
     y0, x0 = int(max(0, top * f)), int(max(0, left * f))
@@ -175,15 +174,17 @@ def writing_window(x: np.ndarray, page: LineInk, box: tuple[float, float, float,
         return None
     ink = without_thin_lines(lifted) if is_grid(lifted) else remove_rules(lifted)
     ink = downscale_to(ink, LINE_SIDE)
-    if spans_page(ink) or runs_on(ink):
+    pieces = components(ink)
+    if spans_page(ink) or runs_on(ink, pieces):
         return None
     scale = page.scale * f * ink.shape[1] / window.shape[1]  # working pixels per upload pixel
-    return LineInk(ink, scale, (x0 / (page.scale * f), y0 / (page.scale * f)), page.width, page.height, page.inverted)
+    origin = (x0 / (page.scale * f), y0 / (page.scale * f))
+    return LineInk(ink, scale, origin, page.width, page.height, page.inverted), pieces
 
 
-def runs_on(ink: np.ndarray) -> bool:
-    """Writing that touches the window's left or right side: the line goes on beyond it."""
-    pieces = components(ink)
+def runs_on(ink: np.ndarray, pieces: list[Glyph]) -> bool:
+    """Writing (`pieces`: the ink's `components`) that touches the window's left or right side: the
+    line goes on beyond it."""
     tallest = max((p.height for p in pieces), default=0)
     return any(p.height >= TALL * tallest and (p.left == 0 or p.right == ink.shape[1]) for p in pieces)
 
@@ -203,7 +204,7 @@ def read_line(data: bytes, max_pixels: int) -> Line:
     strip = line_image(page.ink) if glyphs else None
     if strip is None:
         raise no_ink("the image has no ink that stands out from the background")
-    return Line(page.ink, page.scale, page.width, page.height, page.inverted, glyphs, lines.views(strip), page.origin)
+    return Line(**vars(page), glyphs=glyphs, views=lines.views(strip))
 
 
 def count_lines(pieces: list[Glyph]) -> int:
@@ -322,8 +323,7 @@ def assemble(line: Line, log_probs: list[np.ndarray], p_not: list[float], calibr
     digits, inputs = [], []
     for (digit, _), (a, b) in zip(reading.digits, lines.spans(strip.image, [t for _, t in reading.digits])):
         digits.append({"digit": digit, "confidence": lines.digit_probability(outputs, digit, a, b),
-                       "box": box(*lines.work_box(strip, a, b), line.scale, line.width, line.height,
-                                      line.origin)})
+                       "box": box(*lines.work_box(strip, a, b), line.scale, line.width, line.height, line.origin)})
         inputs.append(lines.crop(strip, a, b))
     return {"number": "".join(str(d["digit"]) for d in digits), "digits": digits,
             "confidence": calibration.confidence(reading.log_p), "log_p": reading.log_p, "inputs": inputs}

@@ -200,9 +200,9 @@ def test_a_number_on_a_notebook_page_photographed_in_12_mp_is_read_from_a_window
 def test_the_window_is_not_read_where_the_writing_runs_on_past_its_side():
     ink = np.zeros((60, 200), np.float32)
     ink[10:50, 20:26] = 1  # a 1 inside
-    assert not numbers.runs_on(ink)
+    assert not numbers.runs_on(ink, numbers.components(ink))
     ink[10:50, 190:200] = 1  # writing cut by the right side
-    assert numbers.runs_on(ink)
+    assert numbers.runs_on(ink, numbers.components(ink))
 
 
 def test_a_second_line_of_strong_writing_leaves_no_one_line_to_window():
