@@ -195,16 +195,34 @@ def paper_level(x: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(opened, mode="F").resize((w, h), Image.BILINEAR), dtype=np.float32)
 
 
+def sorted_median(s: np.ndarray) -> float:
+    """np.median of a sorted 1-D array, bit for bit (the mean of its middle one or two values)."""
+    n = len(s)
+    return float(np.mean(s[(n - 1) // 2:n // 2 + 1]))
+
+
+def sorted_percentile(s: np.ndarray, q: float) -> float:
+    """np.percentile(s, q) of a sorted 1-D array, bit for bit: numpy's linear interpolation between the
+    two neighbouring order statistics. A 256x192 image's median and percentiles cost ~1 ms through
+    numpy, whose partition is slow with several kth; np.sort (SIMD) is 85 us."""
+    virtual = (len(s) - 1) * (q / 100)
+    below = int(np.floor(virtual))
+    a, b = s[below], s[min(below + 1, len(s) - 1)]
+    gamma, diff = virtual - below, b - a
+    return float(b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma)
+
+
 def remove_background(x: np.ndarray) -> np.ndarray:
     """Flat-field (subtract a morphological opening of a coarse copy) and cut the noise floor."""
     x = x - paper_level(x)
-    median = float(np.median(x))
-    spread = 1.4826 * float(np.median(np.abs(x - median)))  # a robust sigma (MAD), the median computed once
+    levels = np.sort(x, axis=None)
+    median = sorted_median(levels)
+    spread = 1.4826 * sorted_median(np.sort(np.abs(levels - median)))  # a robust sigma (MAD)
     floor = median + 4 * spread + 0.04
     # The ink's level: a high percentile, of a lightly smoothed copy too, so that a small digit (under
     # 0.5% of the pixels) still counts while single noisy pixels do not.
     smooth = ndimage.uniform_filter(x, 3)
-    top = max(float(np.percentile(x, 99.5)), float(np.percentile(smooth, 99.95)))
+    top = max(sorted_percentile(levels, 99.5), sorted_percentile(np.sort(smooth, axis=None), 99.95))
     if top - floor < INK_MIN:
         # A digit under 0.05% of the pixels (a 12 MP photo of a page, the digit 3-6% of its height): the
         # brightest 3x3 mean, which a stroke reaches and a single noisy pixel does not.
@@ -218,7 +236,8 @@ INK_FLOOR = 0.05  # fit_and_center crops to pixels brighter than this
 
 
 def ink_box(x: np.ndarray, threshold: float) -> tuple[int, int, int, int]:
-    rows, cols = np.flatnonzero((x > threshold).any(1)), np.flatnonzero((x > threshold).any(0))
+    ink = x > threshold
+    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
     return rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
 
 

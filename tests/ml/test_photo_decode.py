@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from app.ml.preprocess import WORK_SIDE, InputError, decode, is_heic, paper_level, prepare
+from app.ml.preprocess import WORK_SIDE, InputError, decode, is_heic, paper_level, prepare, sorted_median, sorted_percentile
 from support.images import encode, heic, phone_heic, phone_jpeg, png
 
 
@@ -115,6 +115,17 @@ def test_the_paper_level_is_the_opening_that_pillows_rank_filters_compute():
         coarse = Image.fromarray(x, mode="F").resize((32, 32), Image.BOX)
         pillow = coarse.filter(ImageFilter.MinFilter(7)).filter(ImageFilter.MaxFilter(7)).resize(shape[::-1], Image.BILINEAR)
         assert np.array_equal(paper_level(x), np.asarray(pillow, dtype=np.float32)), shape
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 48, 49_152, 49_153])
+def test_the_median_and_percentiles_from_a_sorted_copy_are_numpys_bit_for_bit(n):
+    rng = np.random.default_rng(n)
+    for values in (rng.normal(0, 0.1, n), rng.integers(0, 5, n) / 4):  # smooth, and many ties
+        x = values.astype(np.float32)
+        s = np.sort(x)
+        assert sorted_median(s) == float(np.median(x))
+        for q in (0, 50, 90, 99.5, 99.95, 100):
+            assert sorted_percentile(s, q) == float(np.percentile(x, q)), q
 
 
 def test_heic_is_told_by_its_brands_and_avif_jpeg_and_png_are_not():
