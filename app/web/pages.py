@@ -25,6 +25,8 @@ PAGE_EXAMPLES = (("photo.jpg", "digit", "a photo of a 3"), ("pair.png", "overlap
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")  # autoescape on for .html
 CANVAS_PEN = 20  # the drawing area's pen, in canvas pixels (the canvas is 280 px tall)
 UPLOAD_PEN_SHARE = 0.12  # a drawing is uploaded redrawn with a pen this share of its size (`upload_pen`)
+FIGURE_ZOOM = 0.6  # the boxes figure zooms to the writing when that, with its margin, is under this share of a side
+FIGURE_ASPECT = 3  # ... keeping the zoomed region at most this many times wider than tall
 
 
 def upload_pen(extent: float) -> int:
@@ -35,6 +37,24 @@ def upload_pen(extent: float) -> int:
     the page knows the strokes, so it sends them redrawn. app.js computes the same from the two numbers
     the page hands it (`data-pen`, `data-pen-share`)."""
     return min(CANVAS_PEN, max(2, math.floor(UPLOAD_PEN_SHARE * extent + 0.5)))  # JavaScript's Math.round
+
+
+def figure_region(boxes: list[list[int]], width: int, height: int) -> list[int]:
+    """The part of the image (x, y, w, h) that the Number mode's figure of boxes shows: the writing with a
+    margin of its height (at least 5% of the image's larger side) around it, when that is under
+    FIGURE_ZOOM of both sides (a number written small on a 12 MP photo: boxes and labels at full-image
+    scale would be a few screen pixels tall and run into each other); else the whole image."""
+    if not boxes:
+        return [0, 0, width, height]
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
+    margin = max(y1 - y0, 0.05 * max(width, height))
+    rise = max(0.0, ((x1 - x0 + 2 * margin) / FIGURE_ASPECT - (y1 - y0 + 2 * margin)) / 2)
+    left, right = max(0, x0 - margin), min(width, x1 + margin)
+    top, bottom = max(0, y0 - margin - rise), min(height, y1 + margin + rise)
+    if right - left >= FIGURE_ZOOM * width or bottom - top >= FIGURE_ZOOM * height:
+        return [0, 0, width, height]
+    return [int(left), int(top), math.ceil(right - left), math.ceil(bottom - top)]
 
 
 def page_context(view: dict) -> dict:
@@ -82,7 +102,8 @@ async def form_prediction(request: Request, with_thumbnail: bool) -> tuple[int, 
     inputs = result.pop("inputs", None)
     previews = [data_uri(to_png(x)) for x in inputs] if inputs is not None else [data_uri(to_png(line.image))]
     view.update(result=result, model=model.ref, preview=previews[0], previews=previews, width=line.width,
-                height=line.height, upload_size=f"{line.width}x{line.height}", inverted=line.inverted)
+                height=line.height, upload_size=f"{line.width}x{line.height}", inverted=line.inverted,
+                figure=figure_region([d["box"] for d in result.get("digits", [])], line.width, line.height))
     # The server-rendered page shows a thumbnail; the live page shows the file itself, except HEIC, which
     # most browsers cannot display (Chrome, Firefox). Decoding a large upload stays off the loop.
     if with_thumbnail or is_heic(data):

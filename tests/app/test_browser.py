@@ -282,3 +282,24 @@ def test_number_mode_labels_of_neighbouring_digits_do_not_overlap(page, server):
         for b in boxes[i + 1:]:
             apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
             assert apart, (a, b)
+
+
+def test_number_mode_shows_a_number_written_small_on_a_12_mp_photo_zoomed_with_legible_labels_apart(
+        page, server, mnist_fixture, tmp_path):
+    from tests.ml.test_numbers import notebook_number
+
+    images, labels = mnist_fixture
+    photo, text, _ = notebook_number(images, labels, (0, 1, 2, 3), "ruled", seed=3)
+    (tmp_path / "IMG_0001.jpg").write_bytes(photo)
+    page.goto(server + "/")
+    page.check("input[name=task][value=number]")
+    page.set_input_files("#file", str(tmp_path / "IMG_0001.jpg"))
+    expect(page.locator("#answer strong.number-answer")).to_have_text(text, timeout=20_000)
+    expect(page.locator("#boxes-caption")).to_contain_text("zoomed to the writing")
+    labels_on_screen = page.evaluate("[...document.querySelectorAll('#boxes text.box-label')].map(t => {"
+                                     " const b = t.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; })")
+    assert len(labels_on_screen) == len(text)
+    for i, a in enumerate(labels_on_screen):
+        assert a[3] - a[1] >= 8, f"a label {a[3] - a[1]:.1f} px tall on screen"
+        for b in labels_on_screen[i + 1:]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)

@@ -168,3 +168,31 @@ def test_a_number_on_a_notebook_page_photographed_in_12_mp_is_read_and_boxed_whe
         for d in r.json()["digits"]:
             x, y, w, h = d["box"]
             assert left - 10 <= x and x + w <= right + 10 and top - 10 <= y and y + h <= bottom + 10, (d["box"], left, top)
+
+
+def test_the_page_zooms_its_figure_to_a_number_written_small_on_a_12_mp_photo_with_and_without_javascript(
+        client, mnist_fixture):
+    import re
+
+    from tests.ml.test_numbers import notebook_number
+
+    images, labels = mnist_fixture
+    photo, text, _ = notebook_number(images, labels, (0, 1, 2, 3), "ruled", seed=3)
+    view = client.post("/ui/predict", data={"task": "number"}, files={"file": ("IMG.jpg", photo, "image/jpeg")}).json()
+    assert view["result"]["number"] == text
+    fx, fy, fw, fh = view["figure"]
+    assert fw < 0.6 * view["width"] and fh < 0.6 * view["height"], "the writing is a few % of the photo: zoomed"
+    for d in view["result"]["digits"]:
+        x, y, w, h = d["box"]
+        assert fx <= x and x + w <= fx + fw and fy <= y and y + h <= fy + fh, (d["box"], view["figure"])
+    page = client.post("/", data={"task": "number"}, files={"file": ("IMG.jpg", photo, "image/jpeg")}).text
+    assert re.search(r'<svg id="boxes"[^>]*viewBox="([\d ]+)"', page).group(1) == " ".join(map(str, view["figure"]))
+    assert "(the photo zoomed to the writing)" in page
+    for bottom in re.findall(r'<text class="box-label" font-size="[\d.]+" x="[\d.]+" y="([\d.]+)"', page):
+        assert fy < float(bottom) <= fy + fh, "each label inside the figure"
+
+
+def test_the_page_shows_a_number_that_fills_the_image_whole(client):
+    view = client.post("/ui/predict", data={"task": "number"},
+                       files={"file": ("n.png", draw("17", height=100, pen=10), "image/png")}).json()
+    assert view["figure"] == [0, 0, view["width"], view["height"]]

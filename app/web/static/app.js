@@ -93,41 +93,58 @@ function svgElement(name, attributes) {
 
 function drawBoxes(view, imageUrl) {
   const svg = $("boxes");
-  const unit = Math.max(view.width, view.height) / 100;
-  svg.setAttribute("viewBox", `0 0 ${view.width} ${view.height}`);
+  // The region the server chose (pages.py: figure_region): the writing, zoomed, when it is small.
+  const [fx, fy, fw, fh] = view.figure || [0, 0, view.width, view.height];
+  const unit = Math.max(fw, fh) / 100;
+  svg.setAttribute("viewBox", `${fx} ${fy} ${fw} ${fh}`);
+  $("boxes-caption").textContent = "each digit found"
+    + (fw < view.width || fh < view.height ? " (the photo zoomed to the writing)" : "");
   svg.replaceChildren(svgElement("image", { href: imageUrl, x: 0, y: 0, width: view.width, height: view.height,
     preserveAspectRatio: "none" }));
   view.result.digits.forEach((d) => {
     const [x, y, w, h] = d.box;
     svg.append(svgElement("rect", { class: "box", x, y, width: w, height: h, "stroke-width": unit * 0.6 }));
     const label = svgElement("text", { class: "box-label", x, y, "font-size": unit * 4 });
-    label.textContent = `${d.digit} ${(100 * d.confidence).toFixed(0)}%`;
+    const percent = `${(100 * d.confidence).toFixed(0)}%`;
+    label.textContent = `${d.digit} ${percent}`;
     svg.append(label);
-    fitLabelToBox(label, w, unit * 4);
-    keepLabelInside(label, y, h, view.height);
+    fitLabelToBox(label, w, unit * 4, `${d.digit}`);
+    keepLabelInside(label, y, h, fy, fy + fh);
+    const title = svgElement("title", {});
+    title.textContent = `${d.digit}: ${percent} confident`;
+    label.append(title);
   });
   $("crops").replaceChildren(...view.previews.map((src, i) => {
     const img = document.createElement("img");
     Object.assign(img, { src, width: 56, height: 56, alt: `digit ${i + 1} as the model saw it`, className: "pixelated" });
-    return img;
+    const d = view.result.digits[i];
+    const caption = document.createElement("span");
+    caption.textContent = d ? `${d.digit} · ${(100 * d.confidence).toFixed(0)}%` : "";
+    const crop = document.createElement("span");
+    crop.className = "crop";
+    crop.append(img, caption);
+    return crop;
   }));
 }
 
-// A label is no wider than its box (down to half its font size), so that neighbouring digits'
-// labels do not run into each other.
-function fitLabelToBox(label, boxWidth, size) {
+// A label is no wider than its box, so that neighbouring digits' labels do not run into each other:
+// where the digit and its confidence do not fit, the digit alone (the confidence stays in its tooltip),
+// shrunk if need be down to half its font size.
+function fitLabelToBox(label, boxWidth, size, digitOnly) {
+  if (label.getBBox().width <= boxWidth) return;
+  label.textContent = digitOnly;
   const width = label.getBBox().width;
   if (width > boxWidth) label.setAttribute("font-size", Math.max(size / 2, size * boxWidth / width));
 }
 
-// A label sits on its box's top edge; where that cuts it off at the image's top, it goes below the
-// box, or else just inside the image. The label's height is measured, not assumed from its font
+// A label sits on its box's top edge; where that cuts it off at the figure's top, it goes below the
+// box, or else just inside the figure. The label's height is measured, not assumed from its font
 // size: a font's line box is 1.1-1.5 times the size, depending on which fonts the browser has.
-function keepLabelInside(label, boxY, boxHeight, imageHeight) {
+function keepLabelInside(label, boxY, boxHeight, viewTop, viewBottom) {
   const { y: top, height } = label.getBBox();
-  if (top >= 0) return;
+  if (top >= viewTop) return;
   const below = boxY + boxHeight + height;
-  label.setAttribute("y", below <= imageHeight ? below : boxY - top);
+  label.setAttribute("y", below <= viewBottom ? below : boxY + viewTop - top);
 }
 
 // The last upload sent (its blob and name, and whether it was the drawing): "Read it as a number"
