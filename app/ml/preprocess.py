@@ -13,8 +13,8 @@ The MNIST recipe, step by step:
 6. paper texture, shadows and noise are removed (flat-field by a morphological opening, then a
    noise threshold), but only for images that are not already clean; a ruled or squared page's
    printed lines are taken out (`app.ml.rules`);
-7. a digit that spans under SMALL_INK pixels of the downscaled image (a small digit in a 12 MP photo)
-   is read again from a copy downscaled only to DETAIL_SIDE; where its ink there is still a speck or
+7. a digit whose strong ink (over STRONG) spans under SMALL_INK pixels of the downscaled image (a
+   small digit in a 12 MP photo) is read again from a copy downscaled only to DETAIL_SIDE; where its ink there is still a speck or
    spans the page (the lines of a notebook photographed from afar), a window around the strongest ink
    is read from a decode at least FINE_SIDE large (`fine_window`);
 8. crop to the ink, bring the strokes to MNIST's width (`app.ml.ink.normalize_pen`), fit into a 20x20
@@ -43,6 +43,7 @@ from app.ml.rules import is_grid, remove_rules
 SIZE = IMAGE_SIZE
 WORK_SIDE = 256  # larger uploads are area-downscaled to this before the pixel work
 SMALL_INK = 32  # ink spanning fewer pixels than this at WORK_SIDE (a digit under 1/8 of a large upload's side) ...
+STRONG = 0.3  # ... counting only ink over this level: a photo's faint haze (0.05-0.1) is not a digit's size
 DETAIL_SIDE = 512  # ... is read again with the upload downscaled to this instead
 FINE_SIDE = 1500  # a large upload whose ink at DETAIL_SIDE is still small or page-wide: a window around its
 WINDOW = 3  # strongest ink, this many times that ink's size, is read from a decode at least this large
@@ -328,9 +329,9 @@ def fine_window(data: bytes, max_pixels: int, coarse: np.ndarray) -> np.ndarray 
 
 
 def unread(x: np.ndarray, fine: bool) -> bool:
-    """Ink that this scale does not read as a digit: a speck (under SMALL_INK), or, in an upload large
+    """Ink that this scale does not read as a digit: a speck (its strong ink under SMALL_INK), or, in an upload large
     enough for a finer reading (`fine`), a page's lines."""
-    return ink_side(x) < SMALL_INK or (fine and spans_page(x))
+    return ink_side(x, STRONG) < SMALL_INK or (fine and spans_page(x))
 
 
 def spans_page(x: np.ndarray) -> bool:
@@ -339,9 +340,11 @@ def spans_page(x: np.ndarray) -> bool:
     return bottom - top >= PAGE * x.shape[0] and right - left >= PAGE * x.shape[1]
 
 
-def ink_side(x: np.ndarray) -> int:
-    """The longer side of the ink's box, in pixels."""
-    top, bottom, left, right = ink_box(x, INK_FLOOR)
+def ink_side(x: np.ndarray, threshold: float = INK_FLOOR) -> int:
+    """The longer side of the box of the ink over `threshold`, in pixels (0: none)."""
+    if not (x > threshold).any():
+        return 0
+    top, bottom, left, right = ink_box(x, threshold)
     return max(bottom - top, right - left)
 
 

@@ -378,6 +378,17 @@ def test_a_digit_on_a_ruled_page_photographed_from_afar_in_12_mp_is_read(client,
     assert r.status_code == 200 and r.json()["digit"] == labels[k], r.text
 
 
+def test_a_digit_on_a_plain_page_photographed_from_afar_in_12_mp_is_read_not_refused(client, mnist_fixture):
+    # Faint haze around it made the digit look large at 256 px, where it was shrunk into a dot and refused.
+    from support.images import notebook_photo
+
+    images, labels = mnist_fixture
+    for k, tilt in ((6, 2.5), (11, 3.5)):
+        photo = notebook_photo(images[k], "plain", tilt=tilt, seed=k, size=(4032, 3024))
+        r = client.post("/predict", files={"file": ("IMG.jpg", photo, "image/jpeg")})
+        assert r.status_code == 200 and r.json()["digit"] == labels[k], r.text
+
+
 def test_a_digit_on_a_squared_page_photographed_from_afar_is_refused_not_misread(client, mnist_fixture):
     # Taking a grid out of writing this small cuts its strokes: the window reading stands back (it
     # misread 6 of 30 such photos), and the page-wide ink is refused as before.
