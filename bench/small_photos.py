@@ -69,6 +69,28 @@ def number_table(client, mnist, n: int) -> None:
         print(f"number, pen page, {paper}: {tally(got)} (of {n})")
 
 
+def nondigit_table(client, n: int) -> None:
+    """12 MP photos that hold no digit through POST /predict: empty notebook pages, a blank grainy
+    photo, and held-out letters and scribbles (`training.heldout`) written small on a notebook page."""
+    from training.heldout import letter, scribble
+
+    rng = np.random.default_rng(31)
+    papers = ("plain", "ruled", "squared")
+    for paper in papers:
+        got = [outcome(client, notebook_photo(np.zeros((28, 28), np.uint8), paper, tilt=float(rng.uniform(-4, 4)),
+                                              seed=100 + i, size=SIZE), None) for i in range(n // 3)]
+        print(f"no digit, empty notebook page, {paper}: {tally(got)} (of {n // 3})")
+    got = [outcome(client, phone_jpeg(np.zeros((28, 28), np.uint8), SIZE, at=(0.5, 0.5)), None)]
+    print(f"no digit, blank grainy photo: {tally(got)} (of 1)")
+    for name, make in (("letter", letter), ("scribble", scribble)):
+        got = []
+        for i in range(n):
+            mark = np.asarray(make(rng).convert("L").resize((28, 28), Image.BOX))  # white on black, as a digit
+            photo = notebook_photo(mark, papers[i % 3], tilt=float(rng.uniform(-4, 4)), seed=200 + i, size=SIZE)
+            got.append(outcome(client, photo, None))
+        print(f"no digit, {name} on a notebook page: {tally(got)} (of {n})")
+
+
 def tally(outcomes: list[str]) -> str:
     return ", ".join(f"{k} {outcomes.count(k)}" for k in sorted(set(outcomes), key=lambda k: k != "right"))
 
@@ -76,24 +98,34 @@ def tally(outcomes: list[str]) -> str:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--n", type=int, default=30, help="photos per row of the table")
+    p.add_argument("--tables", nargs="+", choices=["digits", "numbers", "nondigits"],
+                   default=["digits", "numbers", "nondigits"], help="which tables to measure")
     args = p.parse_args(argv)
     mnist = load_mnist()
-    rng = np.random.default_rng(12)
     with TestClient(create_app(Settings(device="cpu", log_level="warning"))) as client:
-        for share in (0.03, 0.05, 0.1, 0.2):
-            got = []
-            for _ in range(args.n):
-                j, at = int(rng.integers(len(mnist.test_x))), (float(rng.uniform(0.1, 0.9)), float(rng.uniform(0.1, 0.9)))
-                got.append(outcome(client, phone_jpeg(mnist.test_x[j], SIZE, share=share, at=at), int(mnist.test_y[j])))
-            print(f"grainy paper, digit {share:.0%} of the height: {tally(got)} (of {args.n})")
-        for paper in ("plain", "ruled", "squared"):
-            got = []
-            for i in range(args.n):
-                j = int(rng.integers(len(mnist.test_x)))
-                photo = notebook_photo(mnist.test_x[j], paper, tilt=float(rng.uniform(-4, 4)), seed=i, size=SIZE)
-                got.append(outcome(client, photo, int(mnist.test_y[j])))
-            print(f"notebook page, {paper}: {tally(got)} (of {args.n})")
-        number_table(client, mnist, args.n)
+        if "digits" in args.tables:
+            digit_table(client, mnist, args.n)
+        if "numbers" in args.tables:
+            number_table(client, mnist, args.n)
+        if "nondigits" in args.tables:
+            nondigit_table(client, args.n)
+
+
+def digit_table(client, mnist, n: int) -> None:
+    rng = np.random.default_rng(12)
+    for share in (0.03, 0.05, 0.1, 0.2):
+        got = []
+        for _ in range(n):
+            j, at = int(rng.integers(len(mnist.test_x))), (float(rng.uniform(0.1, 0.9)), float(rng.uniform(0.1, 0.9)))
+            got.append(outcome(client, phone_jpeg(mnist.test_x[j], SIZE, share=share, at=at), int(mnist.test_y[j])))
+        print(f"grainy paper, digit {share:.0%} of the height: {tally(got)} (of {n})")
+    for paper in ("plain", "ruled", "squared"):
+        got = []
+        for i in range(n):
+            j = int(rng.integers(len(mnist.test_x)))
+            photo = notebook_photo(mnist.test_x[j], paper, tilt=float(rng.uniform(-4, 4)), seed=i, size=SIZE)
+            got.append(outcome(client, photo, int(mnist.test_y[j])))
+        print(f"notebook page, {paper}: {tally(got)} (of {n})")
 
 
 if __name__ == "__main__":

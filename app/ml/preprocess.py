@@ -14,9 +14,10 @@ The MNIST recipe, step by step:
    noise threshold), but only for images that are not already clean; a ruled or squared page's
    printed lines are taken out (`app.ml.rules`);
 7. a digit whose strong ink (over STRONG) spans under SMALL_INK pixels of the downscaled image (a
-   small digit in a 12 MP photo) is read again from a copy downscaled only to DETAIL_SIDE; where its ink there is still a speck or
-   spans the page (the lines of a notebook photographed from afar), a window around the strongest ink
-   is read from a decode at least FINE_SIDE large (`fine_window`);
+   small digit in a 12 MP photo) is read again from a copy downscaled only to DETAIL_SIDE; where its
+   ink there is still a speck, spans the page (the lines of a notebook photographed from afar) or has
+   more beside it (pieces of those lines), a window around the strongest ink is read from a decode
+   at least FINE_SIDE large (`fine_window`);
 8. crop to the ink, bring the strokes to MNIST's width (`app.ml.ink.normalize_pen`), fit into a 20x20
    box keeping the aspect ratio, centre by centre of mass in 28x28.
 
@@ -292,7 +293,7 @@ def prepare(data: bytes, max_pixels: int = 40_000_000, pen: bool = True) -> Prep
             # DETAIL_SIDE, where its strokes are still strokes.
             x, background, width, height, inverted = read_upload(data, max_pixels, DETAIL_SIDE)
             x = isolate_ink(downscale_to(x, DETAIL_SIDE), background)
-            if fine and unread(x, fine):
+            if fine and (unread(x, fine) or beside_more(x)):
                 # Still a speck, or lines across the page (a notebook photographed from afar: at this
                 # scale its lines are too thin and faint to find): read a window around the strongest ink.
                 window = fine_window(data, max_pixels, x)
@@ -332,6 +333,13 @@ def unread(x: np.ndarray, fine: bool) -> bool:
     """Ink that this scale does not read as a digit: a speck (its strong ink under SMALL_INK), or, in an upload large
     enough for a finer reading (`fine`), a page's lines."""
     return ink_side(x, STRONG) < SMALL_INK or (fine and spans_page(x))
+
+
+def beside_more(x: np.ndarray) -> bool:
+    """At DETAIL_SIDE, ink whose box spans over 4 x SMALL_INK: more than the small digit that brought
+    the reading here (its strong ink under SMALL_INK at WORK_SIDE, so under 2 x SMALL_INK here): pieces
+    of a page's lines left beside it."""
+    return ink_side(x) > 4 * SMALL_INK
 
 
 def spans_page(x: np.ndarray) -> bool:

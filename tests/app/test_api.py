@@ -389,6 +389,18 @@ def test_a_digit_on_a_plain_page_photographed_from_afar_in_12_mp_is_read_not_ref
         assert r.status_code == 200 and r.json()["digit"] == labels[k], r.text
 
 
+def test_a_digit_on_a_ruled_page_whose_leftover_lines_spread_around_it_is_read_from_a_window(client, mnist_fixture):
+    # At 512 px pieces of this page's lines were left beside the digit, over a box of 200-400 px
+    # (a digit this small spans under 64 px there): the digit was cropped with them and shrunk.
+    from support.images import notebook_photo
+
+    images, labels = mnist_fixture
+    for k in (0, 2, 4):
+        photo = notebook_photo(images[k], "ruled", tilt=-2.85, seed=27, size=(4032, 3024))
+        r = client.post("/predict", files={"file": ("IMG.jpg", photo, "image/jpeg")})
+        assert r.status_code == 200 and r.json()["digit"] == labels[k], r.text
+
+
 def test_a_digit_on_a_squared_page_photographed_from_afar_is_refused_not_misread(client, mnist_fixture):
     # Taking a grid out of writing this small cuts its strokes: the window reading stands back (it
     # misread 6 of 30 such photos), and the page-wide ink is refused as before.
