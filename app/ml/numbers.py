@@ -50,7 +50,7 @@ from app.ml.preprocess import (
     remove_rules,
     spans_page,
 )
-from app.ml.rules import is_grid, without_thin_lines
+from app.ml.rules import is_grid, printed_lines, without_thin_lines
 
 CARD = "number.json"  # beside the checkpoints: how the number reader was calibrated and how it scored
 LINE_SIDE = 1024  # the longer side of the working image (a 20-digit line keeps ~50 px per digit)
@@ -172,7 +172,8 @@ def writing_window(x: np.ndarray, page: LineInk, box: tuple[float, float, float,
         lifted = lift_ink(window, border_level(window))
     except InputError:
         return None
-    ink = without_thin_lines(lifted) if is_grid(lifted) else remove_rules(lifted)
+    lines = printed_lines(lifted)
+    ink = without_thin_lines(lifted) if is_grid(lifted, lines) else remove_rules(lifted, lines)
     ink = downscale_to(ink, LINE_SIDE)
     pieces = components(ink)
     if spans_page(ink) or runs_on(ink, pieces):

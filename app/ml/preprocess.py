@@ -39,7 +39,7 @@ from scipy import ndimage
 
 from app.ml.constants import IMAGE_SIZE
 from app.ml.ink import BOX, normalize_pen, separate_glyphs
-from app.ml.rules import is_grid, remove_rules
+from app.ml.rules import is_grid, printed_lines, remove_rules
 
 SIZE = IMAGE_SIZE
 WORK_SIDE = 256  # larger uploads are area-downscaled to this before the pixel work
@@ -321,11 +321,12 @@ def fine_window(data: bytes, max_pixels: int, coarse: np.ndarray) -> np.ndarray 
         lifted = lift_ink(window, border_level(window))
     except InputError:
         return None
-    if is_grid(lifted):
+    lines = printed_lines(lifted)
+    if is_grid(lifted, lines):
         # Taking a grid's lines out of writing this small cuts its strokes where they run along
         # them: 6 of 30 such photos were misread, where refusing them misreads none.
         return None
-    ink = remove_rules(lifted)
+    ink = remove_rules(lifted, lines)
     return None if spans_page(ink) or ink_side(ink) > 0.5 * max(ink.shape) else ink
 
 

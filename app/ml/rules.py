@@ -143,16 +143,25 @@ def line_level(x: np.ndarray) -> np.ndarray | None:
     return np.minimum(level, 1.2 * max(faint))[rows, cols]
 
 
-def is_grid(x: np.ndarray) -> bool:
-    """Printed lines in both directions: squared paper."""
-    return line_level(x) is not None and line_level(x.T) is not None
+Levels = tuple[np.ndarray | None, np.ndarray | None]
 
 
-def remove_rules(x: np.ndarray) -> np.ndarray:
-    """The ink image without a ruled or squared page's printed lines (see the module docstring). Where
-    lines of both directions cross, both levels go (a crossing is darker than either line)."""
+def printed_lines(x: np.ndarray) -> Levels:
+    """The levels of `x`'s printed lines (`line_level`), across and down (each None where there are none)."""
     down = line_level(x.T)
-    levels = [level for level in (line_level(x), None if down is None else down.T) if level is not None]
+    return line_level(x), None if down is None else down.T
+
+
+def is_grid(x: np.ndarray, lines: Levels | None = None) -> bool:
+    """Printed lines in both directions: squared paper. `lines`: `printed_lines(x)`, when known."""
+    return all(level is not None for level in lines or printed_lines(x))
+
+
+def remove_rules(x: np.ndarray, lines: Levels | None = None) -> np.ndarray:
+    """The ink image without a ruled or squared page's printed lines (see the module docstring). Where
+    lines of both directions cross, both levels go (a crossing is darker than either line). `lines`:
+    `printed_lines(x)`, when known."""
+    levels = [level for level in lines or printed_lines(x) if level is not None]
     if not levels:
         return x
     level = sum(levels)
