@@ -9,7 +9,7 @@ of focus (`support.images.phone_jpeg`, the digit anywhere in the frame) and a no
 (`support.images.notebook_photo`, plain, ruled and squared paper, turned up to 4 degrees, the digit
 1.4-2.4 of the page's line spacing tall, i.e. 2-7% of the photo's height). The numbers are rows of
 MNIST test digits side by side, from their own seeded draw (the digits' table does not move with them),
-and lines of 3-5 digits drawn with a round pen (`tests.drawing`) photographed on a second page
+and lines of 3-5 digits drawn with a round pen (`support.drawing`) photographed on a second page
 generator (`support.images.pen_page_photo`: other paper tints, line colours and spacings, lighting).
 """
 
@@ -22,8 +22,8 @@ from PIL import Image
 
 from app.core.config import Settings
 from app.main import create_app
+from support.drawing import STROKES, draw, ink_of
 from support.images import notebook_photo, pen_page_photo, phone_jpeg
-from tests.drawing import STROKES, draw, ink_of
 from training.data import load_mnist
 
 SIZE = (4032, 3024)

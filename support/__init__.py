@@ -1,2 +1,3 @@
 """Code the tests and the benchmarks share: starting the service and waiting for it
-(`support.server`), and encoding uploads (`support.images`). It imports neither `tests` nor `bench`."""
+(`support.server`), encoding uploads (`support.images`) and drawing digits with a round pen
+(`support.drawing`). It imports neither `tests` nor `bench`."""

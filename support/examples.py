@@ -62,7 +62,7 @@ class Digits:
 
 def make_examples(images: np.ndarray, labels: np.ndarray) -> dict[str, bytes]:
     """{file name: bytes} of every example, from these MNIST test digits."""
-    from tests.drawing import draw
+    from support.drawing import draw
     from training.data import pair_images
 
     digits = Digits(images, labels)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from support.drawing import draw
 from support.images import png
-from tests.drawing import draw
 
 
 def read(client, data, name="line.png"):
@@ -116,7 +116,7 @@ def test_the_page_without_javascript_keeps_box_labels_inside_the_image_when_the_
 
 
 def test_digits_in_two_lines_are_refused_with_several_lines_on_the_api_and_the_page(client):
-    from tests.drawing import draw_lines
+    from support.drawing import draw_lines
 
     data = draw_lines(["314", "2715"])
     r = read(client, data)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from support.drawing import draw
 from support.images import png
-from tests.drawing import draw
 
 REASONS = {"no_ink", "not_a_digit", "several_digits"}
 

@@ -12,9 +12,9 @@ import tritonclient.http as httpclient
 import tritonclient.http.aio as aioclient
 from tritonclient.utils import InferenceServerException
 
+from support.drawing import draw, draw_lines
 from support.images import png
 from support.server import running_service
-from tests.drawing import draw, draw_lines
 from tests.realistic import handwriting_sets, printed_set
 
 

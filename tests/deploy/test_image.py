@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 from support import server
+from support.drawing import draw
 from support.images import phone_heic, png
 from support.server import free_port
-from tests.drawing import draw
 
 ROOT = Path(__file__).resolve().parents[2]
 FLAVOUR = os.environ.get("IMAGE_FLAVOUR", "cpu")  # `make image-test-cuda`: cu130, checked on CPU the same way

@@ -6,8 +6,8 @@ from PIL import Image
 
 from app.ml.ink import MNIST_STROKE, STROKE_RANGE, normalize_pen, separate_glyphs, stroke_width
 from app.ml.preprocess import prepare
+from support.drawing import draw, ink_of
 from support.images import png
-from tests.drawing import draw, ink_of
 
 
 @pytest.mark.parametrize("width", [1, 3, 6, 12])

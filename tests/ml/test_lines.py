@@ -9,7 +9,7 @@ from PIL import Image
 
 from app.ml import lines
 from app.ml.lines import BLANK, FRAME
-from tests.drawing import draw, ink_of
+from support.drawing import draw, ink_of
 
 
 def tilted(text: str, degrees: float) -> np.ndarray:

@@ -8,7 +8,7 @@ import pytest
 
 from app.ml import lines, numbers
 from app.ml.lines import BLANK, FRAME
-from tests.drawing import draw
+from support.drawing import draw
 
 
 def line(text: str, **kw) -> numbers.Line:
@@ -148,7 +148,7 @@ def test_the_number_card_calibrates_only_the_checkpoints_it_names(tmp_path):
 
 @pytest.mark.parametrize("texts", [["12", "345"], ["7", "2025"], ["31", "41", "57"]])
 def test_digits_written_in_several_lines_are_refused_naming_the_lines(texts):
-    from tests.drawing import draw_lines
+    from support.drawing import draw_lines
 
     with pytest.raises(numbers.InputError) as refused:
         numbers.read_line(draw_lines(texts), 40_000_000)

@@ -1,4 +1,4 @@
-"""Hand-built drawings for the tests: strokes with a round pen on a canvas, encoded as an upload.
+"""Hand-built drawings for the tests and the benchmarks: strokes with a round pen on a canvas, encoded as an upload.
 
 Strokes are polylines in a unit box; `glyph` places one per character, left to right."""
 
