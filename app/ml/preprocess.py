@@ -287,7 +287,7 @@ def prepare(data: bytes, max_pixels: int = 40_000_000, pen: bool = True) -> Prep
             if exc.reason != "no_ink":
                 raise
             x = None
-        fine = min(width, height) >= 2 * FINE_SIDE  # large enough for a finer reading than DETAIL_SIDE
+        fine = is_page_photo(width, height)  # large enough for a finer reading than DETAIL_SIDE
         if x is None or unread(x, fine):
             # No ink, or a small digit, in a large upload (a 12 MP photo of a page): read again at
             # DETAIL_SIDE, where its strokes are still strokes.
@@ -328,6 +328,12 @@ def fine_window(data: bytes, max_pixels: int, coarse: np.ndarray) -> np.ndarray 
         return None
     ink = remove_rules(lifted, lines)
     return None if spans_page(ink) or ink_side(ink) > 0.5 * max(ink.shape) else ink
+
+
+def is_page_photo(width: int, height: int) -> bool:
+    """An upload large enough for the window reading (a 12 MP phone photo): a digit in it may be a few
+    percent of a page photographed from afar."""
+    return min(width, height) >= 2 * FINE_SIDE
 
 
 def unread(x: np.ndarray, fine: bool) -> bool:

@@ -16,7 +16,7 @@ import numpy as np
 from app.core.telemetry import Telemetry
 from app.ml import lines, numbers
 from app.ml.ink import flat_stroke, upright_stroke
-from app.ml.preprocess import InputError, Prepared, prepare
+from app.ml.preprocess import InputError, Prepared, is_page_photo, prepare
 from app.services.batcher import InferenceFailed, MicroBatcher, Overloaded
 from app.services.models import ServedModel
 from app.services.tasks import TASK_SPECS, TaskSpec, models_needed
@@ -40,12 +40,16 @@ class ModelUnavailable(Exception):
         super().__init__(f"model {model!r} is unavailable: {reason}")
 
 
-def not_one_digit(reason: str, p_reject: float | None = None) -> InputError:
-    """The 422 for an image that is not one digit, naming why and what to do instead."""
+def not_one_digit(reason: str, p_reject: float | None = None, page_photo: bool = False) -> InputError:
+    """The 422 for an image that is not one digit, naming why and what to do instead. `page_photo`: the
+    upload is a camera-sized photo (`preprocess.is_page_photo`), where a digit written small on a page
+    photographed from afar may be what was refused: the detail says how to send it."""
     if reason == "several_digits":
         return InputError(422, f"the image holds several digits; to read a whole number use {NUMBER_ROUTE}", reason)
     sure = f" (P = {p_reject:.2f})" if p_reject is not None else ""
-    return InputError(422, f"the image does not look like a handwritten digit{sure}; send one digit 0-9", reason)
+    crop = "; a digit written small on a page photographed from afar is read best from a photo cropped close to it"
+    return InputError(422, f"the image does not look like a handwritten digit{sure}; send one digit 0-9"
+                           f"{crop if page_photo else ''}", reason)
 
 
 def refusal(spec: TaskSpec, glyphs: int, image: np.ndarray, verdict: dict | None) -> str | None:
@@ -118,7 +122,8 @@ class Predictor:
         reason = refusal(spec, prepared.glyphs, prepared.image, verdict)
         self.count(task, result, reason)
         if reason:
-            raise not_one_digit(reason, verdict["p_reject"] if verdict["reason"] == reason else None)
+            raise not_one_digit(reason, verdict["p_reject"] if verdict["reason"] == reason else None,
+                                is_page_photo(prepared.width, prepared.height))
         return result, prepared, self.models[spec.model]
 
     async def prepare_many(self, task: str, uploads: list[bytes]) -> list[Prepared | None]:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from support.drawing import draw
 from support.images import encode, png
 from tests.utils import copy_models, make_client, rewrite_start_check
 
@@ -410,6 +411,12 @@ def test_a_digit_on_a_squared_page_photographed_from_afar_is_refused_not_misread
     photo = notebook_photo(images[5], "squared", tilt=2.0, seed=5, size=(4032, 3024))  # an 8 it read as 1
     r = client.post("/predict", files={"file": ("IMG.jpg", photo, "image/jpeg")})
     assert r.status_code == 422 and r.json()["reason"] == "not_a_digit", r.text
+    assert "cropped close to it" in r.json()["detail"], "a camera-sized photo is told how to send a small digit"
+
+
+def test_a_refused_drawing_is_not_told_to_crop_a_photo(client):
+    r = client.post("/predict", files={"file": ("a.png", draw("A", height=200, pen=16), "image/png")})
+    assert r.status_code == 422 and r.json()["reason"] == "not_a_digit" and "cropped" not in r.json()["detail"]
 
 
 def test_iphone_heic_photos_are_read_as_their_digits_on_the_api_and_the_page(client, mnist_fixture):
