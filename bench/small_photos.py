@@ -1,8 +1,8 @@
 """Small digits in large phone photos through POST /predict: answers right, refused, wrong, by the
-digit's share of the photo's height; and numbers of 3-5 digits in the same photos through POST
-/predict/number.
+digit's share of the photo's height; numbers of 3-5 digits in the same photos through POST
+/predict/number; and photos of the same kinds that hold no digit.
 
-    python -m bench.small_photos [--n 30]      # ~7 min on 2 cores
+    python -m bench.small_photos [--n 30] [--tables digits numbers nondigits]   # ~8 min on 2 cores
 
 Two generators of 4032x3024 (12 MP) JPEGs of MNIST test digits: grainy paper photographed a little out
 of focus (`support.images.phone_jpeg`, the digit anywhere in the frame) and a notebook page
