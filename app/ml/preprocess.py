@@ -294,8 +294,9 @@ def prepare(data: bytes, max_pixels: int = 40_000_000, pen: bool = True) -> Prep
             x, background, width, height, inverted = read_upload(data, max_pixels, DETAIL_SIDE)
             x = isolate_ink(downscale_to(x, DETAIL_SIDE), background)
             if fine and (unread(x, fine) or beside_more(x)):
-                # Still a speck, or lines across the page (a notebook photographed from afar: at this
-                # scale its lines are too thin and faint to find): read a window around the strongest ink.
+                # Still a speck, lines across the page (a notebook photographed from afar: at this
+                # scale its lines are too thin and faint to find) or pieces of them beside the digit:
+                # read a window around the strongest ink.
                 window = fine_window(data, max_pixels, x)
                 x = x if window is None else window
     return Prepared(fit_and_center(x, pen), width, height, inverted, len(separate_glyphs(x)))
@@ -337,8 +338,8 @@ def is_page_photo(width: int, height: int) -> bool:
 
 
 def unread(x: np.ndarray, fine: bool) -> bool:
-    """Ink that this scale does not read as a digit: a speck (its strong ink under SMALL_INK), or, in an upload large
-    enough for a finer reading (`fine`), a page's lines."""
+    """Ink that this scale does not read as a digit: a speck (its strong ink under SMALL_INK), or, in an
+    upload large enough for a finer reading (`fine`), a page's lines."""
     return ink_side(x, STRONG) < SMALL_INK or (fine and spans_page(x))
 
 
