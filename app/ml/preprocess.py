@@ -298,7 +298,7 @@ def prepare(data: bytes, max_pixels: int = 40_000_000, pen: bool = True) -> Prep
                 # scale its lines are too thin and faint to find) or pieces of them beside the digit:
                 # read a window around the strongest ink.
                 window = fine_window(data, max_pixels, x)
-                x = x if window is None else window
+                x = window if window is not None else strong_part(x)
     return Prepared(fit_and_center(x, pen), width, height, inverted, len(separate_glyphs(x)))
 
 
@@ -329,6 +329,16 @@ def fine_window(data: bytes, max_pixels: int, coarse: np.ndarray) -> np.ndarray 
         return None
     ink = remove_rules(lifted, lines)
     return None if spans_page(ink) or ink_side(ink) > 0.5 * max(ink.shape) else ink
+
+
+def strong_part(x: np.ndarray) -> np.ndarray:
+    """`x` with only its strong ink (over STRONG, with two pixels of its edges) when that is compact
+    (under 2 x SMALL_INK: a small digit) and fainter ink stands beyond it (a page's lines that no
+    reading took out); else `x` as it is."""
+    strong = x > STRONG
+    if not strong.any() or ink_side(x, STRONG) >= 2 * SMALL_INK:
+        return x
+    return np.where(ndimage.binary_dilation(strong, iterations=2), x, 0).astype(np.float32)
 
 
 def is_page_photo(width: int, height: int) -> bool:

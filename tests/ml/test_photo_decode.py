@@ -184,3 +184,18 @@ def test_the_heic_decoder_is_imported_by_the_first_heic_upload_not_before(mnist_
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "422", "True"], "a blank HEIC decoded (no ink: 422) only after the import"
+
+
+def test_the_strong_part_of_a_small_digit_among_faint_lines_is_the_digit_alone_and_wide_ink_is_kept():
+    from app.ml.preprocess import strong_part
+
+    page = np.zeros((384, 512), np.float32)
+    page[::20, :] = 0.2  # faint printed lines across the page
+    page[180:205, 250:262] = 1.0  # a small digit's strokes, 25 px tall
+    kept = strong_part(page)
+    near = np.zeros(page.shape, bool)
+    near[178:207, 248:264] = True  # the digit and two pixels around it
+    assert np.array_equal(kept[near], page[near]) and not kept[~near].any(), "the lines away from it are gone"
+    wide = page.copy()
+    wide[300, 20:400] = 1.0  # strong ink across the page: not a small digit
+    assert np.array_equal(strong_part(wide), wide)
