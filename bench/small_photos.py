@@ -27,6 +27,7 @@ from support.images import notebook_photo, pen_page_photo, phone_jpeg
 from training.data import load_mnist
 
 SIZE = (4032, 3024)
+PAPERS = ("plain", "ruled", "squared")  # notebook pages, as support.images draws them
 
 
 def outcome(client, data: bytes, answer, route: str = "/predict", key: str = "digit") -> str:
@@ -52,13 +53,13 @@ def number_table(client, mnist, n: int) -> None:
             at = (float(rng.uniform(0.3, 0.7)), float(rng.uniform(0.2, 0.8)))
             got.append(read(phone_jpeg(row, SIZE, share=share, at=at), text))
         print(f"number, grainy paper, {share:.0%} of the height: {tally(got)} (of {n})")
-    for paper in ("plain", "ruled", "squared"):
+    for paper in PAPERS:
         got = []
         for i in range(n):
             row, text = number_row(mnist, rng)
             got.append(read(notebook_photo(row, paper, tilt=float(rng.uniform(-3, 3)), seed=i, size=SIZE), text))
         print(f"number, notebook page, {paper}: {tally(got)} (of {n})")
-    for paper in ("plain", "ruled", "squared"):  # the second page generator: strokes drawn with a round pen
+    for paper in PAPERS:  # the second page generator: strokes drawn with a round pen
         got = []
         for _ in range(n):
             text = "".join(rng.choice([c for c in STROKES if c.isdigit()], int(rng.integers(3, 6))))
@@ -75,8 +76,7 @@ def nondigit_table(client, n: int) -> None:
     from training.heldout import letter, scribble
 
     rng = np.random.default_rng(31)
-    papers = ("plain", "ruled", "squared")
-    for paper in papers:
+    for paper in PAPERS:
         got = [outcome(client, notebook_photo(np.zeros((28, 28), np.uint8), paper, tilt=float(rng.uniform(-4, 4)),
                                               seed=100 + i, size=SIZE), None) for i in range(n // 3)]
         print(f"no digit, empty notebook page, {paper}: {tally(got)} (of {n // 3})")
@@ -86,7 +86,7 @@ def nondigit_table(client, n: int) -> None:
         got = []
         for i in range(n):
             mark = np.asarray(make(rng).convert("L").resize((28, 28), Image.BOX))  # white on black, as a digit
-            photo = notebook_photo(mark, papers[i % 3], tilt=float(rng.uniform(-4, 4)), seed=200 + i, size=SIZE)
+            photo = notebook_photo(mark, PAPERS[i % 3], tilt=float(rng.uniform(-4, 4)), seed=200 + i, size=SIZE)
             got.append(outcome(client, photo, None))
         print(f"no digit, {name} on a notebook page: {tally(got)} (of {n})")
 
@@ -119,7 +119,7 @@ def digit_table(client, mnist, n: int) -> None:
             j, at = int(rng.integers(len(mnist.test_x))), (float(rng.uniform(0.1, 0.9)), float(rng.uniform(0.1, 0.9)))
             got.append(outcome(client, phone_jpeg(mnist.test_x[j], SIZE, share=share, at=at), int(mnist.test_y[j])))
         print(f"grainy paper, digit {share:.0%} of the height: {tally(got)} (of {n})")
-    for paper in ("plain", "ruled", "squared"):
+    for paper in PAPERS:
         got = []
         for i in range(n):
             j = int(rng.integers(len(mnist.test_x)))

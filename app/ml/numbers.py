@@ -43,14 +43,14 @@ from app.ml.preprocess import (
     downscale_to,
     fit_and_center,
     ink_box,
+    is_page_photo,
     isolate_ink,
     lift_ink,
     no_ink,
     read_upload,
-    remove_rules,
     spans_page,
 )
-from app.ml.rules import is_grid, printed_lines, without_thin_lines
+from app.ml.rules import is_grid, printed_lines, remove_rules, without_thin_lines
 
 CARD = "number.json"  # beside the checkpoints: how the number reader was calibrated and how it scored
 LINE_SIDE = 1024  # the longer side of the working image (a 20-digit line keeps ~50 px per digit)
@@ -92,16 +92,16 @@ def line_ink(data: bytes, max_pixels: int) -> tuple[LineInk, list[Glyph]]:
     """An upload holding a line of digits, decoded and cleaned, and its pieces of ink (`components`).
     Raises InputError.
 
-    In a large photo (at least 2 * FINE_SIDE on its short side) with ink beyond its one line of
-    writing and its margin (a notebook page's lines, too thin and faint at this scale to find, or
-    what is left of them), the line is read again from that window in a decode at least FINE_SIDE
+    In a large photo (`preprocess.is_page_photo`: at least 2 * FINE_SIDE on its short side) with ink
+    beyond its one line of writing and its margin (a notebook page's lines, too thin and faint at this
+    scale to find, or what is left of them), the line is read again from that window in a decode at least FINE_SIDE
     large (a 12 MP JPEG's decode for LINE_SIDE already is: half scale), where the page's lines can be
     told from the pen's strokes (`writing_window`)."""
     x, background, width, height, inverted = read_upload(data, max_pixels, LINE_SIDE)
     ink = isolate_ink(downscale_to(x, LINE_SIDE), background)
     page = LineInk(ink, ink.shape[1] / width, (0.0, 0.0), width, height, inverted)
     pieces = components(ink)
-    found = writing_box(ink, pieces) if min(width, height) >= 2 * FINE_SIDE else None
+    found = writing_box(ink, pieces) if is_page_photo(width, height) else None
     if found is not None and ink_outside(ink, margin := padded(found)):
         fine = x if min(x.shape) >= FINE_SIDE else read_upload(data, max_pixels, FINE_SIDE)[0]
         window = writing_window(fine, page, margin)
