@@ -133,3 +133,30 @@ def pen_page_photo(ink: Image.Image, paper: str, rng: np.random.Generator, size:
     return encode(Image.fromarray(np.clip(shot, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1.2)),
                   "JPEG", quality=85)
 
+
+
+def lamp_photo(digit: np.ndarray, falloff: float, seed: int = 0, size: tuple[int, int] = (1200, 900)) -> bytes:
+    """A phone JPEG of a 28x28 MNIST digit (white on black; or a row of them) written in dark ink on paper lit
+    from one point, as under a desk lamp or a phone's own light: the light is brightest near the photo's
+    centre and falls off towards its corners (cos^4, as a lens's vignetting) by `falloff` (0.3: the
+    farthest corner gets 70% of the light). The digit is 20-50% of the height (a row: at most 90% of the
+    width), anywhere on the page."""
+    from PIL import ImageFilter
+
+    rng = np.random.default_rng(seed)
+    width, height = size
+    page = np.ones((height, width, 3), np.float32) * rng.uniform([0.90, 0.88, 0.80], [0.98, 0.97, 0.95]).astype(np.float32)
+    side = min(int(height * rng.uniform(0.2, 0.5)), int(0.9 * width * digit.shape[0] / digit.shape[1]))
+    wide = side * digit.shape[1] // digit.shape[0]  # a row of digits keeps its aspect, inside the page
+    ink = np.asarray(Image.fromarray(digit).resize((wide, side), Image.BICUBIC), np.float32)[..., None] / 255
+    y0, x0 = int(rng.uniform(0.05, 0.95) * (height - side)), int(rng.uniform(0.05, 0.95) * (width - wide))
+    region = page[y0:y0 + side, x0:x0 + wide]
+    region[:] = region * (1 - ink) + rng.uniform(0.05, 0.25, 3).astype(np.float32) * ink
+    cy, cx = height * rng.uniform(0.35, 0.65), width * rng.uniform(0.35, 0.65)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    r = np.hypot(yy - cy, xx - cx)
+    widest = np.arccos((1 - falloff) ** 0.25)  # the angle off the lamp's axis at the farthest corner
+    cos4 = np.cos(np.arctan(r / r.max() * np.tan(widest))) ** 4
+    shot = np.clip(page * cos4[..., None] + rng.normal(0, 0.012, (height, width, 1)).astype(np.float32), 0, 1)
+    img = Image.fromarray((shot * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(rng.uniform(0.6, 1.2)))
+    return encode(img, "JPEG", quality=int(rng.integers(80, 93)))

@@ -193,8 +193,32 @@ def paper_level(x: np.ndarray) -> np.ndarray:
     values in 20x the time)."""
     h, w = x.shape
     coarse = np.asarray(Image.fromarray(x, mode="F").resize((32, 32), Image.BOX))
-    opened = ndimage.maximum_filter(ndimage.minimum_filter(coarse, 7, mode="nearest"), 7, mode="nearest")
-    return np.asarray(Image.fromarray(opened, mode="F").resize((w, h), Image.BILINEAR), dtype=np.float32)
+    light = light_falloff(coarse)
+    level = np.maximum(opening(coarse), opening(coarse - light) + light)
+    return np.asarray(Image.fromarray(level, mode="F").resize((w, h), Image.BILINEAR), dtype=np.float32)
+
+
+def opening(x: np.ndarray) -> np.ndarray:
+    return ndimage.maximum_filter(ndimage.minimum_filter(x, 7, mode="nearest"), 7, mode="nearest")
+
+
+_U, _V = np.meshgrid(np.linspace(-1, 1, 32, dtype=np.float32), np.linspace(-1, 1, 32, dtype=np.float32))
+QUADRATIC = np.stack([np.ones_like(_U), _U, _V, _U * _U, _U * _V, _V * _V], -1).reshape(-1, 6).astype(np.float64)
+
+
+def light_falloff(coarse: np.ndarray) -> np.ndarray:
+    """The paper's smooth light falloff on a 32x32 copy: a quadratic surface fitted to the paper alone
+    (pixels far above the fit, the ink, are left out and the fit repeated)."""
+    values = coarse.reshape(-1).astype(np.float64)
+    keep = np.ones(len(values), dtype=bool)
+    for _ in range(4):
+        paper = QUADRATIC[keep]
+        coef = np.linalg.solve(paper.T @ paper, paper.T @ values[keep])  # least squares (6 unknowns)
+        residual = values - QUADRATIC @ coef
+        kept = np.sort(residual[keep])
+        median = sorted_median(kept)
+        keep = residual <= median + 2.5 * 1.4826 * sorted_median(np.sort(np.abs(kept - median))) + 0.01
+    return (QUADRATIC @ coef).reshape(32, 32).astype(np.float32)
 
 
 def sorted_median(s: np.ndarray) -> float:

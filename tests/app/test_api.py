@@ -358,6 +358,19 @@ def test_digits_photographed_on_notebook_paper_are_read(client, mnist_fixture, p
     assert right >= 10
 
 
+def test_digits_photographed_under_a_lamp_whose_light_falls_off_towards_the_corners_are_read(client, mnist_fixture):
+    """The flat-field's opening stayed under the paper where the light falls off into the corners; those
+    corners were kept as ink and the digit shrank into a speck of the crop (refused)."""
+    from support.images import lamp_photo
+
+    images, labels = mnist_fixture
+    right = 0
+    for i in range(12):
+        r = client.post("/predict", files={"file": ("lamp.jpg", lamp_photo(images[i], 0.45, seed=i), "image/jpeg")})
+        right += r.status_code == 200 and r.json()["digit"] == labels[i]
+    assert right >= 11
+
+
 def test_a_small_digit_in_a_12_mp_photo_of_a_page_is_read(client, mnist_fixture):
     from support.images import phone_jpeg
 
