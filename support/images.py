@@ -160,3 +160,37 @@ def lamp_photo(digit: np.ndarray, falloff: float, seed: int = 0, size: tuple[int
     shot = np.clip(page * cos4[..., None] + rng.normal(0, 0.012, (height, width, 1)).astype(np.float32), 0, 1)
     img = Image.fromarray((shot * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(rng.uniform(0.6, 1.2)))
     return encode(img, "JPEG", quality=int(rng.integers(80, 93)))
+
+
+def desk_photo(digit: np.ndarray, seed: int = 0, size: tuple[int, int] = (1200, 900)) -> bytes:
+    """A phone JPEG of a sheet of paper lying on a darker desk, a 28x28 MNIST digit (white on black; or a row of
+    them) written on it in dark ink: the sheet covers 55-100% of each side, turned up to 8 degrees, off-centre
+    (it may run past the photo's edges); the desk is wood, grey or black, with grain; the light falls from
+    one side."""
+    from PIL import ImageDraw, ImageFilter
+
+    rng = np.random.default_rng(seed)
+    width, height = size
+    desk = [(120, 80, 50), (95, 95, 100), (35, 32, 30), (150, 110, 70)][int(rng.integers(4))]
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    grain = 12 * np.sin(yy / height * rng.uniform(30, 90) + 3 * np.sin(xx / width * rng.uniform(2, 6)))
+    img = Image.fromarray(np.clip(np.array(desk, np.float32) * rng.uniform(0.8, 1.2) + grain[..., None], 0, 255).astype(np.uint8))
+    sheet_w, sheet_h = width * rng.uniform(0.55, 1.05), height * rng.uniform(0.55, 1.05)
+    cx, cy = width * rng.uniform(0.4, 0.6), height * rng.uniform(0.4, 0.6)
+    turn = np.deg2rad(rng.uniform(-8, 8))
+    corners = [(-1, -1), (1, -1), (1, 1), (-1, 1)]
+    sheet = [(cx + dx * sheet_w / 2 * np.cos(turn) - dy * sheet_h / 2 * np.sin(turn),
+              cy + dx * sheet_w / 2 * np.sin(turn) + dy * sheet_h / 2 * np.cos(turn)) for dx, dy in corners]
+    ImageDraw.Draw(img).polygon(sheet, fill=tuple(int(v) for v in rng.integers(225, 252, 3)))
+    side = min(int(0.4 * min(sheet_w, sheet_h) * rng.uniform(0.6, 1.0)), int(0.6 * sheet_w * digit.shape[0] / digit.shape[1]))
+    wide = side * digit.shape[1] // digit.shape[0]
+    ink = Image.fromarray(digit).resize((wide, side), Image.BICUBIC)
+    ink = ink.rotate(np.rad2deg(-turn), expand=True, resample=Image.BILINEAR)
+    at = (int(cx - ink.width / 2 + rng.uniform(-0.1, 0.1) * sheet_w), int(cy - ink.height / 2 + rng.uniform(-0.1, 0.1) * sheet_h))
+    img.paste(Image.new("RGB", ink.size, tuple(int(v) for v in rng.integers(10, 60, 3))), at, ink)
+    light = np.linspace(1.0, rng.uniform(0.8, 0.95), width, dtype=np.float32)[None, :, None]
+    if rng.random() < 0.5:
+        light = light[:, ::-1]
+    shot = np.asarray(img, np.float32) * light + rng.normal(0, 3, (height, width, 1)).astype(np.float32)
+    blurred = Image.fromarray(np.clip(shot, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(rng.uniform(0.6, 1.4)))
+    return encode(blurred, "JPEG", quality=int(rng.integers(80, 93)))

@@ -187,6 +187,9 @@ def downscale_to(x: np.ndarray, side: int = 0) -> np.ndarray:
     return np.asarray(img, dtype=np.float32)
 
 
+FALLOFF_MARGIN = 0.02  # the light's falloff corrects the paper's level only where the opening stays this much under it
+
+
 def paper_level(x: np.ndarray) -> np.ndarray:
     """The paper's level under the ink, at each pixel: a 7x7 opening (edges replicated) of a 32x32 area-
     downscaled copy, scaled back up. The opening is scipy's (Pillow's MinFilter/MaxFilter give the same
@@ -194,7 +197,7 @@ def paper_level(x: np.ndarray) -> np.ndarray:
     h, w = x.shape
     coarse = np.asarray(Image.fromarray(x, mode="F").resize((32, 32), Image.BOX))
     light = light_falloff(coarse)
-    level = np.maximum(opening(coarse), opening(coarse - light) + light)
+    level = np.maximum(opening(coarse), opening(coarse - light) + light - FALLOFF_MARGIN)
     return np.asarray(Image.fromarray(level, mode="F").resize((w, h), Image.BILINEAR), dtype=np.float32)
 
 
@@ -398,12 +401,79 @@ def ink_side(x: np.ndarray, threshold: float = INK_FLOOR) -> int:
     return max(bottom - top, right - left)
 
 
+PAGE_GRID = 64  # the sheet of paper is looked for on a copy this many pixels on its longer side
+SURFACE_SPREAD = 0.2  # the surface around it is no darker than its median by more than this, but for 1%
+
+
+def on_page(x: np.ndarray) -> np.ndarray:
+    """A photo of a sheet of paper lying on a darker surface (a desk, a table) with the surface made paper:
+    each pixel off the sheet takes the level of the nearest part of the sheet. Anything else is returned as
+    it is. Without this the surface was the background (the sheet then "ink") or, where the sheet fills
+    most of the photo, its edge stood out as ink around the digit, which shrank into a speck of the crop."""
+    h, w = x.shape
+    if min(h, w) < PAGE_GRID:
+        return x
+    f = PAGE_GRID / max(h, w)
+    coarse = np.asarray(Image.fromarray(x, mode="F").resize((max(1, round(w * f)), max(1, round(h * f))), Image.BOX))
+    sheet = find_sheet(coarse)
+    if sheet is None:
+        return x
+    # Off the sheet, and a coarse pixel into it (its blurred edge), the nearest level on it.
+    inside = ndimage.binary_erosion(sheet, iterations=1)
+    nearest = ndimage.distance_transform_edt(~inside, return_distances=False, return_indices=True)
+    level = coarse[nearest[0], nearest[1]]
+    full = np.asarray(Image.fromarray(inside.astype(np.float32), mode="F").resize((w, h), Image.BILINEAR)) > 0.5
+    off = np.sort(x[~full])
+    if sorted_median(off) - sorted_percentile(off, 1) > SURFACE_SPREAD:
+        return x  # dark strokes off the "sheet": writing in a shadow, not a desk
+    fill = np.asarray(Image.fromarray(level, mode="F").resize((w, h), Image.BILINEAR), dtype=np.float32)
+    return np.where(full, x, fill).astype(np.float32)
+
+
+def find_sheet(coarse: np.ndarray) -> np.ndarray | None:
+    """The sheet of paper in a coarse gray copy of a photo (paper bright), or None unless the photo shows one
+    on a clearly darker surface: the bright part beyond Otsu's threshold, largest piece and its holes (the
+    writing), covering 30-97% of the photo, convex (one run per row and column), with under 15% of it
+    writing, the surface along at least 15% of the photo's edge, the two levels 0.25 apart and few pixels
+    between them (a sheet's edge is a step; a lamp's falloff towards the corners is a slope)."""
+    labels, n = ndimage.label(coarse > otsu_threshold(coarse))
+    if n == 0:
+        return None
+    paper = labels == 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
+    if np.concatenate([paper[0], paper[-1], paper[:, 0], paper[:, -1]]).mean() > 0.85:
+        return None  # the paper runs along the photo's edge (the sheet's holes, the writing, never reach it)
+    sheet = ndimage.binary_fill_holes(paper)
+    around = ~sheet
+    if not 0.3 <= sheet.mean() <= 0.97 or (sheet & ~paper).sum() > 0.15 * sheet.sum():
+        return None
+    high, low = float(np.median(coarse[paper])), float(np.median(coarse[around]))
+    between = (coarse > low + 0.25 * (high - low)) & (coarse < high - 0.25 * (high - low))
+    if high - low < 0.25 or between.mean() > 0.08 or not (one_run(sheet) and one_run(sheet.T)):
+        return None
+    return sheet
+
+
+def one_run(mask: np.ndarray) -> bool:
+    """At least 95% of the rows that hold any of `mask` hold it in one run (a convex shape's rows all do)."""
+    starts = np.count_nonzero(np.diff(mask.astype(np.int8), axis=1, prepend=0, append=0) == 1, axis=1)
+    return float(np.mean(starts[starts > 0] == 1)) >= 0.95
+
+
+def otsu_threshold(x: np.ndarray) -> float:
+    """The level that best splits `x` (in [0, 1]) into two classes (Otsu: most variance between them)."""
+    counts, edges = np.histogram(x, 64, (0, 1))
+    p, centres = counts / counts.sum(), (edges[:-1] + edges[1:]) / 2
+    below, mass = np.cumsum(p), np.cumsum(p * centres)
+    between = (mass[-1] * below - mass) ** 2 / np.maximum(below * (1 - below), 1e-12)
+    return float(edges[int(np.argmax(between)) + 1])
+
+
 def read_upload(data: bytes, max_pixels: int, work_side: int) -> tuple[np.ndarray, float, int, int, bool]:
     """An upload decoded (at the scale `work_side` needs), oriented and in grayscale with bright ink:
     (image in [0, 1], background level, width, height, inverted). Steps 1-5 of the module's recipe."""
     img = decode(data, max_pixels, work_side)
     width, height = oriented_size(img)
-    x = to_gray(img)
+    x = on_page(to_gray(img))
     background = border_level(x)
     inverted = background > 0.5
     if inverted:

@@ -100,7 +100,7 @@ def realistic_pairs(mnist_fixture):
 @pytest.mark.parametrize("name,bar", [("scan", 0.93), ("canvas-transparent", 0.93), ("canvas-white-on-black", 0.93),
                                       ("photo", 0.70)])
 def test_realistic_uploads_of_overlapped_digits(client, realistic_pairs, name, bar):
-    """Photos of overlapped digits are the known weak spot (README: 84.5% on 1,000 pairs): faint half-ink strokes
+    """Photos of overlapped digits are the known weak spot (README: 84.3% on 1,000 pairs): faint half-ink strokes
     partly fall under the noise floor that keeps single-digit photos clean."""
     from tests.realistic import accuracy
 

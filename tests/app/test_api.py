@@ -371,6 +371,20 @@ def test_digits_photographed_under_a_lamp_whose_light_falls_off_towards_the_corn
     assert right >= 11
 
 
+@pytest.mark.parametrize("size", [(1200, 900), (4032, 3024)])
+def test_digits_on_a_sheet_photographed_on_a_desk_are_read(client, mnist_fixture, size):
+    """The desk around the sheet was the background (the sheet then "ink"), or its edge stood around the
+    digit as ink: 0 of 40 such photos were read, at either size."""
+    from support.images import desk_photo
+
+    images, labels = mnist_fixture
+    right = 0
+    for i in range(8):
+        r = client.post("/predict", files={"file": ("desk.jpg", desk_photo(images[i], seed=i, size=size), "image/jpeg")})
+        right += r.status_code == 200 and r.json()["digit"] == labels[i]
+    assert right >= 7
+
+
 def test_a_small_digit_in_a_12_mp_photo_of_a_page_is_read(client, mnist_fixture):
     from support.images import phone_jpeg
 

@@ -196,3 +196,18 @@ def test_the_page_shows_a_number_that_fills_the_image_whole(client):
     view = client.post("/ui/predict", data={"task": "number"},
                        files={"file": ("n.png", draw("17", height=100, pen=10), "image/png")}).json()
     assert view["figure"] == [0, 0, view["width"], view["height"]]
+
+
+def test_a_number_on_a_sheet_photographed_on_a_desk_is_read(client, mnist_fixture):
+    # The desk around the sheet was the background (the sheet then one "ink" block): 0 of 40 such photos
+    # of 2-5 digits were read.
+    from support.images import desk_photo
+
+    images, labels = mnist_fixture
+    right = 0
+    for seed, k in enumerate(((0, 1, 2), (3, 4, 5, 6), (7, 8), (9, 10, 11, 12, 13))):
+        text = "".join(str(int(labels[i])) for i in k)
+        r = client.post("/predict/number", files={"file": ("desk.jpg", desk_photo(np.concatenate(images[list(k)], 1), seed=seed),
+                                                             "image/jpeg")})
+        right += r.status_code == 200 and r.json()["number"] == text
+    assert right >= 3

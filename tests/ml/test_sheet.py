@@ -1,0 +1,65 @@
+"""A sheet of paper photographed on a darker desk: the desk is made paper before anything else
+(`app.ml.preprocess.on_page`), and nothing else is taken for a sheet."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from app.ml.preprocess import PAGE_GRID, decode, find_sheet, on_page, prepare, to_gray
+from support.images import desk_photo, lamp_photo, phone_jpeg, png
+
+
+def gray(data: bytes, side: int = 256) -> np.ndarray:
+    return to_gray(decode(data, 40_000_000, side))
+
+
+def coarse(x: np.ndarray) -> np.ndarray:
+    h, w = x.shape
+    f = PAGE_GRID / max(h, w)
+    return np.asarray(Image.fromarray(x, mode="F").resize((round(w * f), round(h * f)), Image.BOX))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_sheet_on_a_desk_is_found_and_the_desk_becomes_paper(mnist_fixture, seed):
+    x = gray(desk_photo(mnist_fixture[0][seed], seed=seed))
+    sheet = find_sheet(coarse(x))
+    assert sheet is not None and 0.3 <= sheet.mean() <= 0.97
+    flat = on_page(x)
+    assert flat.min() < 0.4, "the ink stays"
+    border = np.concatenate([flat[0], flat[-1], flat[:, 0], flat[:, -1]])
+    assert border.min() > 0.6, "the desk along the photo's edge is paper now"
+
+
+def test_photos_without_a_sheet_on_a_desk_are_left_as_they_are(mnist_fixture):
+    digit = mnist_fixture[0][0]
+    ring = Image.new("L", (300, 300), 0)
+    ImageDraw.Draw(ring).ellipse([20, 20, 280, 280], outline=255, width=40)  # a big 0, white on black
+    uploads = [lamp_photo(digit, 0.5, seed=1), phone_jpeg(digit, (1200, 900)), png(np.asarray(ring)),
+               png(np.asarray(Image.fromarray(digit).resize((280, 280))))]
+    for data in uploads:
+        x = gray(data)
+        assert find_sheet(coarse(x)) is None and on_page(x) is x
+
+
+def test_writing_in_a_shadow_with_a_sharp_edge_is_not_taken_for_a_desk():
+    # A phone's shadow over a quarter of the page looks like a desk around a sheet; the digit in it
+    # would have been painted over with paper.
+    x = np.full((300, 400), 0.9, np.float32)
+    x[150:, 200:] = 0.45
+    x[190:270, 280:290] = 0.08  # a 1 written in the shadow
+    assert find_sheet(coarse(x)) is not None, "the shadow's quarter looks like a desk"
+    assert on_page(x) is x
+
+
+def test_a_digit_on_a_sheet_on_a_desk_is_read_as_on_a_plain_page(mnist_fixture):
+    digit = mnist_fixture[0][3]
+    on_desk, plain = prepare(desk_photo(digit, seed=3)), prepare(phone_jpeg(digit, (1200, 900)))
+    assert on_desk.glyphs == 1 and np.abs(on_desk.image - plain.image).mean() < 0.05
+
+
+def test_a_desk_photo_is_decoded_at_its_reduced_scale_without_a_second_decode(mnist_fixture):
+    data = desk_photo(mnist_fixture[0][0], seed=0, size=(4032, 3024))
+    assert decode(data, 40_000_000, 256).size == (504, 378)
+    assert Image.open(io.BytesIO(data)).size == (4032, 3024)
