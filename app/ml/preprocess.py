@@ -8,11 +8,12 @@ The MNIST recipe, step by step:
 2. apply the EXIF orientation;
 3. flatten transparency onto a background that contrasts with the ink (a canvas export with black
    strokes on a transparent background must not become black on black);
-4. grayscale (16-bit and float images scaled by their own range);
+4. grayscale (16-bit and float images scaled by their own range); a photo of a sheet of paper lying
+   on a darker desk has the desk made paper (`on_page`);
 5. polarity: MNIST ink is bright on dark; dark-on-light images are inverted;
-6. paper texture, shadows and noise are removed (flat-field by a morphological opening, then a
-   noise threshold), but only for images that are not already clean; a ruled or squared page's
-   printed lines are taken out (`app.ml.rules`);
+6. paper texture, shadows and noise are removed (flat-field by a morphological opening that follows
+   the light's falloff towards the corners, then a noise threshold), but only for images that are not
+   already clean; a ruled or squared page's printed lines are taken out (`app.ml.rules`);
 7. a digit whose strong ink (over STRONG) spans under SMALL_INK pixels of the downscaled image (a
    small digit in a 12 MP photo) is read again from a copy downscaled only to DETAIL_SIDE; where its
    ink there is still a speck, spans the page (the lines of a notebook photographed from afar) or has
@@ -50,6 +51,9 @@ FINE_SIDE = 1500  # a large upload whose ink at DETAIL_SIDE is still small or pa
 WINDOW = 3  # strongest ink, this many times that ink's size, is read from a decode at least this large
 PAGE = 0.9  # ink whose box covers this share of both sides of a large upload is a page's lines, not a digit
 INK_MIN = 0.15  # an image whose strongest ink is fainter than this holds no digit
+FALLOFF_MARGIN = 0.02  # the light's falloff corrects the paper's level only where the opening stays this much under it
+PAGE_GRID = 64  # the sheet of paper is looked for on a copy this many pixels on its longer side
+SURFACE_SPREAD = 0.2  # a desk around a photographed sheet: 99% of it at most this much darker than its median
 FORMATS = "PNG, JPEG, HEIC, GIF, BMP, WebP, AVIF, TIFF"
 # HEIF brands whose images are HEVC-coded (an iPhone photo's major brand is 'heic'); AVIF is Pillow's own
 HEVC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
@@ -185,9 +189,6 @@ def downscale_to(x: np.ndarray, side: int = 0) -> np.ndarray:
         return x
     img = Image.fromarray(x, mode="F").resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BOX)
     return np.asarray(img, dtype=np.float32)
-
-
-FALLOFF_MARGIN = 0.02  # the light's falloff corrects the paper's level only where the opening stays this much under it
 
 
 def paper_level(x: np.ndarray) -> np.ndarray:
@@ -399,10 +400,6 @@ def ink_side(x: np.ndarray, threshold: float = INK_FLOOR) -> int:
         return 0
     top, bottom, left, right = ink_box(x, threshold)
     return max(bottom - top, right - left)
-
-
-PAGE_GRID = 64  # the sheet of paper is looked for on a copy this many pixels on its longer side
-SURFACE_SPREAD = 0.2  # the surface around it is no darker than its median by more than this, but for 1%
 
 
 def on_page(x: np.ndarray) -> np.ndarray:
