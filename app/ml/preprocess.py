@@ -193,8 +193,10 @@ def downscale_to(x: np.ndarray, side: int = 0) -> np.ndarray:
 
 def paper_level(x: np.ndarray) -> np.ndarray:
     """The paper's level under the ink, at each pixel: a 7x7 opening (edges replicated) of a 32x32 area-
-    downscaled copy, scaled back up. The opening is scipy's (Pillow's MinFilter/MaxFilter give the same
-    values in 20x the time)."""
+    downscaled copy, scaled back up; where the light falls off towards the corners, the opening stays under
+    the paper there, and the opening of the copy less that falloff (`light_falloff`) is taken instead
+    where it stands more than FALLOFF_MARGIN higher. The opening is scipy's (Pillow's MinFilter/MaxFilter
+    give the same values in 20x the time)."""
     h, w = x.shape
     coarse = np.asarray(Image.fromarray(x, mode="F").resize((32, 32), Image.BOX))
     light = light_falloff(coarse)
@@ -203,6 +205,7 @@ def paper_level(x: np.ndarray) -> np.ndarray:
 
 
 def opening(x: np.ndarray) -> np.ndarray:
+    """A 7x7 grey opening (minimum, then maximum), edges replicated."""
     return ndimage.maximum_filter(ndimage.minimum_filter(x, 7, mode="nearest"), 7, mode="nearest")
 
 
@@ -219,9 +222,8 @@ def light_falloff(coarse: np.ndarray) -> np.ndarray:
         paper = QUADRATIC[keep]
         coef = np.linalg.solve(paper.T @ paper, paper.T @ values[keep])  # least squares (6 unknowns)
         residual = values - QUADRATIC @ coef
-        kept = np.sort(residual[keep])
-        median = sorted_median(kept)
-        keep = residual <= median + 2.5 * 1.4826 * sorted_median(np.sort(np.abs(kept - median))) + 0.01
+        median, sigma = robust_spread(np.sort(residual[keep]))
+        keep = residual <= median + 2.5 * sigma + 0.01
     return (QUADRATIC @ coef).reshape(32, 32).astype(np.float32)
 
 
@@ -229,6 +231,12 @@ def sorted_median(s: np.ndarray) -> float:
     """np.median of a sorted 1-D array, bit for bit (the mean of its middle one or two values)."""
     n = len(s)
     return float(np.mean(s[(n - 1) // 2:n // 2 + 1]))
+
+
+def robust_spread(s: np.ndarray) -> tuple[float, float]:
+    """The median of a sorted 1-D array and its robust sigma (1.4826 x the median absolute deviation)."""
+    median = sorted_median(s)
+    return median, 1.4826 * sorted_median(np.sort(np.abs(s - median)))
 
 
 def sorted_percentile(s: np.ndarray, q: float) -> float:
@@ -246,8 +254,7 @@ def remove_background(x: np.ndarray) -> np.ndarray:
     """Flat-field (subtract a morphological opening of a coarse copy) and cut the noise floor."""
     x = x - paper_level(x)
     levels = np.sort(x, axis=None)
-    median = sorted_median(levels)
-    spread = 1.4826 * sorted_median(np.sort(np.abs(levels - median)))  # a robust sigma (MAD)
+    median, spread = robust_spread(levels)
     floor = median + 4 * spread + 0.04
     # The ink's level: a high percentile, of a lightly smoothed copy too, so that a small digit (under
     # 0.5% of the pixels) still counts while single noisy pixels do not.
@@ -410,19 +417,18 @@ def on_page(x: np.ndarray) -> np.ndarray:
     h, w = x.shape
     if min(h, w) < PAGE_GRID:
         return x
-    f = PAGE_GRID / max(h, w)
-    coarse = np.asarray(Image.fromarray(x, mode="F").resize((max(1, round(w * f)), max(1, round(h * f))), Image.BOX))
+    coarse = downscale_to(x, PAGE_GRID)
     sheet = find_sheet(coarse)
     if sheet is None:
         return x
     # Off the sheet, and a coarse pixel into it (its blurred edge), the nearest level on it.
     inside = ndimage.binary_erosion(sheet, iterations=1)
-    nearest = ndimage.distance_transform_edt(~inside, return_distances=False, return_indices=True)
-    level = coarse[nearest[0], nearest[1]]
     full = np.asarray(Image.fromarray(inside.astype(np.float32), mode="F").resize((w, h), Image.BILINEAR)) > 0.5
     off = np.sort(x[~full])
     if sorted_median(off) - sorted_percentile(off, 1) > SURFACE_SPREAD:
         return x  # dark strokes off the "sheet": writing in a shadow, not a desk
+    nearest = ndimage.distance_transform_edt(~inside, return_distances=False, return_indices=True)
+    level = coarse[nearest[0], nearest[1]]
     fill = np.asarray(Image.fromarray(level, mode="F").resize((w, h), Image.BILINEAR), dtype=np.float32)
     return np.where(full, x, fill).astype(np.float32)
 
