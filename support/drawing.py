@@ -7,7 +7,7 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw
 
-# Unit-box polylines of hand-drawn digits and a few letters (y grows downwards).
+# Unit-box polylines of hand-drawn digits, a few letters and marks (y grows downwards).
 STROKES = {
     "0": [[(0.5, 0), (0.15, 0.2), (0.1, 0.5), (0.15, 0.8), (0.5, 1), (0.85, 0.8), (0.9, 0.5), (0.85, 0.2), (0.5, 0)]],
     "1": [[(0.3, 0.2), (0.55, 0), (0.55, 1)]],
@@ -20,6 +20,8 @@ STROKES = {
     "X": [[(0, 0), (1, 1)], [(1, 0), (0, 1)]],
     "W": [[(0, 0), (0.25, 1), (0.5, 0.4), (0.75, 1), (1, 0)]],
     "-": [[(0, 0.5), (1, 0.5)]],
+    ",": [[(0.55, 0.85), (0.5, 1), (0.35, 1.2)]],  # a comma's tail reaches below the line
+    ".": [[(0.5, 0.95), (0.5, 0.95)]],  # a dot: the pen's width
 }
 
 

@@ -43,9 +43,22 @@ class NumberDigit(BaseModel):
                            description="[x, y, w, h] in the upload's pixels (after EXIF orientation)")
 
 
+class NumberMark(BaseModel):
+    mark: Literal[",", ".", "-"] = Field(description="',' or '.' written low between the digits, '-' a dash "
+                                                     "across their middle")
+    box: list[int] = Field(min_length=4, max_length=4,
+                           description="[x, y, w, h] in the upload's pixels (after EXIF orientation)")
+
+
 class NumberPrediction(BaseModel):
-    number: str = Field(description="the digits read left to right (leading zeros kept)", pattern=r"^[0-9]+$")
+    number: str = Field(description="the digits read left to right (leading zeros kept), without any mark "
+                                    "written among them", pattern=r"^[0-9]+$")
+    text: str = Field(description="the line as written: `number` with each mark in `marks` where it stands "
+                                  "among the digits (\"1,234\", \"3.14\", \"-5\"); equal to `number` when "
+                                  "there is none", pattern=r"^[0-9,.\-]+$")
     digits: list[NumberDigit]
+    marks: list[NumberMark] = Field(description="marks written among the digits, left to right: not read "
+                                                "as digits")
     confidence: float = Field(ge=0, le=1, description="calibrated probability that the whole string is right")
     model: ModelRef
 

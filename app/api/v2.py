@@ -52,7 +52,8 @@ OUTPUTS = {
     "digit": [DIGIT, CONFIDENCE, PROBABILITIES, REJECTED],
     "overlap": [{"name": "present", "datatype": "BOOL", "shape": [-1, 10]}, PROBABILITIES, REJECTED],
     "sum": [DIGIT, {"name": "sum", "datatype": "INT64", "shape": [-1]}, CONFIDENCE, REJECTED],
-    "number": [{"name": "number", "datatype": "BYTES", "shape": [-1]}, CONFIDENCE, REJECTED],
+    "number": [{"name": "number", "datatype": "BYTES", "shape": [-1]}, {"name": "text", "datatype": "BYTES", "shape": [-1]},
+               CONFIDENCE, REJECTED],
 }
 ERRORS = {status: {"model": ProtocolErrorBody, "description": text} for status, text in {
     400: "malformed request: JSON, shape, datatype, unknown or missing input or output, truncated binary data",
@@ -237,6 +238,7 @@ def item_outputs(model: str, slots: list[tuple[dict | None, str]]) -> list[oip.O
 
     if model == "number":
         return [oip.Output("number", "BYTES", [r["number"] if r else "" for r in results]),
+                oip.Output("text", "BYTES", [r["text"] if r else "" for r in results]),
                 column("confidence", "FP32", "confidence", 0.0), rejected]
     if model == "overlap":
         present = np.zeros((len(results), len(DIGITS)), np.bool_)

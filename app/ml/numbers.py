@@ -33,7 +33,7 @@ from scipy import ndimage
 
 from app.ml import lines
 from app.ml.cards import read_fitted_card
-from app.ml.ink import EIGHT, Glyph, columns, components
+from app.ml.ink import EIGHT, Glyph, columns, components, stroke_width
 from app.ml.lines import Strip, line_image
 from app.ml.preprocess import (
     FINE_SIDE,
@@ -58,6 +58,10 @@ TALL = 0.3  # a piece at least this share of the tallest one's height is writing
 LINE_GAP = 0.35  # two lines of writing: a band of empty rows at least this share of a digit's height between them
 WRITING = 0.6  # in a large photo, ink whose smoothed level reaches this share of the strongest is writing
 # (a notebook page's lines, photographed from afar, are thinner and fainter at LINE_SIDE)
+MARK = 0.6  # a mark written between the digits (',' '.' '-') is under this share of their height tall
+PEN_SHARE = 0.5  # and drawn at least this share of their stroke width thick
+MISREAD = (",", "-")  # marks taken out of the ink before the line model reads it, which read them as a 1
+# or a 2; it passes over a dot, which stays (so a speck taken for one never changes the digits read)
 SURELY_NOT = 0.99  # a line is refused when the gate gives every glyph at least this P(not a digit):
 # stricter than one digit's rejection threshold, since touching digits make odd glyphs (a "01" read
 # as one glyph has P 0.83) while letters and doodles score ~1.0
@@ -75,11 +79,21 @@ class LineInk:
     inverted: bool
 
 
+@dataclass(frozen=True)
+class Mark:
+    """A mark written among the digits, which the line reads without: ',' '.' or '-' (`mark_of`)."""
+
+    mark: str
+    glyph: Glyph
+
+
 @dataclass
 class Line(LineInk):
-    """A line of writing ready to read: its ink, its glyphs and the strips the line model reads."""
+    """A line of writing ready to read: its ink (its marks taken out), its glyphs, its marks and the
+    strips the line model reads."""
 
     glyphs: list[Glyph] = field(default_factory=list)
+    marks: list[Mark] = field(default_factory=list)
     views: list[Strip] = field(default_factory=list)  # the strips the line model reads: `strip` at several widths
 
     @property
@@ -201,11 +215,80 @@ def read_line(data: bytes, max_pixels: int) -> Line:
     page, pieces = line_ink(data, max_pixels)
     if (n := count_lines(pieces)) > 1:
         raise several_lines(n)
-    glyphs = line_glyphs(pieces)
+    glyphs, marks = line_marks(columns(pieces))
+    glyphs = line_glyphs(glyphs)
+    if any(m.mark in MISREAD for m in marks):
+        page.ink = without(page.ink, [m.glyph for m in marks if m.mark in MISREAD])
     strip = line_image(page.ink) if glyphs else None
     if strip is None:
+        if marks:
+            raise no_digit()
         raise no_ink("the image has no ink that stands out from the background")
-    return Line(**vars(page), glyphs=glyphs, views=lines.views(strip))
+    return Line(**vars(page), glyphs=glyphs, marks=marks, views=lines.views(strip))
+
+
+def line_marks(glyphs: list[Glyph]) -> tuple[list[Glyph], list[Mark]]:
+    """The line's columns of ink (`columns`) parted into glyphs and marks, judged against the band of
+    rows the digits stand in (the median top and bottom of the columns at least 0.6 of the tallest's
+    height) and their pen: a mark is a column that `mark_of` names, drawn at least PEN_SHARE of the
+    digits' stroke width thick (a stray speck or a fragment of a broken stroke is thinner) and
+    standing `apart` (a digit's detached foot or bar stands under or over its digit); a ',' or '.'
+    after a digit, a '-' anywhere."""
+    if len(glyphs) < 2:
+        return glyphs, []
+    tallest = max(g.height for g in glyphs)
+    tall = [g for g in glyphs if g.height >= 0.6 * tallest]
+    top, bottom = float(np.median([g.top for g in tall])), float(np.median([g.bottom for g in tall]))
+    named = {i: mark for i, g in enumerate(glyphs) if (mark := mark_of(g, top, bottom - top))}
+    if named:
+        pen = float(np.median([stroke_width(g.mask) for g in tall]))
+        named = {i: mark for i, mark in named.items()
+                 if thickness(glyphs[i], mark) >= PEN_SHARE * pen and apart(glyphs[i], mark, glyphs, pen)}
+        named = {i: mark for i, mark in named.items()
+                 if mark == "-" or any(o.right <= glyphs[i].left for j, o in enumerate(glyphs) if j not in named)}
+    return [g for i, g in enumerate(glyphs) if i not in named], [Mark(named[i], glyphs[i]) for i in sorted(named)]
+
+
+def mark_of(g: Glyph, top: float, height: float) -> str | None:
+    """The mark a column of ink would be, beside digits standing between rows `top` and `top + height`:
+    "-" a flat stroke across the middle of the band; "." a round dot and "," a short upright stroke
+    (or one whose tail reaches below the band) in its lowest two-fifths, down to its bottom; None
+    for anything else."""
+    if g.height >= MARK * height or g.width >= 1.5 * height or max(g.height, g.width) < 0.08 * height:
+        return None
+    middle = (g.top + g.bottom) / 2 - top
+    if g.height <= min(0.5 * g.width, 0.25 * height) and g.width >= 0.25 * height and 0.3 * height <= middle <= 0.7 * height:
+        return "-"
+    if g.top - top < 0.6 * height or g.bottom - top < 0.75 * height or g.width > 0.4 * height:
+        return None
+    if g.height <= 0.3 * height and g.mask.mean() >= 0.45 and g.height <= 1.25 * g.width <= 1.9 * g.height:
+        return "."
+    if g.height >= 1.2 * g.width or g.bottom - top > 1.1 * height:
+        return ","
+    return None
+
+
+def thickness(g: Glyph, mark: str) -> int:
+    """How thick a mark is drawn: a dash's height, a comma's width, a dot's smaller side."""
+    return {"-": g.height, ",": g.width}.get(mark, min(g.height, g.width))
+
+
+def apart(g: Glyph, mark: str, glyphs: list[Glyph], pen: float) -> bool:
+    """No other column stands over or under the mark (a comma's tail may lean under the digit before it
+    by a quarter of its width), and a dash has half a pen's width of paper on either side (a 5's
+    detached bar starts where its digit ends)."""
+    allowed = {",": 0.25 * g.width, "-": -0.5 * pen}.get(mark, 0)
+    return all(min(g.right, o.right) - max(g.left, o.left) <= allowed for o in glyphs if o is not g)
+
+
+def without(ink: np.ndarray, pieces: list[Glyph]) -> np.ndarray:
+    """`ink` with the pieces taken out, their faint edges (under INK_LEVEL) too."""
+    mask = np.zeros(ink.shape, dtype=bool)
+    for g in pieces:
+        mask[g.top:g.bottom, g.left:g.right] |= g.mask
+    out = ink.copy()
+    out[ndimage.binary_dilation(mask, EIGHT, iterations=2)] = 0
+    return out
 
 
 def count_lines(pieces: list[Glyph]) -> int:
@@ -231,10 +314,9 @@ def several_lines(n: int) -> InputError:
                            "line as its own image (crop it)", "several_lines")
 
 
-def line_glyphs(pieces: list[Glyph]) -> list[Glyph]:
-    """The pieces of ink (`components`) as columns, without specks: pieces under a fifth of the tallest
-    glyph's height and small."""
-    glyphs = columns(pieces)
+def line_glyphs(glyphs: list[Glyph]) -> list[Glyph]:
+    """The columns of ink (`columns`) without specks: columns under a fifth of the tallest one's height
+    and small."""
     if not glyphs:
         return []
     tallest = max(g.height for g in glyphs)
@@ -326,8 +408,21 @@ def assemble(line: Line, log_probs: list[np.ndarray], p_not: list[float], calibr
         digits.append({"digit": digit, "confidence": lines.digit_probability(outputs, digit, a, b),
                        "box": box(*lines.work_box(strip, a, b), line.scale, line.width, line.height, line.origin)})
         inputs.append(lines.crop(strip, a, b))
-    return {"number": "".join(str(d["digit"]) for d in digits), "digits": digits,
+    marks = [{"mark": m.mark, "box": box(m.glyph.left, m.glyph.top, m.glyph.right, m.glyph.bottom, line.scale,
+                                         line.width, line.height, line.origin)} for m in line.marks]
+    number = "".join(str(d["digit"]) for d in digits)
+    return {"number": number, "text": written(number, digits, marks), "digits": digits, "marks": marks,
             "confidence": calibration.confidence(reading.log_p), "log_p": reading.log_p, "inputs": inputs}
+
+
+def written(number: str, digits: list[dict], marks: list[dict]) -> str:
+    """The number as written: its digits with each mark where it stands among them (left to right by
+    the centres of the boxes, in the upload's pixels)."""
+    centre = [d["box"][0] + d["box"][2] / 2 for d in digits]
+    at = {i: "" for i in range(len(number) + 1)}
+    for m in sorted(marks, key=lambda m: m["box"][0]):
+        at[sum(c < m["box"][0] + m["box"][2] / 2 for c in centre)] += m["mark"]
+    return "".join(at[i] + (number[i] if i < len(number) else "") for i in range(len(number) + 1))
 
 
 __all__ = ["Calibration", "InputError", "Line", "assemble", "box", "glyph_inputs", "line_strip", "read_number_card",

@@ -206,6 +206,19 @@ def test_number_mode_reads_12_drawn_on_the_wide_canvas(page, server):
     assert page.locator("#crops img").count() == 2
 
 
+def test_number_mode_shows_a_comma_drawn_between_the_digits_as_written(page, server):
+    page.goto(server + "/")
+    page.check("input[name=task][value=number]")
+    x, y, w, h = canvas_box(page)
+    stroke(page, [(0.3, 0.2), (0.55, 0), (0.55, 1)], (x + 0.25 * w, y + 0.2 * h, 0.12 * w, 0.6 * h))
+    stroke(page, [(0.6, 0), (0.5, 1)], (x + 0.41 * w, y + 0.72 * h, 0.03 * w, 0.2 * h))  # the comma
+    stroke(page, [(0.1, 0.25), (0.35, 0.02), (0.7, 0.02), (0.9, 0.25), (0.8, 0.45), (0.1, 1), (0.95, 1)],
+           (x + 0.5 * w, y + 0.2 * h, 0.14 * w, 0.6 * h))
+    page.click("#predict-drawing")
+    expect(page.locator("#answer strong.number-answer")).to_have_text("1,2", timeout=10_000)
+    assert page.locator("#boxes rect.box").count() == 2, "two digits boxed; the comma is not read as a 1"
+
+
 def test_a_number_drawn_in_digit_mode_is_read_at_a_click_on_read_it_as_a_number(page, server):
     page.goto(server + "/")
     x, y, w, h = canvas_box(page)

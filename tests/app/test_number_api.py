@@ -16,8 +16,9 @@ def test_number_returns_the_contract(client):
     r = read(client, data)
     assert r.status_code == 200, r.text
     body = r.json()
-    assert set(body) == {"number", "digits", "confidence", "model"}
+    assert set(body) == {"number", "text", "digits", "marks", "confidence", "model"}
     assert body["number"] == "".join(str(d["digit"]) for d in body["digits"])
+    assert body["text"] == body["number"] and body["marks"] == [], "no mark written, none reported"
     assert 0 <= body["confidence"] <= 1 and all(0 <= d["confidence"] <= 1 for d in body["digits"])
     assert body["model"]["name"] == "line" and body["model"]["arch"] == "crnn"
     boxes = [d["box"] for d in body["digits"]]
@@ -100,6 +101,26 @@ def test_the_page_without_javascript_reads_a_number_and_boxes_it(client):
     assert r.status_code == 200
     assert 'class="number-answer">17<' in r.text
     assert r.text.count('class="box"') == 2 and r.text.count('alt="digit ') == 2
+
+
+@pytest.mark.parametrize("text", ["1,234", "3.14", "-5", "12-45", "2,50"])
+def test_a_comma_a_point_or_a_dash_written_among_the_digits_is_a_mark_in_the_text_and_not_a_digit(client, text):
+    r = read(client, draw(text, height=100, pen=10, background="white"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    digits = "".join(c for c in text if c.isdigit())
+    assert (body["number"], body["text"]) == (digits, text)
+    assert [m["mark"] for m in body["marks"]] == [c for c in text if not c.isdigit()]
+    mark, boxes = body["marks"][0]["box"], [d["box"] for d in body["digits"]]
+    before = text.index(body["marks"][0]["mark"])  # digits left of the mark
+    assert all(b[0] + b[2] / 2 < mark[0] + mark[2] / 2 for b in boxes[:before])
+    assert all(b[0] + b[2] / 2 > mark[0] + mark[2] / 2 for b in boxes[before:])
+
+
+def test_the_page_shows_a_number_as_written_with_its_marks(client):
+    r = client.post("/", data={"task": "number"}, files={"file": ("n.png", draw("1,234", height=100, pen=10), "image/png")})
+    assert r.status_code == 200 and 'class="number-answer">1,234<' in r.text
+    assert r.text.count('class="box"') == 4, "the digits are boxed, the comma is not read as one"
 
 
 def test_the_page_without_javascript_keeps_box_labels_inside_the_image_when_the_digits_touch_its_top(client):

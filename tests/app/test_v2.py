@@ -104,16 +104,17 @@ def test_sum_overlap_and_number_answers_equal_their_upload_routes(server, triton
         assert summed.as_numpy("sum")[i] == body["sum"] and summed.as_numpy("digit")[i] == body["digit"]
         _, body = upload_answer(server, "/predict/overlap", data)
         assert list(np.flatnonzero(overlap.as_numpy("present")[i])) == body["digits"]
-    lines = [draw("2025", background="white"), draw("17", background="black"), draw("AXW", background="white"),
+    lines = [draw("2025", background="white"), draw("1,7", background="black"), draw("AXW", background="white"),
              draw_lines(["12", "345"])]
     read = triton.infer("number", [images_input(lines)])
     reasons = []
     for i, data in enumerate(lines):
         status, body = upload_answer(server, "/predict/number", data)
-        got, reason = read.as_numpy("number")[i].decode(), read.as_numpy("rejected")[i].decode()
-        assert (got, reason) == ((body["number"], "") if status == 200 else ("", body["reason"]))
+        got = read.as_numpy("number")[i].decode(), read.as_numpy("text")[i].decode()
+        reason = read.as_numpy("rejected")[i].decode()
+        assert (got, reason) == (((body["number"], body["text"]), "") if status == 200 else (("", ""), body["reason"]))
         reasons.append(reason)
-    assert reasons[2:] == ["not_a_digit", "several_lines"]
+    assert read.as_numpy("text")[1].decode() == "1,7" and reasons[2:] == ["not_a_digit", "several_lines"]
 
 
 @pytest.mark.parametrize("binary", [True, False], ids=["binary", "json"])

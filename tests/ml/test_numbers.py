@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from app.ml import lines, numbers
+from app.ml.ink import Glyph
 from app.ml.lines import BLANK, FRAME
 from support.drawing import draw
 
@@ -163,6 +164,56 @@ def test_rendered_lines_of_mnist_digits_are_never_counted_as_several(mnist_fixtu
     samples = make_strings(images, labels, list(range(1, 13)), 120, seed=3)  # jitter, sizes, touching, photos
     counts = [numbers.count_lines(numbers.line_ink(s.data, 40_000_000)[1]) for s in samples]
     assert counts == [1] * len(samples)
+
+
+def block(top: int, left: int, height: int, width: int) -> Glyph:
+    """A piece of ink that fills its box."""
+    return Glyph(top, left, top + height, left + width, np.ones((height, width), dtype=bool))
+
+
+DIGITS = [block(0, 0, 40, 8), block(0, 40, 40, 8)]  # two upright strokes 40 px tall, drawn 8 px wide
+
+
+def marks_of(extra: list[Glyph]) -> list[str]:
+    kept, marks = numbers.line_marks(sorted(DIGITS + extra, key=lambda g: g.left))
+    assert len(kept) + len(marks) == len(DIGITS) + len(extra)
+    return [m.mark for m in marks]
+
+
+def test_a_comma_a_point_and_a_dash_beside_digits_are_marks():
+    assert marks_of([block(30, 20, 16, 8)]) == [","]  # on the line, its tail below it
+    assert marks_of([block(31, 20, 8, 8)]) == ["."]
+    assert marks_of([block(17, 55, 6, 20)]) == ["-"]  # across the middle, after the digits
+    assert marks_of([block(17, -30, 6, 20)]) == ["-"]  # a minus sign before them
+
+
+def test_pieces_of_digits_and_specks_are_not_marks():
+    assert marks_of([block(31, 20, 3, 3)]) == [], "a speck thinner than the pen"
+    assert marks_of([block(31, 4, 8, 8)]) == [], "a piece under a digit (a detached foot)"
+    assert marks_of([block(0, 2, 6, 20)]) == [], "a flat piece over a digit (a 5's detached bar)"
+    assert marks_of([block(2, 20, 6, 14)]) == [], "a flat piece at the top: not a dash"
+    assert marks_of([block(17, 48, 6, 20)]) == [], "a flat piece that starts where a digit ends (a small 5's bar)"
+    assert marks_of([block(31, -20, 8, 8)]) == [], "a point before every digit"
+    assert marks_of([block(20, 20, 20, 8)]) == [], "half the digits' height, standing up from the line: a digit"
+
+
+def test_a_comma_is_taken_out_before_the_line_is_read_and_a_point_is_left():
+    comma, point = line("1,2", height=100, pen=10), line("1.2", height=100, pen=10)
+    assert [m.mark for m in comma.marks] == [","] and [m.mark for m in point.marks] == ["."]
+    g = comma.marks[0].glyph
+    assert comma.ink[g.top:g.bottom, g.left:g.right].max() == 0, "the comma's ink is gone"
+    g = point.marks[0].glyph
+    assert point.ink[g.top:g.bottom, g.left:g.right].max() > 0.9, "the point's ink stays: a speck taken for one changes no digit"
+    assert len(comma.glyphs) == len(point.glyphs) == 2
+
+
+def test_rendered_lines_of_mnist_digits_seldom_carry_a_mark(mnist_fixture):
+    from training.strings import make_strings
+
+    images, labels = mnist_fixture
+    samples = make_strings(images, labels, list(range(2, 8)), 150, seed=3)  # jitter, sizes, touching, photos
+    with_marks = sum(bool(numbers.read_line(s.data, 40_000_000).marks) for s in samples)
+    assert with_marks <= 2, with_marks
 
 
 def notebook_number(images, labels, k: tuple[int, ...], paper: str, seed: int) -> tuple[bytes, str, tuple]:

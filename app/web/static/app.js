@@ -45,7 +45,7 @@ function drawBars(view) {
 
 function answerText(view) {
   const r = view.result;
-  if (view.task === "number") return ["Number ", r.number, ` (${(100 * r.confidence).toFixed(1)}% confident)`];
+  if (view.task === "number") return ["Number ", r.text, ` (${(100 * r.confidence).toFixed(1)}% confident)`];
   if (view.task === "digit") return [`Digit `, String(r.digit), ` (${(100 * r.confidence).toFixed(1)}% confident)`];
   if (view.task === "overlap") return ["Digits ", r.digits.join(" and "), ""];
   return ["", `${r.digit} + ${r.number} = ${r.sum}`, ` (${(100 * r.confidence).toFixed(1)}% confident)`];
