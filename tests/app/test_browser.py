@@ -217,6 +217,8 @@ def test_number_mode_shows_a_comma_drawn_between_the_digits_as_written(page, ser
     page.click("#predict-drawing")
     expect(page.locator("#answer strong.number-answer")).to_have_text("1,2", timeout=10_000)
     assert page.locator("#boxes rect.box").count() == 2, "two digits boxed; the comma is not read as a 1"
+    assert page.locator("#boxes rect.mark-box").count() == 1, "the comma boxed as a mark"
+    expect(page.locator("#boxes-caption")).to_have_text("each digit found, each mark dashed")
 
 
 def test_a_number_drawn_in_digit_mode_is_read_at_a_click_on_read_it_as_a_number(page, server):

@@ -121,6 +121,8 @@ def test_the_page_shows_a_number_as_written_with_its_marks(client):
     r = client.post("/", data={"task": "number"}, files={"file": ("n.png", draw("1,234", height=100, pen=10), "image/png")})
     assert r.status_code == 200 and 'class="number-answer">1,234<' in r.text
     assert r.text.count('class="box"') == 4, "the digits are boxed, the comma is not read as one"
+    assert r.text.count('class="mark-box"') == 1 and '",": a mark, not a digit' in r.text
+    assert "each digit found, each mark dashed" in r.text
 
 
 def test_the_page_without_javascript_keeps_box_labels_inside_the_image_when_the_digits_touch_its_top(client):

@@ -97,7 +97,7 @@ function drawBoxes(view, imageUrl) {
   const [fx, fy, fw, fh] = view.figure || [0, 0, view.width, view.height];
   const unit = Math.max(fw, fh) / 100;
   svg.setAttribute("viewBox", `${fx} ${fy} ${fw} ${fh}`);
-  $("boxes-caption").textContent = "each digit found"
+  $("boxes-caption").textContent = "each digit found" + (view.result.marks.length ? ", each mark dashed" : "")
     + (fw < view.width || fh < view.height ? " (the photo zoomed to the writing)" : "");
   svg.replaceChildren(svgElement("image", { href: imageUrl, x: 0, y: 0, width: view.width, height: view.height,
     preserveAspectRatio: "none" }));
@@ -113,6 +113,15 @@ function drawBoxes(view, imageUrl) {
     const title = svgElement("title", {});
     title.textContent = `${d.digit}: ${percent} confident`;
     label.append(title);
+  });
+  // Marks written among the digits (a comma, a point, a dash): boxed dashed, not read as digits.
+  view.result.marks.forEach((m) => {
+    const [x, y, w, h] = m.box;
+    const rect = svgElement("rect", { class: "mark-box", x, y, width: w, height: h, "stroke-width": unit * 0.4 });
+    const title = svgElement("title", {});
+    title.textContent = `"${m.mark}": a mark, not a digit`;
+    rect.append(title);
+    svg.append(rect);
   });
   $("crops").replaceChildren(...view.previews.map((src, i) => {
     const img = document.createElement("img");
