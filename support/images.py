@@ -135,6 +135,12 @@ def pen_page_photo(ink: Image.Image, paper: str, rng: np.random.Generator, size:
 
 
 
+def note_photo(digit: np.ndarray, seed: int = 0, size: tuple[int, int] = (1200, 900)) -> bytes:
+    """`desk_photo` of a sticky note or a small card: it covers 20-50% of each side (4-25% of the photo), the
+    digit written up to 80% of its side."""
+    return desk_photo(digit, seed, size, cover=(0.2, 0.5), writing=0.8, note=True)
+
+
 def lamp_photo(digit: np.ndarray, falloff: float, seed: int = 0, size: tuple[int, int] = (1200, 900)) -> bytes:
     """A phone JPEG of a 28x28 MNIST digit (white on black; or a row of them) written in dark ink on paper lit
     from one point, as under a desk lamp or a phone's own light: the light is brightest near the photo's
@@ -162,11 +168,16 @@ def lamp_photo(digit: np.ndarray, falloff: float, seed: int = 0, size: tuple[int
     return encode(img, "JPEG", quality=int(rng.integers(80, 93)))
 
 
-def desk_photo(digit: np.ndarray, seed: int = 0, size: tuple[int, int] = (1200, 900)) -> bytes:
+NOTES = [(250, 236, 120), (250, 190, 205), (175, 222, 250), (205, 240, 170)]  # sticky notes: yellow, pink, blue, green
+
+
+def desk_photo(digit: np.ndarray, seed: int = 0, size: tuple[int, int] = (1200, 900), cover: tuple[float, float] = (0.55, 1.05),
+               writing: float = 0.4, note: bool = False) -> bytes:
     """A phone JPEG of a sheet of paper lying on a darker desk, a 28x28 MNIST digit (white on black; or a row of
-    them) written on it in dark ink: the sheet covers 55-100% of each side, turned up to 8 degrees, off-centre
-    (it may run past the photo's edges); the desk is wood, grey or black, with grain; the light falls from
-    one side."""
+    them) written on it in dark ink: the sheet covers `cover` of each side (55-100% by default), turned up to 8
+    degrees, off-centre (it may run past the photo's edges), the writing up to `writing` of its shorter side
+    tall; the desk is wood, grey or black, with grain; the light falls from one side. `note`: the sheet is a
+    sticky note (yellow, pink, blue or green paper)."""
     from PIL import ImageDraw, ImageFilter
 
     rng = np.random.default_rng(seed)
@@ -175,14 +186,15 @@ def desk_photo(digit: np.ndarray, seed: int = 0, size: tuple[int, int] = (1200, 
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     grain = 12 * np.sin(yy / height * rng.uniform(30, 90) + 3 * np.sin(xx / width * rng.uniform(2, 6)))
     img = Image.fromarray(np.clip(np.array(desk, np.float32) * rng.uniform(0.8, 1.2) + grain[..., None], 0, 255).astype(np.uint8))
-    sheet_w, sheet_h = width * rng.uniform(0.55, 1.05), height * rng.uniform(0.55, 1.05)
+    sheet_w, sheet_h = width * rng.uniform(*cover), height * rng.uniform(*cover)
     cx, cy = width * rng.uniform(0.4, 0.6), height * rng.uniform(0.4, 0.6)
     turn = np.deg2rad(rng.uniform(-8, 8))
     corners = [(-1, -1), (1, -1), (1, 1), (-1, 1)]
     sheet = [(cx + dx * sheet_w / 2 * np.cos(turn) - dy * sheet_h / 2 * np.sin(turn),
               cy + dx * sheet_w / 2 * np.sin(turn) + dy * sheet_h / 2 * np.cos(turn)) for dx, dy in corners]
-    ImageDraw.Draw(img).polygon(sheet, fill=tuple(int(v) for v in rng.integers(225, 252, 3)))
-    side = min(int(0.4 * min(sheet_w, sheet_h) * rng.uniform(0.6, 1.0)), int(0.6 * sheet_w * digit.shape[0] / digit.shape[1]))
+    paper = NOTES[int(rng.integers(len(NOTES)))] if note else tuple(int(v) for v in rng.integers(225, 252, 3))
+    ImageDraw.Draw(img).polygon(sheet, fill=paper)
+    side = min(int(writing * min(sheet_w, sheet_h) * rng.uniform(0.6, 1.0)), int(0.6 * sheet_w * digit.shape[0] / digit.shape[1]))
     wide = side * digit.shape[1] // digit.shape[0]
     ink = Image.fromarray(digit).resize((wide, side), Image.BICUBIC)
     ink = ink.rotate(np.rad2deg(-turn), expand=True, resample=Image.BILINEAR)

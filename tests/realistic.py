@@ -144,6 +144,14 @@ def desk_set(images: np.ndarray, labels: np.ndarray, seed: int = 5) -> list:
     return [(desk_photo(x, seed=int(rng.integers(1 << 30))), int(y)) for x, y in zip(images, labels)]
 
 
+def note_set(images: np.ndarray, labels: np.ndarray, seed: int = 6) -> list:
+    """Phone photos of a sticky note or small card on a darker desk (4-25% of the photo), a digit written on it."""
+    from support.images import note_photo
+
+    rng = np.random.default_rng(seed)
+    return [(note_photo(x, seed=int(rng.integers(1 << 30))), int(y)) for x, y in zip(images, labels)]
+
+
 def printed_set(per_font_digit: int = 2, seed: int = 0):
     rng = np.random.default_rng(seed)
     return [(printed(d, f, rng), d) for f in FONTS for d in range(10) for _ in range(per_font_digit)]
@@ -191,7 +199,8 @@ def rejection_report(client, mnist, n: int, per_kind: int, n_pen: int, out: Path
     sets = {**handwriting_sets(mnist.test_x[idx], mnist.test_y[idx], seed=1), "printed": printed_set(5, seed=1),
             **notebook_sets(mnist.test_x[idx[:n // 2]], mnist.test_y[idx[:n // 2]]),
             "photo under a lamp": lamp_set(mnist.test_x[idx[n // 2:]], mnist.test_y[idx[n // 2:]]),
-            "sheet on a desk": desk_set(mnist.test_x[idx[:n // 2]], mnist.test_y[idx[:n // 2]])}
+            "sheet on a desk": desk_set(mnist.test_x[idx[:n // 2]], mnist.test_y[idx[:n // 2]]),
+            "note on a desk": note_set(mnist.test_x[idx[n // 2:]], mnist.test_y[idx[n // 2:]])}
     pens = {"pen drawings": pen_drawings(mnist.test_x, mnist.test_y, n_pen),
             "pen drawings (stylus)": pressure_drawings(mnist.test_x, mnist.test_y, n_pen)}
     sets |= {name: [(p["data"], p["digit"]) for p in drawn] for name, drawn in pens.items()}

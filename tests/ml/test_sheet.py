@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from app.ml.preprocess import PAGE_GRID, decode, find_sheet, on_page, prepare, to_gray
-from support.images import desk_photo, lamp_photo, phone_jpeg, png
+from app.ml.preprocess import PAGE_GRID, decode, find_sheet, on_page, prepare, rectangular, to_gray
+from support.drawing import STROKES, draw
+from support.images import desk_photo, lamp_photo, note_photo, phone_jpeg, png
 
 
 def gray(data: bytes, side: int = 256) -> np.ndarray:
@@ -41,6 +42,34 @@ def test_photos_without_a_sheet_on_a_desk_are_left_as_they_are(mnist_fixture):
     for data in uploads:
         x = gray(data)
         assert find_sheet(coarse(x)) is None and on_page(x) is x
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_sticky_note_on_a_desk_is_a_small_sheet(mnist_fixture, seed):
+    x = gray(note_photo(mnist_fixture[0][seed], seed=seed))
+    sheet = find_sheet(coarse(x))
+    assert sheet is not None and 0.04 <= sheet.mean() < 0.3
+    border = np.concatenate([on_page(x)[0], on_page(x)[-1]])
+    assert border.min() > 0.6, "the desk is paper now"
+
+
+def test_only_a_rectangle_is_rectangular():
+    square, disk = np.zeros((40, 40), bool), np.zeros((40, 40), bool)
+    square[5:30, 8:36] = True
+    yy, xx = np.mgrid[0:40, 0:40]
+    disk[(yy - 20) ** 2 + (xx - 20) ** 2 <= 15 ** 2] = True
+    turned = np.asarray(Image.fromarray(square.astype(np.uint8) * 255).rotate(20, resample=Image.NEAREST)) > 0
+    assert rectangular(square) and rectangular(turned) and not rectangular(disk)
+
+
+@pytest.mark.parametrize("digit", [c for c in STROKES if c.isdigit()])
+def test_a_fat_white_digit_on_a_black_canvas_is_never_taken_for_a_sheet(digit):
+    # A filled 0 or 9 looks like a sheet with writing on it: the surroundings would be painted over.
+    for height in (96, 160, 224, 288):
+        for pen in (0.08, 0.12, 0.16):
+            data = draw(digit, height=height, pen=int(pen * height), background="black", margin=(400 - height) // 2)
+            x = np.asarray(Image.open(io.BytesIO(data)).convert("L"), np.float32) / 255
+            assert find_sheet(coarse(x)) is None, (height, pen)
 
 
 def test_writing_in_a_shadow_with_a_sharp_edge_is_not_taken_for_a_desk():
