@@ -413,7 +413,8 @@ def ink_side(x: np.ndarray, threshold: float = INK_FLOOR) -> int:
 
 def on_page(x: np.ndarray) -> np.ndarray:
     """A photo of a sheet of paper lying on a darker surface (a desk, a table) with the surface made paper:
-    each pixel off the sheet takes the level of the nearest part of the sheet. Anything else is returned as
+    each pixel off the sheet takes the level of the nearest paper on the sheet (not of the writing: on a
+    small note the digit runs close to its edge). Anything else is returned as
     it is. Without this the surface was the background (the sheet then "ink") or, where the sheet fills
     most of the photo, its edge stood out as ink around the digit, which shrank into a speck of the crop."""
     h, w = x.shape
@@ -429,7 +430,9 @@ def on_page(x: np.ndarray) -> np.ndarray:
     off = np.sort(x[~full])
     if sorted_median(off) - sorted_percentile(off, 1) > SURFACE_SPREAD:
         return x  # dark strokes off the "sheet": writing in a shadow, not a desk
-    nearest = ndimage.distance_transform_edt(~inside, return_distances=False, return_indices=True)
+    paper = inside & (coarse > otsu_threshold(coarse))  # the sheet's own level: not the writing on it
+    nearest = ndimage.distance_transform_edt(~(paper if paper.any() else inside), return_distances=False,
+                                             return_indices=True)
     level = coarse[nearest[0], nearest[1]]
     fill = np.asarray(Image.fromarray(level, mode="F").resize((w, h), Image.BILINEAR), dtype=np.float32)
     return np.where(full, x, fill).astype(np.float32)
@@ -439,10 +442,10 @@ def find_sheet(coarse: np.ndarray) -> np.ndarray | None:
     """The sheet of paper in a coarse gray copy of a photo (paper bright), or None unless the photo shows one
     on a clearly darker surface: the bright part beyond Otsu's threshold, largest piece and its holes (the
     writing), covering 30-97% of the photo with under 15% of it writing, or a smaller sheet (a sticky note,
-    a card: SMALL_SHEET-30%) with 1-25% of it writing and `rectangular` (a white stroke on a black
-    canvas is neither), convex (one run per row and column), the surface along at least 15% of the photo's edge, the
-    two levels 0.25 apart and few pixels between them (a sheet's edge is a step; a lamp's falloff towards
-    the corners is a slope)."""
+    a card: SMALL_SHEET-30%) that is a `small_sheet` (a white stroke on a black canvas is not), convex
+    (one run per row and column), the surface along at least 15% of the photo's edge, the two levels 0.25
+    apart and few pixels between them (a sheet's edge is a step; a lamp's falloff towards the corners is
+    a slope)."""
     labels, n = ndimage.label(coarse > otsu_threshold(coarse))
     if n == 0:
         return None
@@ -457,8 +460,8 @@ def find_sheet(coarse: np.ndarray) -> np.ndarray | None:
     if sheet.mean() >= 0.3:
         if writing > 0.15:
             return None
-    elif not (0.01 <= writing <= 0.25 and rectangular(sheet)):
-        return None  # a small bright part is a sheet (a note, a card) only with writing on it and a sheet's shape
+    elif not small_sheet(sheet, writing):
+        return None
     high, low = float(np.median(coarse[paper])), float(np.median(coarse[around]))
     between = (coarse > low + 0.25 * (high - low)) & (coarse < high - 0.25 * (high - low))
     if high - low < 0.25 or between.mean() > 0.08 or not (one_run(sheet) and one_run(sheet.T)):
@@ -466,16 +469,25 @@ def find_sheet(coarse: np.ndarray) -> np.ndarray | None:
     return sheet
 
 
-def rectangular(mask: np.ndarray) -> bool:
-    """`mask` fills over RECTANGLE of the tightest rectangle around it (tried turned every 3 degrees): a
-    sheet of paper seen from above does (sticky notes on the 64-px copy: 86-97%); a stroke of ink does
-    not, however fat (a filled 0 fills at most 79%; an octagonal one drawn with a pen 22% of its height,
-    85%)."""
+def tightest_rectangle(mask: np.ndarray) -> tuple[float, float]:
+    """The share of the tightest rectangle around `mask` (tried turned every 3 degrees) that it fills,
+    and that rectangle's shorter side over its longer one."""
     ys, xs = np.nonzero(mask)
     angles = np.deg2rad(np.arange(0, 90, 3))[:, None]
     u, v = xs * np.cos(angles) + ys * np.sin(angles), ys * np.cos(angles) - xs * np.sin(angles)
-    boxes = (np.ptp(u, axis=1) + 1) * (np.ptp(v, axis=1) + 1)
-    return len(xs) > RECTANGLE * float(boxes.min())
+    sides = np.stack([np.ptp(u, axis=1) + 1, np.ptp(v, axis=1) + 1], 1)
+    best = int(np.argmin(sides.prod(1)))
+    return len(xs) / float(sides[best].prod()), float(sides[best].min() / sides[best].max())
+
+
+def small_sheet(sheet: np.ndarray, writing: float) -> bool:
+    """A bright part under 30% of the photo is a sheet (a sticky note, a card) when it fills over RECTANGLE
+    of its tightest rectangle (notes on the 64-px copy: 86-97%; a filled fat 0 at most 79%, an octagonal
+    0 drawn with a pen 22% of its height 85%) and holds writing, 1-25% of it; or, where the writing is
+    too thin to leave a hole in the 64-px copy, when that rectangle is at least 0.4 as wide as long (not
+    a fat upright stroke, a 1 drawn white on black)."""
+    fill, aspect = tightest_rectangle(sheet)
+    return fill > RECTANGLE and writing <= 0.25 and (writing >= 0.01 or aspect >= 0.4)
 
 
 def one_run(mask: np.ndarray) -> bool:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from app.ml.preprocess import PAGE_GRID, decode, find_sheet, on_page, prepare, rectangular, to_gray
+from app.ml.preprocess import PAGE_GRID, decode, find_sheet, on_page, prepare, tightest_rectangle, to_gray
 from support.drawing import STROKES, draw
 from support.images import desk_photo, lamp_photo, note_photo, phone_jpeg, png
 
@@ -53,13 +53,28 @@ def test_a_sticky_note_on_a_desk_is_a_small_sheet(mnist_fixture, seed):
     assert border.min() > 0.6, "the desk is paper now"
 
 
-def test_only_a_rectangle_is_rectangular():
+def test_the_tightest_rectangle_is_found_turned_and_a_disk_fills_less_of_it():
     square, disk = np.zeros((40, 40), bool), np.zeros((40, 40), bool)
     square[5:30, 8:36] = True
     yy, xx = np.mgrid[0:40, 0:40]
     disk[(yy - 20) ** 2 + (xx - 20) ** 2 <= 15 ** 2] = True
     turned = np.asarray(Image.fromarray(square.astype(np.uint8) * 255).rotate(20, resample=Image.NEAREST)) > 0
-    assert rectangular(square) and rectangular(turned) and not rectangular(disk)
+    assert tightest_rectangle(square) == (1.0, 25 / 28)
+    fill, aspect = tightest_rectangle(turned)
+    assert fill > 0.9 and abs(aspect - 25 / 28) < 0.1
+    assert 0.75 < tightest_rectangle(disk)[0] < 0.82
+
+
+@pytest.mark.parametrize("tilt", [0, 10, 20])
+def test_a_fat_white_bar_on_a_black_canvas_is_never_taken_for_a_sheet(tilt):
+    # A 1 drawn with a fat pen is a rectangle without writing: the canvas would be painted over.
+    for height in (0.5, 0.7, 0.9):
+        for pen in (0.1, 0.16, 0.25, 0.35):
+            img = Image.new("L", (400, 400), 0)
+            h, w = height * 400, max(2, pen * height * 400)
+            ImageDraw.Draw(img).rectangle([200 - w / 2, 200 - h / 2, 200 + w / 2, 200 + h / 2], fill=255)
+            x = np.asarray(img.rotate(tilt, resample=Image.BILINEAR), np.float32) / 255
+            assert find_sheet(coarse(x)) is None, (height, pen)
 
 
 @pytest.mark.parametrize("digit", [c for c in STROKES if c.isdigit()])
