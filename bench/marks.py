@@ -13,7 +13,6 @@ fixed test strings of the number card (`training.strings.fixed_strings`).
 """
 
 import argparse
-import io
 import logging
 
 import numpy as np
@@ -22,7 +21,8 @@ from PIL import Image, ImageDraw
 
 from app.core.config import Settings
 from app.main import create_app
-from support.images import phone_jpeg
+from support.drawing import pen_stroke
+from support.images import encode, phone_jpeg
 from training.data import load_mnist
 from training.strings import fixed_strings
 
@@ -41,30 +41,25 @@ def digit_columns(digit: np.ndarray) -> np.ndarray:
 
 def mark_ink(mark: str, h: float, pen: float, rng) -> Image.Image:
     """The mark drawn on its own canvas, its rows those of the digits at SCALE (and 32 more below)."""
-    side = 28 * SCALE
-    base = side - 4 * SCALE  # MNIST's ink ends ~4 px above the box's bottom
-    top = base - h
-    w = int(max(pen * 2, 0.5 * h) + 2 * pen)
-    img = Image.new("L", (w, side + 2 * SCALE * 4), 0)
+    base = 24 * SCALE  # MNIST's ink ends ~4 px above the box's bottom
+    if mark == "-":
+        length, y = h * rng.uniform(0.35, 0.6), base - h + h * rng.uniform(0.42, 0.58)
+        tilt = length * rng.uniform(-0.08, 0.08)
+        w = int(length + 2 * pen)
+        pts = [(w / 2 - length / 2, y + tilt), (w / 2 + length / 2, y - tilt)]
+    else:
+        w = int(max(pen * 2, 0.5 * h) + 2 * pen)
+    img = Image.new("L", (w, 36 * SCALE), 0)
     d = ImageDraw.Draw(img)
     x = w / 2
-    if mark == ",":
-        length, lean = h * rng.uniform(0.2, 0.35), h * rng.uniform(0.03, 0.1)
-        pts = [(x + lean / 2, base - 0.08 * h), (x, base + 0.4 * length), (x - lean, base + length - 0.08 * h)]
-    elif mark == ".":
+    if mark == ".":
         r = pen * rng.uniform(0.5, 0.8)
         d.ellipse([x - r, base - 2 * r, x + r, base], fill=255)
         return img
-    else:
-        length, y = h * rng.uniform(0.35, 0.6), top + h * rng.uniform(0.42, 0.58)
-        tilt = length * rng.uniform(-0.08, 0.08)
-        pts = [(x - length / 2, y + tilt), (x + length / 2, y - tilt)]
-        img = img.resize((int(length + 2 * pen), img.size[1]))
-        d = ImageDraw.Draw(img)
-        pts = [(p[0] - x + img.size[0] / 2, p[1]) for p in pts]
-    d.line(pts, fill=255, width=int(pen), joint="curve")
-    for px, py in (pts[0], pts[-1]):
-        d.ellipse([px - pen / 2, py - pen / 2, px + pen / 2, py + pen / 2], fill=255)
+    if mark == ",":
+        length, lean = h * rng.uniform(0.2, 0.35), h * rng.uniform(0.03, 0.1)
+        pts = [(x + lean / 2, base - 0.08 * h), (x, base + 0.4 * length), (x - lean, base + length - 0.08 * h)]
+    pen_stroke(d, pts, pen)
     return img
 
 
@@ -98,10 +93,7 @@ def upload(ink: np.ndarray, rendering: str, rng) -> bytes:
         return phone_jpeg(small, (1600, 1200), share=float(rng.uniform(0.12, 0.2)),
                           at=(float(rng.uniform(0.4, 0.6)), float(rng.uniform(0.3, 0.7))))
     padded = np.pad(u8, 10 * SCALE)
-    img = Image.fromarray(255 - padded if rng.random() < 0.5 else padded)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
+    return encode(Image.fromarray(255 - padded if rng.random() < 0.5 else padded), "PNG")
 
 
 def read(client, data: bytes) -> dict | None:

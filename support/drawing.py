@@ -40,11 +40,15 @@ def draw(text: str, height: int = 120, pen: int = 12, gap: float = 0.35, width_r
     for i, ch in enumerate(text):
         x0 = ox + i * step
         for stroke in STROKES[ch]:
-            pts = [(x0 + x * w_char, oy + y * height) for x, y in stroke]
-            d.line(pts, fill=255, width=pen, joint="curve")
-            for x, y in (pts[0], pts[-1]):
-                d.ellipse([x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2], fill=255)
+            pen_stroke(d, [(x0 + x * w_char, oy + y * height) for x, y in stroke], pen)
     return encode(mask, background)
+
+
+def pen_stroke(d: ImageDraw.ImageDraw, pts: list[tuple[float, float]], pen: float) -> None:
+    """A polyline drawn white with a round pen `pen` px wide (rounded joints, ends `pen` across)."""
+    d.line(pts, fill=255, width=int(pen), joint="curve")
+    for x, y in (pts[0], pts[-1]):
+        d.ellipse([x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2], fill=255)
 
 
 def encode(mask: Image.Image, background: str) -> bytes:

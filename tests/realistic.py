@@ -136,20 +136,24 @@ def lamp_set(images: np.ndarray, labels: np.ndarray, seed: int = 4) -> list:
             for x, y in zip(images, labels)]
 
 
+def seeded_photos(photo, images: np.ndarray, labels: np.ndarray, seed: int) -> list:
+    """(photo(digit, seed=...), label) for each digit, each photo's seed drawn from `seed`."""
+    rng = np.random.default_rng(seed)
+    return [(photo(x, seed=int(rng.integers(1 << 30))), int(y)) for x, y in zip(images, labels)]
+
+
 def desk_set(images: np.ndarray, labels: np.ndarray, seed: int = 5) -> list:
     """Phone photos of a sheet of paper lying on a darker desk (wood, grey, black), a digit written on it."""
     from support.images import desk_photo
 
-    rng = np.random.default_rng(seed)
-    return [(desk_photo(x, seed=int(rng.integers(1 << 30))), int(y)) for x, y in zip(images, labels)]
+    return seeded_photos(desk_photo, images, labels, seed)
 
 
 def note_set(images: np.ndarray, labels: np.ndarray, seed: int = 6) -> list:
     """Phone photos of a sticky note or small card on a darker desk (4-25% of the photo), a digit written on it."""
     from support.images import note_photo
 
-    rng = np.random.default_rng(seed)
-    return [(note_photo(x, seed=int(rng.integers(1 << 30))), int(y)) for x, y in zip(images, labels)]
+    return seeded_photos(note_photo, images, labels, seed)
 
 
 def printed_set(per_font_digit: int = 2, seed: int = 0):

@@ -217,8 +217,8 @@ def read_line(data: bytes, max_pixels: int) -> Line:
         raise several_lines(n)
     glyphs, marks = line_marks(columns(pieces))
     glyphs = line_glyphs(glyphs)
-    if any(m.mark in MISREAD for m in marks):
-        page.ink = without(page.ink, [m.glyph for m in marks if m.mark in MISREAD])
+    if misread := [m.glyph for m in marks if m.mark in MISREAD]:
+        page.ink = without(page.ink, misread)
     strip = line_image(page.ink) if glyphs else None
     if strip is None:
         if marks:
