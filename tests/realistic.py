@@ -178,10 +178,13 @@ def statuses(client, samples, route: str = "/predict") -> list:
     return out
 
 
+SCRIBBLE_SEEDS = (424242, 31337, 7777)
+
+
 def rejection_report(client, mnist, n: int, per_kind: int, n_pen: int, out: Path) -> dict:
     """Issue #11's figures: rejection by kind of non-digit, false rejections on MNIST and on every
     realistic set, accuracy on pen drawings by pen width and digit size; JSON and figures in `out`."""
-    from training.heldout import nondigit_sets, pen_drawings, pressure_drawings
+    from training.heldout import nondigit, nondigit_sets, pen_drawings, pressure_drawings, sign_sets
     from training.metrics import ece
 
     report: dict = {"rejected_by_kind": {}, "reasons_by_kind": {}}
@@ -191,6 +194,13 @@ def rejection_report(client, mnist, n: int, per_kind: int, n_pen: int, out: Path
         report["reasons_by_kind"][kind] = {r: sum(1 for s, b in answers if b.get("reason") == r)
                                            for r in ("no_ink", "not_a_digit", "several_digits")}
     report["rejected_all_kinds"] = float(np.mean(list(report["rejected_by_kind"].values())))
+    report["scribble_draws"] = {}  # the scribble rate swings by a few points between draws: three more
+    for seed in SCRIBBLE_SEEDS:
+        rng = np.random.default_rng(seed)
+        samples = [nondigit("scribble", rng, mnist.test_x, mnist.test_y) for _ in range(2 * per_kind)]
+        report["scribble_draws"][str(seed)] = float(np.mean([s == 422 for s, _ in statuses(client, samples)]))
+    report["rejected_by_sign"] = {name: float(np.mean([s == 422 for s, _ in statuses(client, samples)]))
+                                  for name, samples in sign_sets(max(1, per_kind // 2)).items()}
     answers = statuses(client, [encode(Image.fromarray(x), "PNG") for x in mnist.test_x])
     accepted = np.array([s == 200 for s, _ in answers])
     right = np.array([s == 200 and b["digit"] == y for (s, b), y in zip(answers, mnist.test_y)])

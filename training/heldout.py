@@ -3,7 +3,9 @@ for choosing a threshold. Written apart from the gate's training generator (`tra
 other drawing code, other fonts, MNIST test digits only.
 
 Kinds of non-digit: letters that resemble no digit (fonts the gate never saw, and hand-drawn ones),
-scribbles, a star, a triangle, a hatch, a spiral, a smiley, colour-noise photos, numbers of 2-4 digits.
+scribbles, a star, a triangle, a hatch, a spiral, a smiley, colour-noise photos, numbers of 2-4 digits;
+apart from those, signs people draw (`sign_sets`: a checkmark, a lightning bolt, a tilde, an umbrella,
+which the gate's second round trains on as drawn by other code, and four it never saw).
 Pen drawings: MNIST test digits redrawn along their medial axis, and digit templates drawn stroke by
 stroke, the digit 8-90% of the canvas side and the pen 2-16% of the digit's height, on transparent,
 black and white canvases; and a second set over the same ranges, "stylus": MNIST test digits thinned
@@ -167,6 +169,51 @@ def nondigit_sets(images, labels, per_kind: int = 200, seed: int = 5150) -> dict
     rng = np.random.default_rng(seed)
     return {kind: [nondigit(kind, rng, images, labels) for _ in range(per_kind)] for kind in KINDS}
 
+
+
+def unit_circle(cx: float, cy: float, rx: float, ry: float, a0: float = 0.0, a1: float = 2 * math.pi, n: int = 40):
+    a = np.linspace(a0, a1, n)
+    return list(zip(cx + rx * np.cos(a), cy + ry * np.sin(a)))
+
+
+# Signs people draw that are no digit (beyond the issue's kinds), unit square, y down: the first four
+# are among the gate's training negatives (drawn by other code there), the others never were.
+SIGNS = {
+    "checkmark": lambda rng: [[(0.1, rng.uniform(0.45, 0.65)), (rng.uniform(0.3, 0.42), 0.88), (0.9, rng.uniform(0.08, 0.3))]],
+    "lightning bolt": lambda rng: [[(0.62, 0.05), (0.28, 0.55), (0.52, 0.5), (0.34, 0.95), (0.78, 0.42), (0.55, 0.46),
+                                    (0.75, 0.05), (0.62, 0.05)]],
+    "tilde": lambda rng: [list(zip(np.linspace(0.08, 0.92, 50),
+                                   0.5 - rng.uniform(0.08, 0.16) * np.sin(np.linspace(0, rng.uniform(1.8, 2.6) * math.pi, 50))))],
+    "umbrella": lambda rng: [unit_circle(0.5, 0.5, 0.4, rng.uniform(0.25, 0.35), math.pi, 2 * math.pi) + [(0.1, 0.5)],
+                             [(0.5, 0.5), (0.5, 0.88), (0.42, 0.9), (0.38, 0.82)]],
+    "musical note": lambda rng: [unit_circle(0.38, 0.8, 0.1, 0.07), [(0.48, 0.8), (0.48, 0.12), (0.72, 0.3)]],
+    "fish": lambda rng: [unit_circle(0.42, 0.5, 0.3, 0.18, 0.6, 2 * math.pi - 0.6) + [(0.9, 0.3), (0.9, 0.7)]
+                         + unit_circle(0.42, 0.5, 0.3, 0.18, 0.6, 0.6, 1)],
+    "envelope": lambda rng: [[(0.1, 0.25), (0.9, 0.25), (0.9, 0.75), (0.1, 0.75), (0.1, 0.25)],
+                             [(0.1, 0.25), (0.5, 0.55), (0.9, 0.25)]],
+    "house": lambda rng: [[(0.2, 0.9), (0.2, 0.45), (0.5, 0.12), (0.8, 0.45), (0.8, 0.9), (0.2, 0.9)],
+                          [(0.42, 0.9), (0.42, 0.68), (0.58, 0.68), (0.58, 0.9)]],
+}
+
+
+def sign(name: str, rng) -> bytes:
+    """One sign, wobbled and turned a little, with a pen 2-8% of its size, on a drawing app's canvas."""
+    side, img = frame(rng)
+    size = side * rng.uniform(0.45, 0.9)
+    turn = rng.uniform(-0.25, 0.25)
+    c, s = math.cos(turn), math.sin(turn)
+    origin = (side - size) / 2 + rng.uniform(-0.05, 0.05, 2) * side
+    lines = []
+    for line in SIGNS[name](rng):
+        p = np.asarray(line, np.float64) - 0.5
+        p = np.stack([p[:, 0] * c - p[:, 1] * s, p[:, 0] * s + p[:, 1] * c], 1) + 0.5 + rng.normal(0, 0.004, p.shape)
+        lines.append([tuple(q) for q in p * size + origin])
+    return on_canvas(draw_lines(img, lines, max(2, int(size * rng.uniform(0.02, 0.08)))), CANVASES[int(rng.integers(3))])
+
+
+def sign_sets(per_kind: int = 100, seed: int = 6160) -> dict[str, list[bytes]]:
+    rng = np.random.default_rng(seed)
+    return {name: [sign(name, rng) for _ in range(per_kind)] for name in SIGNS}
 
 # Digit templates, unit square, drawn stroke by stroke (a second pen generator beside MNIST skeletons).
 TEMPLATES = {

@@ -2,8 +2,9 @@
 through the service's own preprocessing, so the gate learns on exactly what it will see.
 
 Classes: 0-9 (one digit), NOT_A_DIGIT (letters that resemble no digit, scribbles, shapes, textures,
-noise photos) and SEVERAL_DIGITS (strings of 2-4 MNIST training digits). Digits come from the MNIST
-training split only. The evaluation sets in `tests/support/nondigits.py` are made by other code,
+noise photos; in a second round, `make_more`, signs such as a checkmark and scratched scribbles) and
+SEVERAL_DIGITS (strings of 2-4 MNIST training digits). Digits come from the MNIST
+training split only. The evaluation sets in `training/heldout.py` are made by other code,
 with other fonts, so that the gate's figures are not measured on its own generator.
 """
 
@@ -141,7 +142,7 @@ STROKE_LETTERS = {  # unit-square polylines of hand-drawn capitals
 }
 
 
-def place(rng, shape_pts: list, w: int, h: int, aspect: float = 1.0):
+def place(rng, shape_pts: list, w: int, h: int, aspect: float = 1.0, jitter: float = 0.03):
     """Unit-square polylines jittered, scaled to a random size and position on a w x h canvas."""
     size = rng.uniform(0.3, 0.85) * min(w, h)
     sx, sy = size * aspect * rng.uniform(0.7, 1.1), size * rng.uniform(0.8, 1.1)
@@ -149,15 +150,15 @@ def place(rng, shape_pts: list, w: int, h: int, aspect: float = 1.0):
     angle = rng.uniform(-0.25, 0.25)
     out = []
     for line in shape_pts:
-        pts = rotated(np.asarray(line, np.float64) + rng.normal(0, 0.03, (len(line), 2)), angle)
+        pts = rotated(np.asarray(line, np.float64) + rng.normal(0, jitter, (len(line), 2)), angle)
         out.append(np.stack([x0 + pts[:, 0] * sx, y0 + pts[:, 1] * sy], 1))
     return out, size
 
 
-def drawn(rng, lines_unit, aspect=1.0) -> Image.Image:
+def drawn(rng, lines_unit, aspect=1.0, jitter: float = 0.03) -> Image.Image:
     w, h = canvas(rng)
     img = Image.new("L", (w, h), 0)
-    lines, size = place(rng, lines_unit, w, h, aspect)
+    lines, size = place(rng, lines_unit, w, h, aspect, jitter)
     width = pen_width(rng, size)
     draw = ImageDraw.Draw(img)
     for line in lines:
@@ -437,19 +438,60 @@ def tangle(rng) -> Image.Image:
     return drawn(rng, [pts.tolist()], aspect=rng.uniform(0.6, 1.6))
 
 
+def smoothed(rng, ctrl, rounds: int) -> list:
+    """Control points jittered, then rounded: a hand-drawn curve without a jitter at every point."""
+    pts = np.asarray(ctrl, np.float64)
+    return chaikin(pts + rng.normal(0, 0.03, pts.shape), rounds).tolist()
+
+
+def checkmark(rng) -> list:
+    rise = rng.uniform(0.6, 1.4)  # the long arm climbs 30-55 degrees
+    bottom, start = rng.uniform(0.25, 0.45), rng.uniform(0.35, 0.7)
+    return [smoothed(rng, [(0, start), (bottom, 1), (1, 1 - (1 - bottom) * rise)], int(rng.integers(0, 2)))]
+
+
+def lightning(rng) -> list:
+    outline = [(0.55, 0), (0.15, 0.55), (0.45, 0.5), (0.25, 1), (0.85, 0.4), (0.55, 0.45), (0.8, 0), (0.55, 0)]
+    return [smoothed(rng, outline, 0)]
+
+
+def tilde(rng) -> list:
+    t = np.linspace(0, 1, 60)
+    wave = np.sin(2 * math.pi * rng.uniform(1.0, 1.6) * t + rng.uniform(-0.3, 0.3))
+    return [np.stack([t, 0.5 - 0.5 * wave], 1).tolist()]
+
+
+def umbrella(rng) -> list:
+    dome = circle_pts(0.5, 0.45, 0.45, math.pi, 2 * math.pi, 30)
+    hook = rng.uniform(0.1, 0.2) * rng.choice([-1, 1])
+    return [dome + [dome[0]], [(0.5, 0.45), (0.5, 0.95), (0.5 - hook, 0.95), (0.5 - hook, 0.85)]]
+
+
+# Signs people draw that are no digit, each with the range of its width over its height.
+SIGNS = {"checkmark": (checkmark, (0.8, 1.4)), "lightning": (lightning, (0.5, 0.8)), "tilde": (tilde, (2.0, 3.5)),
+         "umbrella": (umbrella, (0.8, 1.3))}
+
+
+def sign(rng) -> Image.Image:
+    """A checkmark, a lightning bolt, a tilde or an umbrella."""
+    lines, aspect = SIGNS[rng_pick(rng, list(SIGNS))]
+    return drawn(rng, lines(rng), aspect=rng.uniform(*aspect), jitter=0.005)
+
+
+def scratch(rng) -> Image.Image:
+    """A pen scratched back and forth between 5-10 points, sometimes twice over."""
+    lines = [smoothed(rng, rng.uniform(0, 1, (int(rng.integers(5, 11)), 2)), int(rng.integers(0, 3)))
+             for _ in range(int(rng.integers(1, 3)))]
+    return drawn(rng, lines, aspect=rng.uniform(0.6, 1.6), jitter=0.005)
+
+
 def make_set(images: np.ndarray, labels: np.ndarray, n_negative: int, n_several: int, n_pen: int,
              seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Prepared 28x28 uint8 images and gate labels: rendered negatives, numbers, pen-drawn digits."""
     rng = np.random.default_rng(seed)
     makers = [letter, letter, stroke_letter, scribble, curve, beziers, turtle, coil, tangle, shape, shape]
     xs, ys = [], []
-
-    def add(data: bytes, label: int):
-        x = prepared(data)
-        if x is None or (label == NOT_A_DIGIT and upright_stroke(x)):
-            return
-        xs.append(np.round(x * 255).astype(np.uint8))
-        ys.append(label)
+    add = adder(xs, ys)
 
     for i in range(n_negative):
         if i % 5 == 4:
@@ -475,41 +517,82 @@ def make_set(images: np.ndarray, labels: np.ndarray, n_negative: int, n_several:
     return np.stack(xs), np.asarray(ys, dtype=np.int64)
 
 
+def adder(xs: list, ys: list):
+    """add(upload, label): the upload as the service prepares it, kept unless it has no ink or is a
+    non-digit that came out as a lone upright stroke (a 1)."""
+    def add(data: bytes, label: int):
+        x = prepared(data)
+        if x is None or (label == NOT_A_DIGIT and upright_stroke(x)):
+            return
+        xs.append(np.round(x * 255).astype(np.uint8))
+        ys.append(label)
+    return add
+
+
+def make_more(images: np.ndarray, labels: np.ndarray, n_negative: int, n_pen: int,
+              seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The second round's uploads (`--more-negatives`): signs and scratched scribbles, and as many
+    pen-drawn digits again (as `make_set` draws them), so that the gate's balance of digits holds."""
+    rng = np.random.default_rng(seed)
+    xs, ys = [], []
+    add = adder(xs, ys)
+    for i in range(n_negative):
+        add(render((sign, scratch)[i % 2](rng), rng), NOT_A_DIGIT)
+    digits = make_set(images, labels, 0, 0, n_pen, seed + 1)
+    signs = np.stack(xs) if xs else np.zeros((0, 28, 28), np.uint8)
+    return np.concatenate([signs, digits[0]]), np.concatenate([np.asarray(ys, dtype=np.int64), digits[1]])
+
+
 SET_SIZES = {  # rendered samples per split: (not-a-digit, several digits, pen-drawn digits)
     "train": (44000, 8000, 16000), "val": (4400, 800, 1400), "test": (4400, 800, 1400)}
 SET_SEEDS = {"train": 101, "val": 202, "test": 303}
 VERSION = 13
+MORE_SIZES = {  # the second round (`make_more`): (signs and scratches, pen-drawn digits)
+    "train": (8000, 8000), "val": (800, 800), "test": (800, 800)}
+MORE_SEEDS = {"train": 111, "val": 222, "test": 333}
+MORE_VERSION = 1
 
 
 def _make_chunk(args):
-    return make_set(*args)
+    maker, *rest = args
+    return maker(*rest)
 
 
 def gate_sets(mnist, train_idx: np.ndarray, val_idx: np.ndarray, data_dir: Path, fraction: float = 1.0,
-              workers: int = 2) -> dict:
-    """{split: (uint8 images, labels)} of rendered uploads for the gate, cached in `data_dir`.
+              workers: int = 2, more: bool = False) -> dict:
+    """{split: (uint8 images, labels)} of rendered uploads for the gate, cached in `data_dir`; with
+    `more`, the second round's uploads (`make_more`, cached apart) follow each split's first.
 
     train and val render digits of their own MNIST training indices; test renders MNIST test digits.
     The cache is named by the generator's version, the fraction and a fingerprint of the two index
     sets: another split (`--seed`, `--val-size`) never reuses digits rendered from the other split's
     validation digits."""
-    from multiprocessing import Pool
-
     split = hashlib.sha256(np.asarray(train_idx, np.int64).tobytes() + np.asarray(val_idx, np.int64).tobytes())
-    path = Path(data_dir) / f"gate-v{VERSION}-{fraction:g}-{split.hexdigest()[:10]}.npz"
-    if path.exists():
-        cached = np.load(path)
-        return {s: (cached[f"{s}_x"], cached[f"{s}_y"]) for s in SET_SIZES}
     sources = {"train": (mnist.train_x[train_idx], mnist.train_y[train_idx]),
                "val": (mnist.train_x[val_idx], mnist.train_y[val_idx]), "test": (mnist.test_x, mnist.test_y)}
-    out = {}
+    key = f"{fraction:g}-{split.hexdigest()[:10]}"
+    sets = rendered(Path(data_dir) / f"gate-v{VERSION}-{key}.npz", make_set, SET_SIZES, SET_SEEDS, sources,
+                    fraction, workers)
+    if not more:
+        return sets
+    extra = rendered(Path(data_dir) / f"gate-more-v{MORE_VERSION}-{key}.npz", make_more, MORE_SIZES, MORE_SEEDS,
+                     sources, fraction, workers)
+    return {s: (np.concatenate([x, extra[s][0]]), np.concatenate([y, extra[s][1]])) for s, (x, y) in sets.items()}
+
+
+def rendered(path: Path, maker, sizes: dict, seeds: dict, sources: dict, fraction: float, workers: int) -> dict:
+    """{split: (images, labels)}: `maker(images, labels, *counts, seed)` over 8 seeded chunks per
+    split, in `workers` processes; read from `path` when it exists, else written there."""
+    from multiprocessing import Pool
+
+    if path.exists():
+        cached = np.load(path)
+        return {s: (cached[f"{s}_x"], cached[f"{s}_y"]) for s in sizes}
+    out, chunks = {}, 8
     with Pool(workers) as pool:
-        for split, sizes in SET_SIZES.items():
-            n = [max(1, int(k * fraction)) for k in sizes]
-            chunks = 8
-            jobs = [(*sources[split], n[0] // chunks, n[1] // chunks, n[2] // chunks, SET_SEEDS[split] * 1000 + c)
-                    for c in range(chunks)]
-            parts = pool.map(_make_chunk, jobs)
+        for split, counts in sizes.items():
+            n = [max(1, int(k * fraction)) // chunks for k in counts]
+            parts = pool.map(_make_chunk, [(maker, *sources[split], *n, seeds[split] * 1000 + c) for c in range(chunks)])
             out[split] = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
     arrays = {f"{s}_{k}": v for s, (x, y) in out.items() for k, v in (("x", x), ("y", y))}
     atomic_write(path, lambda f: np.savez_compressed(f, **arrays))  # two runs rendering at once never mix files

@@ -58,6 +58,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--rendered-digits", action="store_true",
                    help="digit: also train on the gate's rendered digits (pen drawings at any size and width, printed "
                         "digits), prepared as uploads are; validation and test stay MNIST's")
+    p.add_argument("--more-negatives", action="store_true",
+                   help="gate: add the second round's rendered uploads (training.negatives.make_more: checkmarks, "
+                        "lightning bolts, tildes, umbrellas, scratched scribbles, and as many pen-drawn digits again)")
     p.add_argument("--init-from", type=Path, default=None, help="start from a checkpoint's weights (sum: a digit model)")
     run_arguments(p)
     p.add_argument("--name", default=None, help="checkpoint name (default: the task)")
@@ -114,7 +117,8 @@ def build_splits(args, mnist: data.Mnist) -> dict:
         train_x = np.concatenate([train_x, rendered[0][digits]])
         train_y = np.concatenate([train_y.astype(np.int64), rendered[1][digits]])
     if args.task == "gate":  # MNIST digits plus rendered uploads: pen-drawn digits, non-digits, numbers
-        rendered = negatives.gate_sets(mnist, train_idx, val_idx, args.data_dir, 0.02 if args.limit else 1.0)
+        rendered = negatives.gate_sets(mnist, train_idx, val_idx, args.data_dir, 0.02 if args.limit else 1.0,
+                                       more=args.more_negatives)
         train = (np.concatenate([train_x, rendered["train"][0]]),
                  np.concatenate([train_y.astype(np.int64), rendered["train"][1]]))
         return {"train": train,

@@ -14,8 +14,12 @@ $PY -m training.train --task overlap --init-from models/overlap-stage1.pt --epoc
 rm -f models/overlap-stage1.pt models/overlap-stage1.json
 # gate: is the upload one digit? The digit CNN's features, fine-tuned on MNIST plus rendered uploads
 # (pen-drawn and printed digits, letters, scribbles, shapes, photos of nothing, numbers); its
-# rejection threshold is chosen on validation.
-$PY -m training.train --task gate --init-from models/digit.pt --epochs 8 "$@"
+# rejection threshold is chosen on validation. Then 3 epochs more from there at a lower rate with the
+# second round of uploads added (signs such as a checkmark or a lightning bolt, scratched scribbles, and as
+# many pen-drawn digits again); the threshold is chosen again.
+$PY -m training.train --task gate --init-from models/digit.pt --epochs 8 --name gate-stage1 --no-export "$@"
+$PY -m training.train --task gate --init-from models/gate-stage1.pt --more-negatives --epochs 3 --lr 5e-4 "$@"
+rm -f models/gate-stage1.pt models/gate-stage1.json
 # the digit route answers with the digit model and the gate together: fit their combination on validation
 $PY -m training.ensemble
 # line model: reads a whole line of digits (CTC), its convolutions started from the digit model's;

@@ -140,6 +140,19 @@ def test_a_letter_drawn_on_the_canvas_is_called_not_a_digit(page, server):
     assert page.is_hidden("#answer-block")
 
 
+def test_an_umbrella_drawn_on_the_canvas_is_called_not_a_digit(page, server):
+    """The first round's gate read this drawing as an 8 (64% confident)."""
+    page.goto(server + "/")
+    x, y, w, h = canvas_box(page)
+    area = (x + 0.2 * w, y + 0.2 * h, 0.6 * w, 0.6 * h)
+    stroke(page, [(0.1, 0.45), (0.2, 0.25), (0.35, 0.14), (0.5, 0.1), (0.65, 0.14), (0.8, 0.25), (0.9, 0.45),
+                  (0.1, 0.45)], area)  # the canopy...
+    stroke(page, [(0.5, 0.45), (0.5, 0.9), (0.4, 0.92), (0.36, 0.82)], area)  # ...and the handle
+    page.wait_for_selector("#error:not([hidden])", timeout=10_000)
+    assert "does not look like a handwritten digit" in page.inner_text("#error")
+    assert page.is_hidden("#answer-block")
+
+
 def test_a_small_one_drawn_with_the_default_pen_is_read_as_1(page, server):
     page.goto(server + "/")
     x, y, w, h = canvas_box(page)

@@ -55,7 +55,7 @@ def test_digits_drawn_from_strokes_are_read_as_their_digit_by_the_shipped_digit_
     assert (pred == np.array([d for _, d in kept])).mean() >= 0.9
 
 
-@pytest.mark.parametrize("maker", [negatives.turtle, negatives.coil, negatives.tangle])
+@pytest.mark.parametrize("maker", [negatives.turtle, negatives.coil, negatives.tangle, negatives.scratch, negatives.sign])
 def test_doodles_are_uploads_with_ink_and_never_a_lone_upright_stroke(maker):
     rng = np.random.default_rng(2)
     images = [negatives.prepared(negatives.render(maker(rng), rng)) for _ in range(10)]
@@ -100,3 +100,44 @@ def test_the_rendered_sets_are_cached_per_split_so_another_split_never_reuses_th
     assert len(list(tmp_path.glob("gate-*.npz"))) == 2
     assert np.array_equal(first["train"][0], again["train"][0])
     assert not np.array_equal(first["val"][0], other["val"][0])
+
+
+@pytest.mark.parametrize("name", list(negatives.SIGNS))
+def test_each_sign_is_drawn_as_one_piece_of_ink_as_wide_as_its_aspect_asks(name):
+    lines, (narrowest, widest) = negatives.SIGNS[name]
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        img = np.asarray(negatives.drawn(rng, lines(rng), aspect=narrowest, jitter=0.005)) > 0
+        ys, xs = np.nonzero(img)
+        assert len(xs) > 50
+        assert 0.3 * narrowest < np.ptp(xs) / np.ptp(ys) < 2.5 * widest
+
+
+def test_the_second_round_holds_signs_and_as_many_pen_drawn_digits(mnist_fixture):
+    images, labels = mnist_fixture
+    x, y = negatives.make_more(images, labels, n_negative=40, n_pen=40, seed=2)
+    assert x.dtype == np.uint8 and x.shape[1:] == (28, 28) and len(x) == len(y)
+    assert 30 <= (y == negatives.NOT_A_DIGIT).sum() <= 40, "signs and scratches, a few dropped as lone upright strokes"
+    assert 30 <= (y < 10).sum() <= 40 and negatives.SEVERAL_DIGITS not in y
+    again = negatives.make_more(images, labels, n_negative=40, n_pen=40, seed=2)
+    assert np.array_equal(x, again[0]) and np.array_equal(y, again[1])
+
+
+def test_the_second_round_is_cached_apart_and_follows_the_first(mnist_fixture, tmp_path, monkeypatch):
+    images, labels = mnist_fixture
+    mnist = SimpleNamespace(train_x=images[:200], train_y=labels[:200], test_x=images[200:], test_y=labels[200:])
+    monkeypatch.setattr(negatives, "SET_SIZES", {"train": (8, 8, 8), "val": (8, 8, 8), "test": (8, 8, 8)})
+    monkeypatch.setattr(negatives, "MORE_SIZES", {"train": (16, 8), "val": (8, 8), "test": (8, 8)})
+    first = negatives.gate_sets(mnist, np.arange(0, 150), np.arange(150, 200), tmp_path)
+    both = negatives.gate_sets(mnist, np.arange(0, 150), np.arange(150, 200), tmp_path, more=True)
+    assert len(list(tmp_path.glob("gate-v*.npz"))) == 1 and len(list(tmp_path.glob("gate-more-*.npz"))) == 1
+    for split, (x, y) in first.items():
+        assert np.array_equal(both[split][0][:len(x)], x) and np.array_equal(both[split][1][:len(y)], y)
+        assert len(both[split][1]) > len(y)
+    assert (both["train"][1][len(first["train"][1]):] == negatives.NOT_A_DIGIT).sum() >= 10
+
+
+def test_every_held_out_sign_is_a_decodable_upload_with_ink():
+    for name, uploads in heldout.sign_sets(per_kind=2, seed=3).items():
+        for data in uploads:
+            assert prepare(data).image.max() > 0.5, name

@@ -55,6 +55,15 @@ def test_dry_run_of_every_task_and_the_evaluate_report(tmp_path, mnist_data_dir,
         assert {"false_rejection", "rejection", "rejection_several_digits"} <= set(metrics)
 
 
+def test_a_second_gate_round_starts_from_the_first_and_trains_on_more_uploads(tmp_path, mnist_data_dir):
+    first, _ = run(tmp_path / "first", mnist_data_dir, "--task", "gate", "--dry-run", "--no-export")
+    second, _ = run(tmp_path / "second", mnist_data_dir, "--task", "gate", "--dry-run", "--no-export", "--more-negatives",
+                    "--init-from", str(tmp_path / "first" / first["file"]))
+    assert second["train_config"]["more_negatives"] and second["train_config"]["init_from"].endswith("gate.pt")
+    assert second["metrics"]["validation"]["n"] > first["metrics"]["validation"]["n"], "signs and digits added"
+    assert 0 < second["threshold"] < 1
+
+
 def test_help_shows_defaults(capsys):
     out = help_text(train.parse_args, capsys)
     assert "(default: 15)" in out and "--dry-run" in out and "--device" in out
