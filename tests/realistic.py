@@ -181,6 +181,11 @@ def statuses(client, samples, route: str = "/predict") -> list:
 SCRIBBLE_SEEDS = (424242, 31337, 7777)
 
 
+def refused(answers: list) -> float:
+    """The share of (status, body) answers that are 422."""
+    return float(np.mean([s == 422 for s, _ in answers]))
+
+
 def rejection_report(client, mnist, n: int, per_kind: int, n_pen: int, out: Path) -> dict:
     """Issue #11's figures: rejection by kind of non-digit, false rejections on MNIST and on every
     realistic set, accuracy on pen drawings by pen width and digit size; JSON and figures in `out`."""
@@ -190,7 +195,7 @@ def rejection_report(client, mnist, n: int, per_kind: int, n_pen: int, out: Path
     report: dict = {"rejected_by_kind": {}, "reasons_by_kind": {}}
     for kind, samples in nondigit_sets(mnist.test_x, mnist.test_y, per_kind).items():
         answers = statuses(client, samples)
-        report["rejected_by_kind"][kind] = float(np.mean([s == 422 for s, _ in answers]))
+        report["rejected_by_kind"][kind] = refused(answers)
         report["reasons_by_kind"][kind] = {r: sum(1 for s, b in answers if b.get("reason") == r)
                                            for r in ("no_ink", "not_a_digit", "several_digits")}
     report["rejected_all_kinds"] = float(np.mean(list(report["rejected_by_kind"].values())))
@@ -198,8 +203,8 @@ def rejection_report(client, mnist, n: int, per_kind: int, n_pen: int, out: Path
     for seed in SCRIBBLE_SEEDS:
         rng = np.random.default_rng(seed)
         samples = [nondigit("scribble", rng, mnist.test_x, mnist.test_y) for _ in range(2 * per_kind)]
-        report["scribble_draws"][str(seed)] = float(np.mean([s == 422 for s, _ in statuses(client, samples)]))
-    report["rejected_by_sign"] = {name: float(np.mean([s == 422 for s, _ in statuses(client, samples)]))
+        report["scribble_draws"][str(seed)] = refused(statuses(client, samples))
+    report["rejected_by_sign"] = {name: refused(statuses(client, samples))
                                   for name, samples in sign_sets(max(1, per_kind // 2)).items()}
     answers = statuses(client, [encode(Image.fromarray(x), "PNG") for x in mnist.test_x])
     accepted = np.array([s == 200 for s, _ in answers])
@@ -222,7 +227,7 @@ def rejection_report(client, mnist, n: int, per_kind: int, n_pen: int, out: Path
     for name, samples in sets.items():
         answers = answered[name] = statuses(client, [d for d, _ in samples])
         report["realistic"][name] = {
-            "n": len(samples), "rejected": float(np.mean([s == 422 for s, _ in answers])),
+            "n": len(samples), "rejected": refused(answers),
             "accuracy": float(np.mean([s == 200 and b["digit"] == y for (s, b), (_, y) in zip(answers, samples)]))}
     missed = []
     for key, name in (("pen", "pen drawings"), ("pen_stylus", "pen drawings (stylus)")):

@@ -170,7 +170,6 @@ def nondigit_sets(images, labels, per_kind: int = 200, seed: int = 5150) -> dict
     return {kind: [nondigit(kind, rng, images, labels) for _ in range(per_kind)] for kind in KINDS}
 
 
-
 def unit_circle(cx: float, cy: float, rx: float, ry: float, a0: float = 0.0, a1: float = 2 * math.pi, n: int = 40):
     a = np.linspace(a0, a1, n)
     return list(zip(cx + rx * np.cos(a), cy + ry * np.sin(a)))
@@ -214,6 +213,7 @@ def sign(name: str, rng) -> bytes:
 def sign_sets(per_kind: int = 100, seed: int = 6160) -> dict[str, list[bytes]]:
     rng = np.random.default_rng(seed)
     return {name: [sign(name, rng) for _ in range(per_kind)] for name in SIGNS}
+
 
 # Digit templates, unit square, drawn stroke by stroke (a second pen generator beside MNIST skeletons).
 TEMPLATES = {

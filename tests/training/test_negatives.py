@@ -103,7 +103,7 @@ def test_the_rendered_sets_are_cached_per_split_so_another_split_never_reuses_th
 
 
 @pytest.mark.parametrize("name", list(negatives.SIGNS))
-def test_each_sign_is_drawn_as_one_piece_of_ink_as_wide_as_its_aspect_asks(name):
+def test_each_sign_is_drawn_with_ink_about_as_wide_as_its_aspect_asks(name):
     lines, (narrowest, widest) = negatives.SIGNS[name]
     rng = np.random.default_rng(5)
     for _ in range(5):
