@@ -168,6 +168,35 @@ def lamp_photo(digit: np.ndarray, falloff: float, seed: int = 0, size: tuple[int
     return encode(img, "JPEG", quality=int(rng.integers(80, 93)))
 
 
+MARKERS = [(25, 25, 35), (30, 50, 170), (170, 35, 35), (25, 115, 50)]  # whiteboard markers: black, blue, red, green
+
+
+def whiteboard_photo(digit: np.ndarray, seed: int = 0, size: tuple[int, int] = (1200, 900)) -> bytes:
+    """A phone JPEG of a 28x28 MNIST digit (white on black) written with a marker (black, blue, red or
+    green) on a whiteboard: 20-60% of the height, anywhere; the board's white is blotchy (old marker
+    wiped off, uneven light: smooth swells of up to +-10% a few hundred pixels across) and the ceiling
+    light glares on it as a bright spot somewhere."""
+    from PIL import ImageFilter
+
+    rng = np.random.default_rng(seed)
+    width, height = size
+    cells = rng.normal(0, 1, (int(rng.integers(3, 7)), int(rng.integers(4, 9)))).astype(np.float32)
+    swell = np.asarray(Image.fromarray(cells, mode="F").resize((width, height), Image.BICUBIC))
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    gy, gx, spread = rng.uniform(0, height), rng.uniform(0, width), rng.uniform(0.08, 0.25) * width
+    glare = rng.uniform(0.1, 0.25) * np.exp(-((yy - gy) ** 2 + (xx - gx) ** 2) / (2 * spread ** 2))
+    board = np.clip(rng.uniform(0.72, 0.85) + 0.05 * swell + glare, 0, 1)[..., None] * np.ones(3, np.float32)
+    side = int(height * rng.uniform(0.2, 0.6))
+    ink = np.asarray(Image.fromarray(digit).resize((side, side), Image.BICUBIC), np.float32)[..., None] / 255
+    y0, x0 = int(rng.uniform(0, height - side)), int(rng.uniform(0, width - side))
+    marker = np.array(MARKERS[int(rng.integers(len(MARKERS)))], np.float32) / 255
+    region = board[y0:y0 + side, x0:x0 + side]
+    region[:] = region * (1 - ink) + marker * ink
+    shot = np.clip(board + rng.normal(0, 0.012, (height, width, 1)).astype(np.float32), 0, 1)
+    img = Image.fromarray((shot * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 1.2)))
+    return encode(img, "JPEG", quality=int(rng.integers(80, 93)))
+
+
 NOTES = [(250, 236, 120), (250, 190, 205), (175, 222, 250), (205, 240, 170)]  # sticky notes: yellow, pink, blue, green
 
 

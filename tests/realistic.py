@@ -149,6 +149,13 @@ def desk_set(images: np.ndarray, labels: np.ndarray, seed: int = 5) -> list:
     return seeded_photos(desk_photo, images, labels, seed)
 
 
+def whiteboard_set(images: np.ndarray, labels: np.ndarray, seed: int = 8) -> list:
+    """Phone photos of digits written with a marker on a whiteboard: blotchy white, a glare spot."""
+    from support.images import whiteboard_photo
+
+    return seeded_photos(whiteboard_photo, images, labels, seed)
+
+
 def note_set(images: np.ndarray, labels: np.ndarray, seed: int = 6) -> list:
     """Phone photos of a sticky note or small card on a darker desk (4-25% of the photo), a digit written on it."""
     from support.images import note_photo
@@ -219,7 +226,8 @@ def rejection_report(client, mnist, n: int, per_kind: int, n_pen: int, out: Path
             **notebook_sets(mnist.test_x[idx[:n // 2]], mnist.test_y[idx[:n // 2]]),
             "photo under a lamp": lamp_set(mnist.test_x[idx[n // 2:]], mnist.test_y[idx[n // 2:]]),
             "sheet on a desk": desk_set(mnist.test_x[idx[:n // 2]], mnist.test_y[idx[:n // 2]]),
-            "note on a desk": note_set(mnist.test_x[idx[n // 2:]], mnist.test_y[idx[n // 2:]])}
+            "note on a desk": note_set(mnist.test_x[idx[n // 2:]], mnist.test_y[idx[n // 2:]]),
+            "whiteboard": whiteboard_set(mnist.test_x[idx[:n // 2]], mnist.test_y[idx[:n // 2]])}
     pens = {"pen drawings": pen_drawings(mnist.test_x, mnist.test_y, n_pen),
             "pen drawings (stylus)": pressure_drawings(mnist.test_x, mnist.test_y, n_pen)}
     sets |= {name: [(p["data"], p["digit"]) for p in drawn] for name, drawn in pens.items()}

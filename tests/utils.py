@@ -70,6 +70,17 @@ def help_text(parse_args, capsys) -> str:
     return capsys.readouterr().out
 
 
+def photos_read_right(client, mnist_fixture, photo, n: int) -> int:
+    """How many of the photos `photo(digit, seed)` of the fixture's first `n` digits (seed i for the
+    i-th) POST /predict reads right."""
+    images, labels = mnist_fixture
+    right = 0
+    for i in range(n):
+        r = client.post("/predict", files={"file": ("photo.jpg", photo(images[i], i), "image/jpeg")})
+        right += r.status_code == 200 and r.json()["digit"] == labels[i]
+    return right
+
+
 def checkpoint_meta(**over) -> dict:
     """Everything make_checkpoint needs besides the model, for a digit CNN; `over` replaces entries."""
     base = dict(task="digit", arch="cnn", arch_kwargs={}, head="softmax", normalization={"mean": 0.1, "std": 0.3},

@@ -19,8 +19,10 @@ The MNIST recipe, step by step:
    ink there is still a speck, spans the page (the lines of a notebook photographed from afar) or has
    more beside it (pieces of those lines), a window around the strongest ink is read from a decode
    at least FINE_SIDE large (`fine_window`);
-8. crop to the ink, bring the strokes to MNIST's width (`app.ml.ink.normalize_pen`), fit into a 20x20
-   box keeping the aspect ratio, centre by centre of mass in 28x28.
+8. drop separate pieces of ink that stay faint beside writing that does not (what the flat-field left
+   of a whiteboard's glare: `without_faint_pieces`), crop to the ink, bring the strokes to MNIST's
+   width (`app.ml.ink.normalize_pen`), fit into a 20x20 box keeping the aspect ratio, centre by
+   centre of mass in 28x28.
 
 Large JPEGs are decoded at the scale the pixel work needs (DCT scaling, `Image.draft`), not in full.
 
@@ -39,7 +41,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
 from app.ml.constants import IMAGE_SIZE
-from app.ml.ink import BOX, normalize_pen, separate_glyphs
+from app.ml.ink import BOX, EIGHT, normalize_pen, separate_glyphs
 from app.ml.rules import is_grid, printed_lines, remove_rules
 
 SIZE = IMAGE_SIZE
@@ -272,6 +274,20 @@ def remove_background(x: np.ndarray) -> np.ndarray:
 
 
 INK_FLOOR = 0.05  # fit_and_center crops to pixels brighter than this
+FAINT = 0.3  # a separate piece of ink that stays under this, beside one that reaches it, is not writing
+
+
+def without_faint_pieces(x: np.ndarray) -> np.ndarray:
+    """`x` without its separate pieces of ink (over INK_FLOOR, 8-connected) that stay under FAINT where
+    another piece reaches it: what the flat-field leaves of a whiteboard's glare or a blotchy
+    background, which would otherwise widen the crop and shrink the digit into a corner of it."""
+    labels, n = ndimage.label(x > INK_FLOOR, EIGHT)
+    if n < 2:
+        return x
+    faint = np.concatenate([[False], ndimage.maximum(x, labels, np.arange(1, n + 1)) < FAINT])
+    if not faint.any() or faint[1:].all():
+        return x
+    return np.where(faint[labels], 0, x).astype(np.float32)
 
 
 def ink_box(x: np.ndarray, threshold: float) -> tuple[int, int, int, int]:
@@ -336,7 +352,7 @@ def prepare(data: bytes, max_pixels: int = 40_000_000, pen: bool = True) -> Prep
                 # read a window around the strongest ink.
                 window = fine_window(data, max_pixels, x)
                 x = window if window is not None else strong_part(x)
-    return Prepared(fit_and_center(x, pen), width, height, inverted, len(separate_glyphs(x)))
+    return Prepared(fit_and_center(without_faint_pieces(x), pen), width, height, inverted, len(separate_glyphs(x)))
 
 
 def fine_window(data: bytes, max_pixels: int, coarse: np.ndarray) -> np.ndarray | None:

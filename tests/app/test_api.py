@@ -9,7 +9,7 @@ from PIL import Image
 
 from support.drawing import draw
 from support.images import encode, png
-from tests.utils import copy_models, make_client, rewrite_start_check
+from tests.utils import copy_models, make_client, photos_read_right, rewrite_start_check
 
 
 @pytest.fixture(scope="module")
@@ -363,12 +363,7 @@ def test_digits_photographed_under_a_lamp_whose_light_falls_off_towards_the_corn
     corners were kept as ink and the digit shrank into a speck of the crop (refused)."""
     from support.images import lamp_photo
 
-    images, labels = mnist_fixture
-    right = 0
-    for i in range(12):
-        r = client.post("/predict", files={"file": ("lamp.jpg", lamp_photo(images[i], 0.45, seed=i), "image/jpeg")})
-        right += r.status_code == 200 and r.json()["digit"] == labels[i]
-    assert right >= 11
+    assert photos_read_right(client, mnist_fixture, lambda digit, i: lamp_photo(digit, 0.45, seed=i), 12) >= 11
 
 
 @pytest.mark.parametrize("size", [(1200, 900), (4032, 3024)])
@@ -377,12 +372,7 @@ def test_digits_on_a_sheet_photographed_on_a_desk_are_read(client, mnist_fixture
     digit as ink: 0 of 40 such photos were read, at either size."""
     from support.images import desk_photo
 
-    images, labels = mnist_fixture
-    right = 0
-    for i in range(8):
-        r = client.post("/predict", files={"file": ("desk.jpg", desk_photo(images[i], seed=i, size=size), "image/jpeg")})
-        right += r.status_code == 200 and r.json()["digit"] == labels[i]
-    assert right >= 7
+    assert photos_read_right(client, mnist_fixture, lambda digit, i: desk_photo(digit, seed=i, size=size), 8) >= 7
 
 
 def test_digits_on_a_sticky_note_photographed_on_a_desk_are_read(client, mnist_fixture):
@@ -390,12 +380,15 @@ def test_digits_on_a_sticky_note_photographed_on_a_desk_are_read(client, mnist_f
     around the digit as ink, and 97% of such photos were refused."""
     from support.images import note_photo
 
-    images, labels = mnist_fixture
-    right = 0
-    for i in range(12):
-        r = client.post("/predict", files={"file": ("note.jpg", note_photo(images[i], seed=i), "image/jpeg")})
-        right += r.status_code == 200 and r.json()["digit"] == labels[i]
-    assert right >= 10
+    assert photos_read_right(client, mnist_fixture, lambda digit, i: note_photo(digit, seed=i), 12) >= 10
+
+
+def test_digits_written_on_a_whiteboard_with_glare_are_read(client, mnist_fixture):
+    """What the flat-field left of the board's blotches and glare, faint pieces far from the digit, widened
+    the crop: the digit reached the model small in a corner and 16% of such photos were misread or refused."""
+    from support.images import whiteboard_photo
+
+    assert photos_read_right(client, mnist_fixture, lambda digit, i: whiteboard_photo(digit, seed=i), 24) >= 23
 
 
 def test_a_small_digit_in_a_12_mp_photo_of_a_page_is_read(client, mnist_fixture):

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image, ImageFilter
 
 from app.ml.preprocess import (
+    FAINT,
     FALLOFF_MARGIN,
     WORK_SIDE,
     InputError,
@@ -21,8 +22,9 @@ from app.ml.preprocess import (
     prepare,
     sorted_median,
     sorted_percentile,
+    without_faint_pieces,
 )
-from support.images import encode, heic, lamp_photo, phone_heic, phone_jpeg, png
+from support.images import encode, heic, lamp_photo, phone_heic, phone_jpeg, png, whiteboard_photo
 
 
 def colour_photo(size=(2400, 1800)) -> bytes:
@@ -269,3 +271,26 @@ def test_the_strong_part_of_a_small_digit_among_faint_lines_is_the_digit_alone_a
     wide = page.copy()
     wide[300, 20:400] = 1.0  # strong ink across the page: not a small digit
     assert np.array_equal(strong_part(wide), wide)
+
+
+def test_faint_pieces_beside_strong_ink_are_dropped_and_faint_ink_alone_or_touching_stays():
+    x = np.zeros((60, 80), np.float32)
+    x[10:40, 10:14] = 1.0  # a stroke
+    x[50:55, 70:75] = FAINT - 0.05  # a faint blotch far from it
+    x[40:44, 10:14] = 0.1  # the stroke's own faint end, touching it
+    kept = without_faint_pieces(x)
+    assert kept[50:55, 70:75].max() == 0, "the faint piece apart is dropped"
+    assert np.array_equal(kept[:45], x[:45]), "the stroke and what touches it stay as they were"
+    alone = np.where(x < FAINT, x, 0).astype(np.float32)  # only faint ink: nothing reaches FAINT
+    assert np.array_equal(without_faint_pieces(alone), alone)
+    x[50:55, 70:75] = FAINT  # a piece that reaches FAINT is writing
+    assert np.array_equal(without_faint_pieces(x), x)
+
+
+@pytest.mark.parametrize("seed", [0, 3, 8, 13, 14])
+def test_a_digit_on_a_whiteboard_with_glare_fills_the_models_box(mnist_fixture, seed):
+    # What the flat-field leaves of the board's blotches and glare used to widen the crop: the digit
+    # reached the model 3-18 px tall in a corner of its box instead of MNIST's 20.
+    x = prepare(whiteboard_photo(mnist_fixture[0][seed], seed=seed)).image
+    rows, cols = np.flatnonzero((x > 0.3).any(1)), np.flatnonzero((x > 0.3).any(0))
+    assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 >= 19
