@@ -284,9 +284,12 @@ def without_faint_pieces(x: np.ndarray) -> np.ndarray:
     labels, n = ndimage.label(x > INK_FLOOR, EIGHT)
     if n < 2:
         return x
-    faint = np.concatenate([[False], ndimage.maximum(x, labels, np.arange(1, n + 1)) < FAINT])
-    if not faint.any() or faint[1:].all():
+    writing = np.zeros(n + 1, dtype=bool)
+    writing[labels[x >= FAINT]] = True  # the pieces that reach FAINT (ndimage.maximum per piece: 15x slower)
+    if not writing.any() or writing[1:].all():
         return x
+    faint = ~writing
+    faint[0] = False  # the background
     return np.where(faint[labels], 0, x).astype(np.float32)
 
 
