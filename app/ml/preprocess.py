@@ -19,7 +19,7 @@ The MNIST recipe, step by step:
    ink there is still a speck, spans the page (the lines of a notebook photographed from afar) or has
    more beside it (pieces of those lines), a window around the strongest ink is read from a decode
    at least FINE_SIDE large (`fine_window`);
-8. drop separate pieces of ink that stay faint beside writing that does not (what the flat-field left
+8. drop separate pieces of ink that stay faint where another piece is bright (what the flat-field left
    of a whiteboard's glare: `without_faint_pieces`), crop to the ink, bring the strokes to MNIST's
    width (`app.ml.ink.normalize_pen`), fit into a 20x20 box keeping the aspect ratio, centre by
    centre of mass in 28x28.
