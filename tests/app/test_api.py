@@ -9,7 +9,8 @@ from PIL import Image
 
 from support.drawing import draw
 from support.images import encode, png
-from tests.utils import copy_models, make_client, photos_read_right, rewrite_start_check
+from tests.realistic import accuracy
+from tests.utils import copy_models, fixture_photos, make_client, rewrite_start_check
 
 
 @pytest.fixture(scope="module")
@@ -363,7 +364,7 @@ def test_digits_photographed_under_a_lamp_whose_light_falls_off_towards_the_corn
     corners were kept as ink and the digit shrank into a speck of the crop (refused)."""
     from support.images import lamp_photo
 
-    assert photos_read_right(client, mnist_fixture, lambda digit, i: lamp_photo(digit, 0.45, seed=i), 12) >= 11
+    assert accuracy(client, fixture_photos(mnist_fixture, lambda digit, i: lamp_photo(digit, 0.45, seed=i), 12)) >= 11 / 12
 
 
 @pytest.mark.parametrize("size", [(1200, 900), (4032, 3024)])
@@ -372,7 +373,7 @@ def test_digits_on_a_sheet_photographed_on_a_desk_are_read(client, mnist_fixture
     digit as ink: 0 of 40 such photos were read, at either size."""
     from support.images import desk_photo
 
-    assert photos_read_right(client, mnist_fixture, lambda digit, i: desk_photo(digit, seed=i, size=size), 8) >= 7
+    assert accuracy(client, fixture_photos(mnist_fixture, lambda digit, i: desk_photo(digit, seed=i, size=size), 8)) >= 7 / 8
 
 
 def test_digits_on_a_sticky_note_photographed_on_a_desk_are_read(client, mnist_fixture):
@@ -380,7 +381,7 @@ def test_digits_on_a_sticky_note_photographed_on_a_desk_are_read(client, mnist_f
     around the digit as ink, and 97% of such photos were refused."""
     from support.images import note_photo
 
-    assert photos_read_right(client, mnist_fixture, lambda digit, i: note_photo(digit, seed=i), 12) >= 10
+    assert accuracy(client, fixture_photos(mnist_fixture, lambda digit, i: note_photo(digit, seed=i), 12)) >= 10 / 12
 
 
 def test_digits_written_on_a_whiteboard_with_glare_are_read(client, mnist_fixture):
@@ -388,7 +389,7 @@ def test_digits_written_on_a_whiteboard_with_glare_are_read(client, mnist_fixtur
     the crop: the digit reached the model small in a corner and 16% of such photos were misread or refused."""
     from support.images import whiteboard_photo
 
-    assert photos_read_right(client, mnist_fixture, lambda digit, i: whiteboard_photo(digit, seed=i), 24) >= 23
+    assert accuracy(client, fixture_photos(mnist_fixture, lambda digit, i: whiteboard_photo(digit, seed=i), 24)) >= 23 / 24
 
 
 def test_a_small_digit_in_a_12_mp_photo_of_a_page_is_read(client, mnist_fixture):
