@@ -42,7 +42,7 @@ from scipy import ndimage
 
 from app.ml.constants import IMAGE_SIZE
 from app.ml.ink import BOX, EIGHT, normalize_pen, separate_glyphs
-from app.ml.rules import is_grid, printed_lines, remove_rules
+from app.ml.rules import is_grid, printed_lines, remove_rules, without_thin_lines
 
 SIZE = IMAGE_SIZE
 WORK_SIDE = 256  # larger uploads are area-downscaled to this before the pixel work
@@ -379,12 +379,19 @@ def fine_window(data: bytes, max_pixels: int, coarse: np.ndarray) -> np.ndarray 
     except InputError:
         return None
     lines = printed_lines(lifted)
-    if is_grid(lifted, lines):
-        # Taking a grid's lines out of writing this small cuts its strokes where they run along
-        # them: 6 of 30 such photos were misread, where refusing them misreads none.
-        return None
-    ink = remove_rules(lifted, lines)
-    return None if spans_page(ink) or ink_side(ink) > 0.5 * max(ink.shape) else ink
+    # A grid's lines are thinner than the pen's strokes at this scale: an opening takes them out
+    # (subtracting their level, as for a ruled page's lines, cuts the strokes where they run along
+    # them). It also takes what a subtraction left when lines were found in one direction only: a
+    # grid whose other lines the digit broke, in a window this small.
+    ink = None if is_grid(lifted, lines) else remove_rules(lifted, lines)
+    if ink is None or (any(level is not None for level in lines) and not compact(ink)):
+        ink = without_thin_lines(lifted if ink is None else ink)
+    return ink if compact(ink) else None
+
+
+def compact(ink: np.ndarray) -> bool:
+    """A window's ink that may be a digit: not across the page, under half the window's side."""
+    return not spans_page(ink) and ink_side(ink) <= 0.5 * max(ink.shape)
 
 
 def strong_part(x: np.ndarray) -> np.ndarray:
