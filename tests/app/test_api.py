@@ -457,6 +457,19 @@ def test_digits_on_squared_pages_photographed_from_afar_are_read_with_the_grid_o
     assert accuracy(client, samples) >= 7 / 8
 
 
+def test_digits_written_small_with_a_thin_pen_on_a_page_photographed_at_12_mp_are_read(client):
+    # Strokes 3-4 px wide in a digit ~100 px tall: a pixel wide at 512 px, they sank into the paper's
+    # noise and each of these was answered no_ink; the page photo is looked at 1024 px then.
+    from support.drawing import ink_of
+    from support.images import pen_page_photo
+
+    samples = []
+    for digit, pen in (("3", 4), ("0", 3), ("2", 3), ("5", 3), ("7", 3)):
+        mask = Image.fromarray(np.round(255 * ink_of(draw(digit, height=100, pen=pen, margin=10))).astype(np.uint8))
+        samples.append((pen_page_photo(mask, "plain", np.random.default_rng(int(digit))), int(digit)))
+    assert accuracy(client, samples) == 1.0
+
+
 def test_a_refused_camera_sized_photo_is_told_how_to_send_a_small_digit(client):
     from support.drawing import ink_of
     from support.images import phone_jpeg
