@@ -50,7 +50,7 @@ WORK_SIDE = 256  # larger uploads are area-downscaled to this before the pixel w
 SMALL_INK = 32  # ink spanning fewer pixels than this at WORK_SIDE (a digit under 1/8 of a large upload's side) ...
 STRONG = 0.3  # ... counting only ink over this level: a photo's faint haze (0.05-0.1) is not a digit's size
 DETAIL_SIDE = 512  # ... is read again with the upload downscaled to this instead
-THIN_SIDE = 1024  # a page photo with no ink at DETAIL_SIDE is looked at this large (a thin pen's strokes)
+THIN_SIDE = 1024  # an upload with no ink at DETAIL_SIDE is looked at up to this large (a thin pen's strokes)
 FINE_SIDE = 1500  # a large upload whose ink at DETAIL_SIDE is still small or page-wide: a window around its
 WINDOW = 3  # strongest ink, this many times that ink's size, is read from a decode at least this large
 PAGE = 0.9  # ink whose box covers this share of both sides of a large upload is a page's lines, not a digit
@@ -349,7 +349,7 @@ def prepare(data: bytes, max_pixels: int = 40_000_000, pen: bool = True) -> Prep
         if x is None or unread(x, fine):
             # No ink, or a small digit, in a large upload (a 12 MP photo of a page): read again at
             # DETAIL_SIDE, where its strokes are still strokes.
-            x, width, height, inverted = detail_reading(data, max_pixels, fine)
+            x, width, height, inverted = detail_reading(data, max_pixels, max(width, height) > DETAIL_SIDE)
             if fine and (unread(x, fine) or beside_more(x)):
                 # Still a speck, lines across the page (a notebook photographed from afar: at this
                 # scale its lines are too thin and faint to find) or pieces of them beside the digit:
@@ -359,10 +359,10 @@ def prepare(data: bytes, max_pixels: int = 40_000_000, pen: bool = True) -> Prep
     return Prepared(fit_and_center(without_faint_pieces(x), pen), width, height, inverted, len(separate_glyphs(x)))
 
 
-def detail_reading(data: bytes, max_pixels: int, fine: bool) -> tuple[np.ndarray, int, int, bool]:
-    """(ink, width, height, inverted) of a large upload read again at DETAIL_SIDE; for a page photo
-    (`fine`) holding no ink there, at THIN_SIDE: a thin pen's strokes in a digit written small, a pixel
-    wide at DETAIL_SIDE, sink into the paper's noise."""
+def detail_reading(data: bytes, max_pixels: int, larger: bool) -> tuple[np.ndarray, int, int, bool]:
+    """(ink, width, height, inverted) of a large upload read again at DETAIL_SIDE; when it holds no ink
+    there and is `larger` than that, at THIN_SIDE (or its own size, if smaller): a thin pen's strokes in
+    a digit written small, a pixel wide at DETAIL_SIDE, sink into the paper's noise."""
     def ink_at(side: int) -> tuple[np.ndarray, int, int, bool]:
         x, background, width, height, inverted = read_upload(data, max_pixels, side)
         return isolate_ink(downscale_to(x, side), background), width, height, inverted
@@ -370,7 +370,7 @@ def detail_reading(data: bytes, max_pixels: int, fine: bool) -> tuple[np.ndarray
     try:
         return ink_at(DETAIL_SIDE)
     except InputError as exc:
-        if not fine or exc.reason != "no_ink":
+        if not larger or exc.reason != "no_ink":
             raise
     return ink_at(THIN_SIDE)
 
