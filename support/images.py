@@ -197,6 +197,26 @@ def whiteboard_photo(digit: np.ndarray, seed: int = 0, size: tuple[int, int] = (
     return encode(img, "JPEG", quality=int(rng.integers(80, 93)))
 
 
+def cropped_photo(digit: np.ndarray, margin: float, seed: int = 0) -> bytes:
+    """A phone JPEG of a 28x28 MNIST digit (white on black) in dark ink on paper, cropped close to the
+    digit as a user crops a photo before sending it: the digit's own box, 150-500 px tall and as wide as
+    the digit, with `margin` (a share of that height) of paper on every side; the paper 0.7-0.95 gray,
+    the ink 0.05-0.3, grainy and a little out of focus."""
+    from PIL import ImageFilter
+
+    rng = np.random.default_rng(seed)
+    ys, xs = np.nonzero(digit > 30)
+    digit = digit[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    height = int(rng.integers(150, 500))
+    width = max(4, height * digit.shape[1] // digit.shape[0])
+    ink = np.pad(np.asarray(Image.fromarray(digit).resize((width, height), Image.BICUBIC), np.float32) / 255,
+                 int(margin * height))
+    paper, pen = rng.uniform(0.7, 0.95), rng.uniform(0.05, 0.3)
+    shot = np.clip(paper * (1 - ink) + pen * ink + rng.normal(0, 0.02, ink.shape), 0, 1)
+    img = Image.fromarray((shot * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1))
+    return encode(img.convert("RGB"), "JPEG", quality=90)
+
+
 NOTES = [(250, 236, 120), (250, 190, 205), (175, 222, 250), (205, 240, 170)]  # sticky notes: yellow, pink, blue, green
 
 

@@ -112,7 +112,7 @@ def line_ink(data: bytes, max_pixels: int) -> tuple[LineInk, list[Glyph]]:
     large (a 12 MP JPEG's decode for LINE_SIDE already is: half scale), where the page's lines can be
     told from the pen's strokes (`writing_window`)."""
     x, background, width, height, inverted = read_upload(data, max_pixels, LINE_SIDE)
-    ink = isolate_ink(downscale_to(x, LINE_SIDE), background)
+    ink = isolate_ink(downscale_to(x, LINE_SIDE), background, framed=False)  # not measured on lines yet
     page = LineInk(ink, ink.shape[1] / width, (0.0, 0.0), width, height, inverted)
     pieces = components(ink)
     found = writing_box(ink, pieces) if is_page_photo(width, height) else None

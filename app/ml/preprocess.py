@@ -13,7 +13,8 @@ The MNIST recipe, step by step:
 5. polarity: MNIST ink is bright on dark; dark-on-light images are inverted;
 6. paper texture, shadows and noise are removed (flat-field by a morphological opening that follows
    the light's falloff towards the corners, then a noise threshold), but only for images that are not
-   already clean; a ruled or squared page's printed lines are taken out (`app.ml.rules`);
+   already clean (an image cropped close to its ink is framed in its background first, as if it had
+   a margin: `lift_framed`); a ruled or squared page's printed lines are taken out (`app.ml.rules`);
 7. a digit whose strong ink (over STRONG) spans under SMALL_INK pixels of the downscaled image (a
    small digit in a 12 MP photo) is read again from a copy downscaled only to DETAIL_SIDE (a page
    photo with no ink there, at THIN_SIDE: a thin pen's strokes); where its ink there is still a
@@ -55,6 +56,7 @@ FINE_SIDE = 1500  # a large upload whose ink at DETAIL_SIDE is still small or pa
 WINDOW = 3  # strongest ink, this many times that ink's size, is read from a decode at least this large
 PAGE = 0.9  # ink whose box covers this share of both sides of a large upload is a page's lines, not a digit
 INK_MIN = 0.15  # an image whose strongest ink is fainter than this holds no digit
+TIGHT = 0.7  # an upload whose strong ink spans this share of its longer side or more is cropped to its ink
 FALLOFF_MARGIN = 0.02  # the light's falloff corrects the paper's level only where the opening stays this much under it
 PAGE_GRID = 64  # the sheet of paper is looked for on a copy this many pixels on its longer side
 SMALL_SHEET = 0.04  # the smallest share of the photo a sheet may cover (a sticky note seen from afar)
@@ -561,10 +563,28 @@ def read_upload(data: bytes, max_pixels: int, work_side: int) -> tuple[np.ndarra
     return x, background, width, height, inverted
 
 
-def isolate_ink(x: np.ndarray, background: float) -> np.ndarray:
+def isolate_ink(x: np.ndarray, background: float, framed: bool = True) -> np.ndarray:
     """White ink on black in [0, 1] with the background at 0, from a polarity-corrected gray image; a
-    ruled or squared page's printed lines taken out (`app.ml.rules`)."""
-    return remove_rules(lift_ink(x, background))
+    ruled or squared page's printed lines taken out (`app.ml.rules`). `framed`: an image cropped close
+    to its ink is lifted as if it had a margin (`lift_framed`)."""
+    return remove_rules(lift_framed(x, background) if framed else lift_ink(x, background))
+
+
+def lift_framed(x: np.ndarray, background: float) -> np.ndarray:
+    """`lift_ink` of an image cropped close to its ink (its strong ink, over half the brightest 3x3
+    mean, spans TIGHT of its longer side or more) as if photographed with a margin: framed in its
+    background to a square 1.5 times its longer side, lifted, and cut back to its own pixels. Without
+    paper around it (and stretched to the flat-field's square copy when narrow), the opening took a
+    close crop's strokes for paper and the digit came apart."""
+    h, w = x.shape
+    smooth = ndimage.uniform_filter(x, 3)
+    top = float(smooth.max())
+    if top - background < INK_MIN or ink_side(smooth - background, 0.5 * (top - background)) < TIGHT * max(h, w):
+        return lift_ink(x, background)
+    side = (3 * max(h, w)) // 2
+    dy, dx = (side - h) // 2, (side - w) // 2
+    framed = np.pad(x, ((dy, side - h - dy), (dx, side - w - dx)), constant_values=background)
+    return lift_ink(framed, background)[dy:dy + h, dx:dx + w]
 
 
 def lift_ink(x: np.ndarray, background: float) -> np.ndarray:

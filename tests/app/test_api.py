@@ -484,6 +484,15 @@ def test_digits_written_small_with_a_thin_pen_in_a_1200_px_photo_are_read(client
     assert accuracy(client, samples) >= 5 / 6  # the 2 at 36 px is read as 7
 
 
+def test_digits_in_photos_cropped_close_to_them_are_read(client, mnist_fixture):
+    # With no paper around the digit (or a narrow crop, stretched to the flat-field's square copy),
+    # the opening took its strokes for paper: 11 of these 16 were read right.
+    from support.images import cropped_photo
+
+    photos = fixture_photos(mnist_fixture, lambda digit, i: cropped_photo(digit, 0.02 * (i % 2), seed=i), 16)
+    assert accuracy(client, photos) >= 15 / 16
+
+
 def test_a_refused_camera_sized_photo_is_told_how_to_send_a_small_digit(client):
     from support.drawing import ink_of
     from support.images import phone_jpeg
