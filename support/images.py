@@ -217,6 +217,29 @@ def cropped_photo(digit: np.ndarray, margin: float, seed: int = 0) -> bytes:
     return encode(img.convert("RGB"), "JPEG", quality=90)
 
 
+def form_box_photo(digit: np.ndarray, seed: int = 0) -> bytes:
+    """A JPEG of a 28x28 MNIST digit (white on black) written in dark ink in a form's printed box and
+    cropped to the box: the frame 1-3 px wide, gray 60-160, 80-95% of the 120-300 px image, the digit
+    55-80% of the box; light grain."""
+    from PIL import ImageDraw, ImageFilter
+
+    rng = np.random.default_rng(seed)
+    side = int(rng.integers(120, 300))
+    img = Image.new("L", (side, side), int(rng.integers(215, 250)))
+    bw, bh = int(side * rng.uniform(0.8, 0.95)), int(side * rng.uniform(0.8, 0.95))
+    x0, y0 = (side - bw) // 2, (side - bh) // 2
+    ImageDraw.Draw(img).rectangle([x0, y0, x0 + bw, y0 + bh], outline=int(rng.integers(60, 160)),
+                                  width=int(rng.integers(1, 4)))
+    ds = int(min(bw, bh) * rng.uniform(0.55, 0.8))
+    mask = Image.new("L", img.size, 0)
+    mask.paste(Image.fromarray(digit).resize((ds, ds), Image.BICUBIC),
+               ((side - ds) // 2 + int(rng.integers(-5, 6)), (side - ds) // 2 + int(rng.integers(-5, 6))))
+    img = Image.composite(Image.new("L", img.size, int(rng.integers(10, 60))), img, mask)
+    shot = np.asarray(img, np.float32) + rng.normal(0, 3, (side, side))
+    return encode(Image.fromarray(np.clip(shot, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.7)),
+                  "JPEG", quality=90)
+
+
 NOTES = [(250, 236, 120), (250, 190, 205), (175, 222, 250), (205, 240, 170)]  # sticky notes: yellow, pink, blue, green
 
 

@@ -112,7 +112,9 @@ def line_ink(data: bytes, max_pixels: int) -> tuple[LineInk, list[Glyph]]:
     large (a 12 MP JPEG's decode for LINE_SIDE already is: half scale), where the page's lines can be
     told from the pen's strokes (`writing_window`)."""
     x, background, width, height, inverted = read_upload(data, max_pixels, LINE_SIDE)
-    ink = isolate_ink(downscale_to(x, LINE_SIDE), background, framed=False)  # not measured on lines yet
+    # A line is wide: cropped close, its strokes stay thin in the flat-field's square copy, and framing
+    # it gained nothing (README: *A photo cropped close to the digit*).
+    ink = isolate_ink(downscale_to(x, LINE_SIDE), background, framed=False)
     page = LineInk(ink, ink.shape[1] / width, (0.0, 0.0), width, height, inverted)
     pieces = components(ink)
     found = writing_box(ink, pieces) if is_page_photo(width, height) else None

@@ -21,8 +21,9 @@ The MNIST recipe, step by step:
    speck, spans the page (the lines of a notebook photographed from afar) or has more beside it
    (pieces of those lines), a window around the strongest ink is read from a decode at least
    FINE_SIDE large (`fine_window`), a grid's lines opened away;
-8. drop separate pieces of ink that stay faint where another piece is bright (what the flat-field left
-   of a whiteboard's glare: `without_faint_pieces`), crop to the ink, bring the strokes to MNIST's
+8. take out a printed frame around the writing (a form's box: `without_frame`), drop separate pieces
+   of ink that stay faint where another piece is bright (what the flat-field left of a whiteboard's
+   glare: `without_faint_pieces`), crop to the ink, bring the strokes to MNIST's
    width (`app.ml.ink.normalize_pen`), fit into a 20x20 box keeping the aspect ratio, centre by
    centre of mass in 28x28.
 
@@ -56,6 +57,7 @@ FINE_SIDE = 1500  # a large upload whose ink at DETAIL_SIDE is still small or pa
 WINDOW = 3  # strongest ink, this many times that ink's size, is read from a decode at least this large
 PAGE = 0.9  # ink whose box covers this share of both sides of a large upload is a page's lines, not a digit
 INK_MIN = 0.15  # an image whose strongest ink is fainter than this holds no digit
+FRAME = 0.8  # ink along this share of each side of its box: a printed frame around the writing
 TIGHT = 0.7  # an upload whose strong ink spans this share of its longer side or more is cropped to its ink
 FALLOFF_MARGIN = 0.02  # the light's falloff corrects the paper's level only where the opening stays this much under it
 PAGE_GRID = 64  # the sheet of paper is looked for on a copy this many pixels on its longer side
@@ -297,6 +299,26 @@ def without_faint_pieces(x: np.ndarray) -> np.ndarray:
     return np.where(faint[labels], 0, x).astype(np.float32)
 
 
+def without_frame(x: np.ndarray) -> np.ndarray:
+    """`x` without a printed box around the writing (a form's field cropped with its digit): when the
+    ink's box (over STRONG) has ink along FRAME of each of its four sides, within a band of 5% of its
+    shorter side, what lies in those bands is taken out. Kept as it is when too little ink stays inside
+    (a digit drawn square, or nothing but the box)."""
+    ink = x > STRONG
+    if not ink.any():
+        return x
+    top, bottom, left, right = ink_box(x, STRONG)
+    h, w = bottom - top, right - left
+    band = max(2, round(0.05 * min(h, w)))
+    box = ink[top:bottom, left:right]
+    sides = (box[:band].any(0), box[-band:].any(0), box[:, :band].any(1), box[:, -band:].any(1))
+    if min(h, w) < 16 or min(float(side.mean()) for side in sides) < FRAME:
+        return x
+    inside = np.zeros_like(x)
+    inside[top + band:bottom - band, left + band:right - band] = x[top + band:bottom - band, left + band:right - band]
+    return inside if (inside > STRONG).sum() >= 0.02 * h * w else x
+
+
 def ink_box(x: np.ndarray, threshold: float) -> tuple[int, int, int, int]:
     ink = x > threshold
     rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
@@ -358,6 +380,7 @@ def prepare(data: bytes, max_pixels: int = 40_000_000, pen: bool = True) -> Prep
                 # read a window around the strongest ink.
                 window = fine_window(data, max_pixels, x)
                 x = window if window is not None else strong_part(x)
+    x = without_frame(x)
     return Prepared(fit_and_center(without_faint_pieces(x), pen), width, height, inverted, len(separate_glyphs(x)))
 
 

@@ -493,6 +493,14 @@ def test_digits_in_photos_cropped_close_to_them_are_read(client, mnist_fixture):
     assert accuracy(client, photos) >= 15 / 16
 
 
+def test_a_digit_written_in_a_forms_box_is_read_without_the_box(client, mnist_fixture):
+    # The printed frame was ink like the digit's: cropped with it, the digit shrank inside a square
+    # (9 of these 16 were read right).
+    from support.images import form_box_photo
+
+    assert accuracy(client, fixture_photos(mnist_fixture, lambda digit, i: form_box_photo(digit, seed=i), 16)) >= 15 / 16
+
+
 def test_a_refused_camera_sized_photo_is_told_how_to_send_a_small_digit(client):
     from support.drawing import ink_of
     from support.images import phone_jpeg

@@ -294,3 +294,21 @@ def test_a_digit_on_a_whiteboard_with_glare_fills_the_models_box(mnist_fixture, 
     x = prepare(whiteboard_photo(mnist_fixture[0][seed], seed=seed)).image
     rows, cols = np.flatnonzero((x > 0.3).any(1)), np.flatnonzero((x > 0.3).any(0))
     assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 >= 19
+
+
+def test_a_printed_frame_around_the_writing_is_taken_out_and_a_drawn_square_alone_is_not():
+    from app.ml.preprocess import without_frame
+
+    framed = np.zeros((100, 100), np.float32)
+    framed[5:8, 5:95] = framed[92:95, 5:95] = framed[5:95, 5:8] = framed[5:95, 92:95] = 0.8  # the box
+    framed[30:70, 45:52] = 1.0  # a 1 inside it
+    out = without_frame(framed)
+    assert out[5:8].max() == 0 and out[:, 92:95].max() == 0, "the frame is gone"
+    assert np.array_equal(out[30:70, 45:52], framed[30:70, 45:52]), "the writing stays"
+    square = framed.copy()
+    square[30:70, 45:52] = 0  # only the square: nothing would stay inside it
+    assert np.array_equal(without_frame(square), square)
+    seven = np.zeros((100, 100), np.float32)
+    seven[10:16, 10:90] = 1.0  # a 7's bar spans its top, but no other side is drawn along
+    seven[16:90, 80:86] = 1.0
+    assert np.array_equal(without_frame(seven), seven)
