@@ -363,17 +363,18 @@ def prepare(data: bytes, max_pixels: int = 40_000_000, pen: bool = True) -> Prep
     if max(x.shape) <= WORK_SIDE:
         x = isolate_ink(x, background)
     else:
+        fine = is_page_photo(width, height)  # large enough for a finer reading than DETAIL_SIDE
         try:
-            x = isolate_ink(downscale_to(x), background)
+            # A page photographed whole is no close crop, though its lines span it (`lift_framed`).
+            x = isolate_ink(downscale_to(x), background, framed=not fine)
         except InputError as exc:
             if exc.reason != "no_ink":
                 raise
             x = None
-        fine = is_page_photo(width, height)  # large enough for a finer reading than DETAIL_SIDE
         if x is None or unread(x, fine):
             # No ink, or a small digit, in a large upload (a 12 MP photo of a page): read again at
             # DETAIL_SIDE, where its strokes are still strokes.
-            x, width, height, inverted = detail_reading(data, max_pixels, max(width, height) > DETAIL_SIDE)
+            x, width, height, inverted = detail_reading(data, max_pixels, max(width, height) > DETAIL_SIDE, not fine)
             if fine and (unread(x, fine) or beside_more(x)):
                 # Still a speck, lines across the page (a notebook photographed from afar: at this
                 # scale its lines are too thin and faint to find) or pieces of them beside the digit:
@@ -384,13 +385,14 @@ def prepare(data: bytes, max_pixels: int = 40_000_000, pen: bool = True) -> Prep
     return Prepared(fit_and_center(without_faint_pieces(x), pen), width, height, inverted, len(separate_glyphs(x)))
 
 
-def detail_reading(data: bytes, max_pixels: int, larger: bool) -> tuple[np.ndarray, int, int, bool]:
+def detail_reading(data: bytes, max_pixels: int, larger: bool, framed: bool) -> tuple[np.ndarray, int, int, bool]:
     """(ink, width, height, inverted) of a large upload read again at DETAIL_SIDE; when it holds no ink
     there and is `larger` than that, at THIN_SIDE (or its own size, if smaller): a thin pen's strokes in
-    a digit written small, a pixel wide at DETAIL_SIDE, sink into the paper's noise."""
+    a digit written small, a pixel wide at DETAIL_SIDE, sink into the paper's noise. `framed`: as for
+    `isolate_ink`."""
     def ink_at(side: int) -> tuple[np.ndarray, int, int, bool]:
         x, background, width, height, inverted = read_upload(data, max_pixels, side)
-        return isolate_ink(downscale_to(x, side), background), width, height, inverted
+        return isolate_ink(downscale_to(x, side), background, framed), width, height, inverted
 
     try:
         return ink_at(DETAIL_SIDE)

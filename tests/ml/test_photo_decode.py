@@ -84,12 +84,15 @@ def test_ink_across_both_sides_is_a_page_and_a_digit_or_one_long_line_is_not():
     assert not spans_page(one_line) and not spans_page(digit)
 
 
-@pytest.mark.parametrize("paper", ["ruled", "squared"])
-def test_an_empty_notebook_page_photographed_from_afar_stays_without_ink(paper):
+@pytest.mark.parametrize("paper, seed, tilt", [("ruled", 3, 0.0), ("squared", 3, 0.0), ("ruled", 501, -1.0),
+                                              ("squared", 505, 1.0)])
+def test_an_empty_notebook_page_photographed_from_afar_stays_without_ink(paper, seed, tilt):
+    # The finer window reading finds no digit in the lines. A page photo is not framed as a close crop
+    # (`lift_framed`): its lines span it, and framed they stood out as ink (seeds 501 and 505).
     from support.images import notebook_photo
 
-    with pytest.raises(InputError) as refused:  # the finer window reading finds no digit in the lines
-        prepare(notebook_photo(np.zeros((28, 28), np.uint8), paper, seed=3, size=(4032, 3024)))
+    with pytest.raises(InputError) as refused:
+        prepare(notebook_photo(np.zeros((28, 28), np.uint8), paper, tilt=tilt, seed=seed, size=(4032, 3024)))
     assert refused.value.reason == "no_ink"
 
 
