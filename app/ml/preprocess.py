@@ -13,11 +13,11 @@ The MNIST recipe, step by step:
 5. polarity: MNIST ink is bright on dark; dark-on-light images are inverted;
 6. paper texture, shadows and noise are removed (flat-field by a morphological opening that follows
    the light's falloff towards the corners, then a noise threshold), but only for images that are not
-   already clean (an image cropped close to its ink is framed in its background first, as if it had
-   a margin: `lift_framed`); a ruled or squared page's printed lines are taken out (`app.ml.rules`);
+   already clean (an image cropped close to its ink, not a page photo, is framed in its background
+   first, as if it had a margin: `lift_framed`); a ruled or squared page's printed lines are taken out (`app.ml.rules`);
 7. a digit whose strong ink (over STRONG) spans under SMALL_INK pixels of the downscaled image (a
-   small digit in a 12 MP photo) is read again from a copy downscaled only to DETAIL_SIDE (a page
-   photo with no ink there, at THIN_SIDE: a thin pen's strokes); where its ink there is still a
+   small digit in a 12 MP photo) is read again from a copy downscaled only to DETAIL_SIDE (with no ink
+   there, at THIN_SIDE: a thin pen's strokes); where its ink there is still a
    speck, spans the page (the lines of a notebook photographed from afar) or has more beside it
    (pieces of those lines), a window around the strongest ink is read from a decode at least
    FINE_SIDE large (`fine_window`), a grid's lines opened away;
