@@ -22,7 +22,7 @@ from PIL import Image
 
 from app.core.config import Settings
 from app.main import create_app
-from support.drawing import STROKES, draw, ink_of
+from support.drawing import STROKES, ink_image
 from support.images import notebook_photo, pen_page_photo, phone_jpeg
 from training.data import load_mnist
 
@@ -65,7 +65,7 @@ def number_table(client, mnist, n: int) -> None:
             text = "".join(rng.choice([c for c in STROKES if c.isdigit()], int(rng.integers(3, 6))))
             height = int(rng.integers(80, 160))
             pen = int(height * rng.uniform(0.06, 0.12))
-            mask = Image.fromarray(np.round(255 * ink_of(draw(text, height=height, pen=pen, margin=10))).astype(np.uint8))
+            mask = Image.fromarray(ink_image(text, height=height, pen=pen, margin=10))
             got.append(read(pen_page_photo(mask, paper, rng, SIZE), text))
         print(f"number, pen page, {paper}: {tally(got)} (of {n})")
 

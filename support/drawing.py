@@ -71,6 +71,12 @@ def ink_of(data: bytes) -> np.ndarray:
     return np.asarray(img.convert("L"), np.float32) / 255
 
 
+def ink_image(text: str, **kw) -> np.ndarray:
+    """`text` drawn by `draw` (its keywords) as a uint8 image, white ink on black: what the photo
+    generators of `support.images` take for a digit."""
+    return np.round(255 * ink_of(draw(text, **kw))).astype(np.uint8)
+
+
 def draw_lines(texts: list[str], height: int = 80, pen: int = 8, line_gap: float = 0.6, background: str = "white",
                **kw) -> bytes:
     """Several lines of `draw`, one under the other `line_gap` of a line's height apart, as one upload."""

@@ -314,8 +314,9 @@ def without_frame(x: np.ndarray) -> np.ndarray:
     sides = (box[:band].any(0), box[-band:].any(0), box[:, :band].any(1), box[:, -band:].any(1))
     if min(h, w) < 16 or min(float(side.mean()) for side in sides) < FRAME:
         return x
+    within = np.s_[top + band:bottom - band, left + band:right - band]
     inside = np.zeros_like(x)
-    inside[top + band:bottom - band, left + band:right - band] = x[top + band:bottom - band, left + band:right - band]
+    inside[within] = x[within]
     return inside if (inside > STRONG).sum() >= 0.02 * h * w else x
 
 

@@ -460,12 +460,12 @@ def test_digits_on_squared_pages_photographed_from_afar_are_read_with_the_grid_o
 def test_digits_written_small_with_a_thin_pen_on_a_page_photographed_at_12_mp_are_read(client):
     # Strokes 3-4 px wide in a digit ~100 px tall: a pixel wide at 512 px, they sank into the paper's
     # noise and each of these was answered no_ink; the page photo is looked at 1024 px then.
-    from support.drawing import ink_of
+    from support.drawing import ink_image
     from support.images import pen_page_photo
 
     samples = []
     for digit, pen in (("3", 4), ("0", 3), ("2", 3), ("5", 3), ("7", 3)):
-        mask = Image.fromarray(np.round(255 * ink_of(draw(digit, height=100, pen=pen, margin=10))).astype(np.uint8))
+        mask = Image.fromarray(ink_image(digit, height=100, pen=pen, margin=10))
         samples.append((pen_page_photo(mask, "plain", np.random.default_rng(int(digit))), int(digit)))
     assert accuracy(client, samples) == 1.0
 
@@ -473,12 +473,12 @@ def test_digits_written_small_with_a_thin_pen_on_a_page_photographed_at_12_mp_ar
 def test_digits_written_small_with_a_thin_pen_in_a_1200_px_photo_are_read(client):
     # Lines ~1.5 px wide in a digit 36-45 px tall on grainy paper: under a pixel at 512 px, within the
     # noise, and each of these was answered no_ink; an upload larger than 512 px is looked at 1024 px then.
-    from support.drawing import ink_of
+    from support.drawing import ink_image
     from support.images import phone_jpeg
 
     samples = []
     for digit, share in (("0", 0.05), ("3", 0.05), ("5", 0.05), ("2", 0.04), ("7", 0.04), ("1", 0.04)):
-        mask = np.round(255 * ink_of(draw(digit, height=100, pen=4, margin=10))).astype(np.uint8)
+        mask = ink_image(digit, height=100, pen=4, margin=10)
         small = np.asarray(Image.fromarray(mask).resize((28, 28), Image.BOX))
         samples.append((phone_jpeg(small, (1200, 900), share=share, at=(0.4, 0.6)), int(digit)))
     assert accuracy(client, samples) >= 5 / 6  # the 2 at 36 px is read as 7
@@ -502,10 +502,10 @@ def test_a_digit_written_in_a_forms_box_is_read_without_the_box(client, mnist_fi
 
 
 def test_a_refused_camera_sized_photo_is_told_how_to_send_a_small_digit(client):
-    from support.drawing import ink_of
+    from support.drawing import ink_image
     from support.images import phone_jpeg
 
-    letter = np.round(255 * ink_of(draw("A", height=120, pen=12))).astype(np.uint8)
+    letter = ink_image("A", height=120, pen=12)
     r = client.post("/predict", files={"file": ("IMG.jpg", phone_jpeg(letter, share=0.1), "image/jpeg")})
     assert r.status_code == 422 and r.json()["reason"] == "not_a_digit", r.text
     assert "cropped close to it" in r.json()["detail"], "a camera-sized photo is told how to send a small digit"
