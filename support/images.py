@@ -240,6 +240,64 @@ def form_box_photo(digit: np.ndarray, seed: int = 0) -> bytes:
                   "JPEG", quality=90)
 
 
+def marked_photo(digit: np.ndarray, mark: str, seed: int = 0, size: tuple[int, int] = (1000, 750)) -> bytes:
+    """A JPEG of a 28x28 MNIST digit (white on black; or a row of them, 28 x 28k) written in dark ink on
+    light paper with a pen `mark` drawn by hand beside it: "underline" (a line under the writing, a
+    little longer than it, slightly tilted, clear of it), "circle" (an ellipse around it) or "box" (a
+    rectangle around it); the writing 20-45% of the photo's height (a line at most 60% of its width), the
+    mark's pen 1/14-1/10 of it;
+    light grain, a little out of focus."""
+    from PIL import ImageDraw, ImageFilter
+
+    rng = np.random.default_rng(seed)
+    width, height = size
+    img = Image.new("L", size, int(rng.integers(215, 245)))
+    tall = int(min(height * rng.uniform(0.2, 0.45), 0.6 * width * digit.shape[0] / digit.shape[1]))
+    wide = tall * digit.shape[1] // digit.shape[0]  # a line of digits at most 60% of the width: its mark fits
+    x0, y0 = (width - wide) // 2 + int(rng.integers(-40, 41)), (height - tall) // 2 + int(rng.integers(-30, 31))
+    ink = int(rng.integers(15, 60))
+    img.paste(Image.new("L", (wide, tall), ink), (x0, y0), Image.fromarray(digit).resize((wide, tall), Image.BICUBIC))
+    pen, d = max(3, int(tall * rng.uniform(1 / 14, 1 / 10))), ImageDraw.Draw(img)
+    if mark == "underline":
+        y, reach = y0 + tall + int(rng.uniform(0.05, 0.2) * tall), int(rng.uniform(0.05, 0.25) * tall)
+        d.line([x0 - reach, y, x0 + wide + reach, y + int(rng.integers(-tall // 12, tall // 12 + 1))], fill=ink, width=pen)
+    else:
+        pad = int(rng.uniform(0.25, 0.45) * tall)
+        shape = d.ellipse if mark == "circle" else d.rectangle
+        shape([x0 - pad, y0 - pad, x0 + wide + pad, y0 + tall + pad], outline=ink, width=pen)
+    shot = np.asarray(img, np.float32) + rng.normal(0, 3, (height, width))
+    return encode(Image.fromarray(np.clip(shot, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1)).convert("RGB"),
+                  "JPEG", quality=88)
+
+
+def app_screenshot(digit: np.ndarray, seed: int = 0, size: tuple[int, int] = (1280, 800)) -> bytes:
+    """A PNG screenshot of a drawing app's window with a 28x28 MNIST digit (white on black; or a row of
+    them) drawn black on its white canvas: a dark title bar with three window buttons, a gray toolbar
+    with 6-14 tool icons, the canvas framed in light gray, the writing 25-50% of the canvas's height
+    anywhere on it."""
+    from PIL import ImageDraw
+
+    rng = np.random.default_rng(seed)
+    width, height = size
+    img = Image.new("RGB", size, (240, 240, 240))
+    d = ImageDraw.Draw(img)
+    d.rectangle([0, 0, width, 30], fill=(50, 50, 60))
+    for i, colour in enumerate([(255, 95, 86), (255, 189, 46), (39, 201, 63)]):
+        d.ellipse([10 + 22 * i, 8, 24 + 22 * i, 22], fill=colour)
+    d.rectangle([0, 30, width, 80], fill=(225, 225, 230))
+    for i in range(int(rng.integers(6, 15))):
+        x = 12 + 44 * i
+        d.rounded_rectangle([x, 40, x + 32, 72], 5, outline=(120, 120, 130), width=2)
+        d.line([x + 8, 64, x + 24, 48], fill=(60, 60, 70), width=3)
+    left, top, right, bottom = 60, 110, width - 60, height - 40
+    d.rectangle([left, top, right, bottom], fill=(255, 255, 255), outline=(180, 180, 180))
+    tall = int(rng.uniform(0.25, 0.5) * (bottom - top))
+    wide = min(tall * digit.shape[1] // digit.shape[0], right - left - 40)
+    x, y = int(rng.integers(left + 10, right - wide - 10)), int(rng.integers(top + 10, bottom - tall - 10))
+    img.paste(Image.new("RGB", (wide, tall), (10, 10, 10)), (x, y), Image.fromarray(digit).resize((wide, tall), Image.BICUBIC))
+    return encode(img, "PNG")
+
+
 NOTES = [(250, 236, 120), (250, 190, 205), (175, 222, 250), (205, 240, 170)]  # sticky notes: yellow, pink, blue, green
 
 

@@ -18,6 +18,8 @@ MNIST_STROKE = 2.7  # median stroke width of MNIST digits in the 20-px box
 STROKE_RANGE = (1.8, 4.5)  # widths (in the 20-px box) left as drawn
 PEN_SIDE = 80  # pen normalization works with the ink box scaled to this many pixels
 INK_LEVEL = 0.35  # a pixel at least this bright counts as ink for geometry
+INK_FLOOR = 0.05  # cleaned ink (background 0, strongest 1) brighter than this is ink at all (a digit is cropped to it)
+STRONG = 0.3  # ... and brighter than this, strong: a pen's, not a photo's faint haze (0.05-0.1)
 MAX_COVER = 0.45  # widening a thin pen stops before ink covers this share of the (square) digit box
 EIGHT = np.ones((3, 3), dtype=bool)
 

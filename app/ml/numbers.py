@@ -33,6 +33,7 @@ from scipy import ndimage
 
 from app.ml import lines
 from app.ml.cards import read_fitted_card
+from app.ml.clutter import without_clutter
 from app.ml.ink import EIGHT, Glyph, columns, components, stroke_width
 from app.ml.lines import Strip, line_image
 from app.ml.preprocess import (
@@ -103,6 +104,17 @@ class Line(LineInk):
 
 
 def line_ink(data: bytes, max_pixels: int) -> tuple[LineInk, list[Glyph]]:
+    """An upload holding a line of digits, decoded and cleaned (`located_ink`; what stands around the
+    writing taken out: `app.ml.clutter`), and its pieces of ink (`components`). Raises InputError."""
+    page, pieces = located_ink(data, max_pixels)
+    ink = without_clutter(page.ink)
+    if ink is page.ink:
+        return page, pieces
+    page.ink = ink
+    return page, components(ink)
+
+
+def located_ink(data: bytes, max_pixels: int) -> tuple[LineInk, list[Glyph]]:
     """An upload holding a line of digits, decoded and cleaned, and its pieces of ink (`components`).
     Raises InputError.
 

@@ -21,7 +21,9 @@ The MNIST recipe, step by step:
    speck, spans the page (the lines of a notebook photographed from afar) or has more beside it
    (pieces of those lines), a window around the strongest ink is read from a decode at least
    FINE_SIDE large (`fine_window`), a grid's lines opened away;
-8. take out a printed frame around the writing (a form's box: `without_frame`), drop separate pieces
+8. take out what stands around the writing (a screenshot's bars and icons, a circle, a box or a line
+   drawn around or under it: `app.ml.clutter`) and a printed frame the writing touches (a form's box:
+   `without_frame`), drop separate pieces
    of ink that stay faint where another piece is bright (what the flat-field left of a whiteboard's
    glare: `without_faint_pieces`), crop to the ink, bring the strokes to MNIST's
    width (`app.ml.ink.normalize_pen`), fit into a 20x20 box keeping the aspect ratio, centre by
@@ -43,14 +45,15 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
+from app.ml.clutter import without_clutter
 from app.ml.constants import IMAGE_SIZE
-from app.ml.ink import BOX, EIGHT, normalize_pen, separate_glyphs
+from app.ml.ink import BOX, EIGHT, INK_FLOOR, STRONG, normalize_pen, separate_glyphs
 from app.ml.rules import is_grid, printed_lines, remove_rules, without_thin_lines
 
 SIZE = IMAGE_SIZE
 WORK_SIDE = 256  # larger uploads are area-downscaled to this before the pixel work
 SMALL_INK = 32  # ink spanning fewer pixels than this at WORK_SIDE (a digit under 1/8 of a large upload's side) ...
-STRONG = 0.3  # ... counting only ink over this level: a photo's faint haze (0.05-0.1) is not a digit's size
+# ... counting only ink over STRONG (`app.ml.ink`): a photo's faint haze (0.05-0.1) is not a digit's size
 DETAIL_SIDE = 512  # ... is read again with the upload downscaled to this instead
 THIN_SIDE = 1024  # an upload with no ink at DETAIL_SIDE is looked at up to this large (a thin pen's strokes)
 FINE_SIDE = 1500  # a large upload whose ink at DETAIL_SIDE is still small or page-wide: a window around its
@@ -279,7 +282,6 @@ def remove_background(x: np.ndarray) -> np.ndarray:
     return np.clip((x - floor) / (top - floor), 0, 1)
 
 
-INK_FLOOR = 0.05  # fit_and_center crops to pixels brighter than this
 FAINT = 0.3  # a separate piece of ink that stays under this, beside one that reaches it, is not writing
 
 
@@ -382,7 +384,7 @@ def prepare(data: bytes, max_pixels: int = 40_000_000, pen: bool = True) -> Prep
                 # read a window around the strongest ink.
                 window = fine_window(data, max_pixels, x)
                 x = window if window is not None else strong_part(x)
-    x = without_frame(x)
+    x = without_frame(without_clutter(x))
     return Prepared(fit_and_center(without_faint_pieces(x), pen), width, height, inverted, len(separate_glyphs(x)))
 
 

@@ -234,3 +234,22 @@ def test_a_number_on_a_sheet_photographed_on_a_desk_is_read(client, mnist_fixtur
                                                              "image/jpeg")})
         right += r.status_code == 200 and r.json()["number"] == text
     assert right >= 3
+
+
+@pytest.mark.parametrize("upload", ["box", "circle", "underline", "screenshot"])
+def test_a_number_boxed_circled_underlined_or_in_a_screenshot_is_read_without_what_surrounds_it(
+        client, mnist_fixture, upload):
+    # A box's sides were read as 1s, an underline with the digits over it, a screenshot's title bar and
+    # icons as a line of their own (of these 10: boxed 0, circled 0, underlined 6, screenshots 4 before).
+    from support.images import app_screenshot, marked_photo
+
+    images, labels = mnist_fixture
+    right, start = 0, 0
+    for i in range(10):
+        idx = range(start, start + 2 + i % 4)
+        start = idx.stop
+        row = np.concatenate([images[j] for j in idx], 1)
+        data = app_screenshot(row, seed=i) if upload == "screenshot" else marked_photo(row, upload, seed=i)
+        r = read(client, data, "line.jpg")
+        right += r.status_code == 200 and r.json()["number"] == "".join(str(labels[j]) for j in idx)
+    assert right >= 9

@@ -1,0 +1,79 @@
+"""Digits and numbers sent with something around them that is not writing (`app/ml/clutter.py`): a line
+drawn under them, a circle or a box drawn around them, a screenshot of a drawing app (title bar,
+toolbar icons, the canvas's frame). Counts answers through POST /predict (one MNIST test digit) and POST
+/predict/number (lines of 2-5 MNIST test digits): right, refused (by reason) and wrong.
+
+    python -m bench.surroundings [--n 60]     # ~2 min on 2 cores
+
+Uploads: `support.images.marked_photo` (a 1000x750 JPEG of paper, the writing 20-45% of its height,
+the mark drawn by hand with a pen 1/14-1/10 of the writing's height) and `support.images.app_screenshot`
+(a 1280x800 PNG, the writing 25-50% of the canvas's height anywhere on it). Digit i of the table is
+MNIST test digit i; the numbers take the test digits after those.
+"""
+
+import argparse
+import logging
+from collections import Counter
+
+import numpy as np
+from fastapi.testclient import TestClient
+
+from app.core.config import Settings
+from app.main import create_app
+from support.images import app_screenshot, marked_photo
+from training.data import load_mnist
+
+UPLOADS = {
+    "underlined": lambda ink, seed: marked_photo(ink, "underline", seed=seed),
+    "circled": lambda ink, seed: marked_photo(ink, "circle", seed=seed),
+    "boxed": lambda ink, seed: marked_photo(ink, "box", seed=seed),
+    "drawing app screenshot": lambda ink, seed: app_screenshot(ink, seed=seed),
+}
+
+
+def answer(client, route: str, data: bytes, truth: str) -> str:
+    """'right', 'wrong' or the refusal's reason."""
+    r = client.post(route, files={"file": ("upload", data, "application/octet-stream")})
+    body = r.json()
+    if r.status_code != 200:
+        return body.get("reason") or str(r.status_code)
+    return "right" if str(body["digit" if route == "/predict" else "number"]) == truth else "wrong"
+
+
+def lines_of(images: np.ndarray, labels: np.ndarray, n: int) -> list[tuple[np.ndarray, str]]:
+    """n lines of 2-5 consecutive digits of `images` (white on black, side by side) and their text."""
+    out, start = [], 0
+    for i in range(n):
+        idx = range(start, start + 2 + i % 4)
+        start = idx.stop
+        out.append((np.concatenate([images[j] for j in idx], 1), "".join(str(int(labels[j])) for j in idx)))
+    return out
+
+
+def table(client, samples: dict[str, list[tuple[np.ndarray, str]]]) -> None:
+    print("| upload | route | n | right | refused (reasons) | wrong |")
+    print("|---|---|---|---|---|---|")
+    for name, make in UPLOADS.items():
+        for route, items in samples.items():
+            counts = Counter(answer(client, route, make(ink, seed), truth) for seed, (ink, truth) in enumerate(items))
+            refusals = {k: v for k, v in counts.items() if k not in ("right", "wrong")}
+            reasons = ", ".join(f"{k} {v}" for k, v in sorted(refusals.items()))
+            print(f"| {name} | `{route}` | {len(items)} | {counts['right']} | {sum(refusals.values())}"
+                  f"{f' ({reasons})' if reasons else ''} | {counts['wrong']} |", flush=True)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--n", type=int, default=60, help="uploads per kind and route")
+    args = p.parse_args()
+    logging.disable(logging.INFO)
+    mnist = load_mnist()
+    images, labels = mnist.test_x, mnist.test_y
+    samples = {"/predict": [(images[i], str(int(labels[i]))) for i in range(args.n)],
+               "/predict/number": lines_of(images[args.n:], labels[args.n:], args.n)}
+    with TestClient(create_app(Settings(device="cpu", log_level="warning"))) as client:
+        table(client, samples)
+
+
+if __name__ == "__main__":
+    main()
