@@ -1,8 +1,8 @@
 """What stands around the writing in an upload and is not part of it, taken out of the cleaned ink
 (white on black in [0, 1]) before the digits are cropped, on every route:
 
-- a **bar** along the image's edge: a screenshot's title bar or toolbar, a table's edge, a page's
-  printed line run across the whole image;
+- a **bar** along the image's edge: a screenshot's title bar or toolbar, a table's edge along the
+  photo's side;
 - **what lies along the image's edges, apart from the writing**: a drawing app's toolbar icons, a
   phone's status bar and its app's title;
 - a **ring or box drawn around** the writing (a circled answer, a number in a box);
@@ -10,7 +10,8 @@
 
 Pieces are the separate pieces of strong ink (over `STRONG`, 8-connected); the writing is what is left.
 Nothing is taken out when nothing else would be left, and a ring around a single ring (a target, a 0
-drawn in a circle) is kept: what is inside is no digit that the ring hides.
+drawn in a circle) is kept: what is inside is no digit that the ring hides. Measured in
+reports/preprocessing.md (*What stands around the writing*) and by `python -m bench.surroundings`.
 """
 
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from app.ml.ink import EIGHT, INK_FLOOR, STRONG
+from app.ml.ink import EIGHT, INK_FLOOR, STRONG, Box
 
 BAR_SPAN = 0.9  # a piece touching the image's edge that runs along this share of that side ...
 BAR_THICK = 0.15  # ... and is at most this share of the other side thick is a bar, not writing
@@ -34,21 +35,11 @@ CLOSE = 0.04  # a ring's gaps under twice this share of its size are closed befo
 
 
 @dataclass(frozen=True)
-class Piece:
+class Piece(Box):
+    """A piece of strong ink: its box, its label in `pieces_of`'s labels and its ink's sum."""
+
     label: int
-    top: int
-    left: int
-    bottom: int
-    right: int
     mass: float
-
-    @property
-    def height(self) -> int:
-        return self.bottom - self.top
-
-    @property
-    def width(self) -> int:
-        return self.right - self.left
 
 
 def pieces_of(x: np.ndarray) -> tuple[np.ndarray, list[Piece]]:
@@ -57,7 +48,7 @@ def pieces_of(x: np.ndarray) -> tuple[np.ndarray, list[Piece]]:
     if n < 2:
         return labels, []
     masses = np.bincount(labels.ravel(), weights=x.ravel(), minlength=n + 1)[1:]
-    return labels, [Piece(i + 1, sl[0].start, sl[1].start, sl[0].stop, sl[1].stop, float(m))
+    return labels, [Piece(sl[0].start, sl[1].start, sl[0].stop, sl[1].stop, i + 1, float(m))
                     for i, (sl, m) in enumerate(zip(ndimage.find_objects(labels), masses))]
 
 

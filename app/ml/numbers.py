@@ -125,7 +125,7 @@ def located_ink(data: bytes, max_pixels: int) -> tuple[LineInk, list[Glyph]]:
     told from the pen's strokes (`writing_window`)."""
     x, background, width, height, inverted = read_upload(data, max_pixels, LINE_SIDE)
     # A line is wide: cropped close, its strokes stay thin in the flat-field's square copy, and framing
-    # it gained nothing (README: *A photo cropped close to the digit*).
+    # it gained nothing (reports/preprocessing.md: *A photo cropped close to the digit*).
     ink = isolate_ink(downscale_to(x, LINE_SIDE), background, framed=False)
     page = LineInk(ink, ink.shape[1] / width, (0.0, 0.0), width, height, inverted)
     pieces = components(ink)
