@@ -105,14 +105,13 @@ def flat_stroke(x: np.ndarray) -> bool:
 
 
 @dataclass(frozen=True)
-class Glyph:
-    """A piece of ink: its box in the image (top, left, bottom, right, exclusive) and its ink mask there."""
+class Box:
+    """A box in an image: top, left, bottom, right (exclusive)."""
 
     top: int
     left: int
     bottom: int
     right: int
-    mask: np.ndarray
 
     @property
     def height(self) -> int:
@@ -121,6 +120,13 @@ class Glyph:
     @property
     def width(self) -> int:
         return self.right - self.left
+
+
+@dataclass(frozen=True)
+class Glyph(Box):
+    """A piece of ink: its box in the image and its ink mask there."""
+
+    mask: np.ndarray
 
 
 def components(x: np.ndarray, level: float = INK_LEVEL) -> list[Glyph]:
