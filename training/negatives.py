@@ -548,7 +548,7 @@ SET_SIZES = {  # rendered samples per split: (not-a-digit, several digits, pen-d
 SET_SEEDS = {"train": 101, "val": 202, "test": 303}
 VERSION = 16  # 14: prepare drops faint pieces of ink beside the writing (2.8% of the rendered images differ from 13);
 # 15: it frames close crops and takes out printed boxes (165 of 1,400 rendered images differ from 14);
-# 16: it takes out what stands around the writing, `app.ml.clutter` (14 of 1,400 differ from 15)
+# 16: it takes out what stands around the writing, `app.ml.clutter` (13 of 1,400 differ from 15)
 MORE_SIZES = {  # the second round (`make_more`): (signs and scratches, pen-drawn digits)
     "train": (8000, 8000), "val": (800, 800), "test": (800, 800)}
 MORE_SEEDS = {"train": 111, "val": 222, "test": 333}

@@ -3,8 +3,8 @@
 
 - a **bar** along the image's edge: a screenshot's title bar or toolbar, a table's edge along the
   photo's side;
-- **what lies along the image's edges, apart from the writing**: a drawing app's toolbar icons, a
-  phone's status bar and its app's title;
+- **small things along the image's edges, apart from the writing**: a drawing app's toolbar icons, a
+  phone's status bar;
 - a **ring or box drawn around** the writing (a circled answer, a number in a box);
 - a line drawn **under** the writing, or two (an underlined answer).
 
@@ -24,7 +24,8 @@ from app.ml.ink import EIGHT, INK_FLOOR, STRONG, Box
 BAR_SPAN = 0.9  # a piece touching the image's edge that runs along this share of that side ...
 BAR_THICK = 0.15  # ... and is at most this share of the other side thick is a bar, not writing
 EDGE = 0.15  # a piece within this share of the image's side from an edge that the writing does not reach ...
-APART = 0.25  # ... and at least this share of the writing's height above or below it is clutter
+APART = 0.25  # ... at least this share of the writing's height above or below it ...
+SMALL = 0.3  # ... and under this share of the writing's tallest piece tall (as `numbers.TALL`: a speck, not a line) is clutter
 LINE = 0.25  # an underline is at most this share of its width tall ...
 UNDER = 0.15  # ... its top at most this share of the writing's height above the writing's bottom ...
 UNDER_WIDTH = (0.4, 2.5)  # ... as wide as at least the first times the writing's width, at most the second its longer side ...
@@ -101,21 +102,22 @@ def touches_edge(p: Piece, shape: tuple[int, int]) -> bool:
 
 
 def without_edge_clutter(pieces: list[Piece], shape: tuple[int, int]) -> list[Piece]:
-    """The pieces without those that lie along an edge of the image (within EDGE of its side) which the
-    writing does not reach, above or below its rows and at least APART of its height away: a toolbar's
-    icons above or below a drawing, a phone's status bar and title. The writing is the piece with the
-    most ink and the pieces on its rows (a line of digits). A comma or a dot among the digits stays, as
-    do a digit's detached bar (close to it), a small digit ending a line (on its rows), and anything
-    in the middle of the image."""
+    """The pieces without the small ones (under SMALL of the writing's tallest piece) that lie along an
+    edge of the image (within EDGE of its side) which the writing does not reach, above or below its
+    rows and at least APART of its height away: a toolbar's icons above or below a drawing, a phone's
+    status bar. The writing is the piece with the most ink and the pieces on its rows (a line
+    of digits). A second line of writing stays (the number route refuses several lines), as do a comma
+    or a dot among the digits, a digit's detached bar (close to it), a small digit ending a line (on its
+    rows), and anything in the middle of the image."""
     main = max(pieces, key=lambda p: p.mass)
     line = [p for p in pieces if p.top < main.bottom and main.top < p.bottom]
     if any(touches_edge(p, shape) for p in line):
         return pieces  # writing cut by the image's edge is in no app's frame (a block of colour noise read as a 1)
     top, bottom = min(p.top for p in line), max(p.bottom for p in line)
     reached = set().union(*(edges_entered(p, shape) for p in line))
-    margin = APART * (bottom - top)
+    margin, small = APART * (bottom - top), SMALL * max(p.height for p in line)
     return [p for p in pieces if p in line or not edges_within(p, shape) - reached
-            or p.top < bottom + margin and top - margin < p.bottom]
+            or p.top < bottom + margin and top - margin < p.bottom or p.height >= small]
 
 
 def within(p: Piece, ring: Piece) -> bool:

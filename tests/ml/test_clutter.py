@@ -89,3 +89,13 @@ def test_ink_cut_by_the_images_edge_keeps_what_lies_along_the_edges():
     d.rectangle([200, 5, 240, 15], fill=255)  # along the top edge
     blocks = np.asarray(blocks, np.float32) / 255
     assert np.array_equal(without_clutter(blocks), blocks)
+
+
+def test_a_line_of_writing_along_the_edge_stays_for_the_line_count():
+    # A second line as tall as the first is writing, not a toolbar: the number route refuses two lines.
+    x = np.zeros((400, 300), np.float32)
+    first, second = (np.asarray(Image.fromarray(ink_image("27", height=h, pen=6, margin=0)), np.float32) / 255
+                     for h in (44, 40))
+    x[180:180 + first.shape[0], 60:60 + first.shape[1]] = first
+    x[5:5 + second.shape[0], 100:100 + second.shape[1]] = second  # within the top 15%
+    assert np.array_equal(without_clutter(x), x)
