@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from app.core.config import Settings
 from app.main import create_app
-from support.images import app_screenshot, marked_photo
+from support.images import app_screenshot, digit_lines, marked_photo
 from training.data import load_mnist
 
 UPLOADS = {
@@ -38,16 +38,6 @@ def answer(client, route: str, data: bytes, truth: str) -> str:
     if r.status_code != 200:
         return body.get("reason") or str(r.status_code)
     return "right" if str(body["digit" if route == "/predict" else "number"]) == truth else "wrong"
-
-
-def lines_of(images: np.ndarray, labels: np.ndarray, n: int) -> list[tuple[np.ndarray, str]]:
-    """n lines of 2-5 consecutive digits of `images` (white on black, side by side) and their text."""
-    out, start = [], 0
-    for i in range(n):
-        idx = range(start, start + 2 + i % 4)
-        start = idx.stop
-        out.append((np.concatenate([images[j] for j in idx], 1), "".join(str(int(labels[j])) for j in idx)))
-    return out
 
 
 def table(client, samples: dict[str, list[tuple[np.ndarray, str]]]) -> None:
@@ -70,7 +60,7 @@ def main() -> None:
     mnist = load_mnist()
     images, labels = mnist.test_x, mnist.test_y
     samples = {"/predict": [(images[i], str(int(labels[i]))) for i in range(args.n)],
-               "/predict/number": lines_of(images[args.n:], labels[args.n:], args.n)}
+               "/predict/number": digit_lines(images[args.n:], labels[args.n:], args.n)}
     with TestClient(create_app(Settings(device="cpu", log_level="warning"))) as client:
         table(client, samples)
 

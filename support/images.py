@@ -298,6 +298,17 @@ def app_screenshot(digit: np.ndarray, seed: int = 0, size: tuple[int, int] = (12
     return encode(img, "PNG")
 
 
+def digit_lines(images: np.ndarray, labels: np.ndarray, n: int) -> list[tuple[np.ndarray, str]]:
+    """n lines of 2-5 consecutive digits of `images` (28x28, white on black; side by side as 28 x 28k)
+    and their text: what `marked_photo` and `app_screenshot` take for a number."""
+    out, start = [], 0
+    for i in range(n):
+        idx = range(start, start + 2 + i % 4)
+        start = idx.stop
+        out.append((np.concatenate([images[j] for j in idx], 1), "".join(str(int(labels[j])) for j in idx)))
+    return out
+
+
 NOTES = [(250, 236, 120), (250, 190, 205), (175, 222, 250), (205, 240, 170)]  # sticky notes: yellow, pink, blue, green
 
 

@@ -241,15 +241,11 @@ def test_a_number_boxed_circled_underlined_or_in_a_screenshot_is_read_without_wh
         client, mnist_fixture, upload):
     # A box's sides were read as 1s, an underline with the digits over it, a screenshot's title bar and
     # icons as a line of their own (of these 10: boxed 0, circled 0, underlined 6, screenshots 4 before).
-    from support.images import app_screenshot, marked_photo
+    from support.images import app_screenshot, digit_lines, marked_photo
 
-    images, labels = mnist_fixture
-    right, start = 0, 0
-    for i in range(10):
-        idx = range(start, start + 2 + i % 4)
-        start = idx.stop
-        row = np.concatenate([images[j] for j in idx], 1)
+    right = 0
+    for i, (row, text) in enumerate(digit_lines(*mnist_fixture, 10)):
         data = app_screenshot(row, seed=i) if upload == "screenshot" else marked_photo(row, upload, seed=i)
         r = read(client, data, "line.jpg")
-        right += r.status_code == 200 and r.json()["number"] == "".join(str(labels[j]) for j in idx)
+        right += r.status_code == 200 and r.json()["number"] == text
     assert right >= 9
