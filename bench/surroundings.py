@@ -1,13 +1,19 @@
-"""Digits and numbers sent with something around them that is not writing (`app/ml/clutter.py`): a line
-drawn under them, a circle or a box drawn around them, a screenshot of a drawing app (title bar,
-toolbar icons, the canvas's frame). Counts answers through POST /predict (one MNIST test digit) and POST
+"""Digits and numbers sent with something around them that is not writing (`app/ml/clutter.py`,
+`app.ml.rules.without_margins`, `app.ml.preprocess.without_edge_slivers`): a line drawn under them, a
+circle or a box drawn around them, a screenshot of a drawing app (title bar, toolbar icons, the
+canvas's frame), a school page's red margin or header line, a light desk's slivers along the edges of
+a tilted photo of a page. Counts answers through POST /predict (one MNIST test digit) and POST
 /predict/number (lines of 2-5 MNIST test digits): right, refused (by reason) and wrong.
 
     python -m bench.surroundings [--n 60]     # ~2 min on 2 cores
 
 Uploads: `support.images.marked_photo` (a 1000x750 JPEG of paper, the writing 20-45% of its height,
 the mark drawn by hand with a pen 1/14-1/10 of the writing's height) and `support.images.app_screenshot`
-(a 1280x800 PNG, the writing 25-50% of the canvas's height anywhere on it). Digit i of the table is
+(a 1280x800 PNG, the writing 25-50% of the canvas's height anywhere on it) and
+`support.images.school_page_photo` (a 1200x900 JPEG of a ruled exercise book's page filling the photo,
+a red margin line down it or, one time in four, a header line across it) and
+`support.images.filling_page_photo` (a 1200x900 JPEG of a sheet covering 98-108% of each side, turned
+up to 8 degrees, on a light desk). Digit i of the table is
 MNIST test digit i; the numbers take the test digits after those.
 """
 
@@ -20,7 +26,7 @@ from fastapi.testclient import TestClient
 
 from app.core.config import Settings
 from app.main import create_app
-from support.images import app_screenshot, digit_lines, marked_photo
+from support.images import app_screenshot, digit_lines, filling_page_photo, marked_photo, school_page_photo
 from training.data import load_mnist
 
 UPLOADS = {
@@ -28,6 +34,8 @@ UPLOADS = {
     "circled": lambda ink, seed: marked_photo(ink, "circle", seed=seed),
     "boxed": lambda ink, seed: marked_photo(ink, "box", seed=seed),
     "drawing app screenshot": lambda ink, seed: app_screenshot(ink, seed=seed),
+    "school page (margin line)": lambda ink, seed: school_page_photo(ink, seed=seed),
+    "page filling a tilted photo (light desk)": lambda ink, seed: filling_page_photo(ink, seed=seed),
 }
 
 

@@ -270,6 +270,53 @@ def marked_photo(digit: np.ndarray, mark: str, seed: int = 0, size: tuple[int, i
                   "JPEG", quality=88)
 
 
+def filling_page_photo(digit: np.ndarray, seed: int = 0) -> bytes:
+    """`desk_photo` of a sheet that nearly fills the photo (98-108% of each side, turned up to 8 degrees) on a
+    light desk: the desk shows only in thin wedges along the photo's edges."""
+    return desk_photo(digit, seed=seed, cover=(0.98, 1.08), desk="light")
+
+
+def school_page_photo(digit: np.ndarray, seed: int = 0, size: tuple[int, int] = (1200, 900)) -> bytes:
+    """A phone JPEG of a school exercise book's page, the page filling the photo: light blue ruled lines
+    30-70 px apart, a red margin line down the page 8-20% from its left edge (or, one time in four, a
+    red header line across it 10-20% from the top), and a 28x28 MNIST digit (white on black; or a row of
+    them, 28 x 28k) written in dark ink 1.2-2.2 lines tall beside it; turned up to 5 degrees, the light
+    falling off down the page, sensor grain."""
+    from PIL import ImageDraw, ImageFilter
+
+    rng = np.random.default_rng(seed)
+    width, height = size
+    big = (int(width * 1.2), int(height * 1.2))  # turned and cropped back: the page fills the photo
+    img = Image.new("RGB", big, tuple(int(v) for v in rng.integers(228, 250, 3)))
+    d = ImageDraw.Draw(img)
+    spacing = int(rng.integers(30, 71))
+    for y in range(int(rng.integers(0, spacing)), big[1], spacing):
+        blue = (int(rng.integers(130, 190)), int(rng.integers(165, 205)), 235)
+        d.line([0, y, big[0], y], fill=blue, width=int(rng.integers(1, 4)))
+    red = (int(rng.integers(185, 240)), int(rng.integers(30, 130)), int(rng.integers(40, 130)))
+    pen = int(rng.integers(2, 6))
+    left, top = (big[0] - width) // 2, (big[1] - height) // 2
+    tall = int(spacing * rng.uniform(1.2, 2.2))
+    wide = tall * digit.shape[1] // digit.shape[0]
+    if rng.random() < 0.75:  # a margin line down the page, the writing right of it
+        margin = left + int(rng.uniform(0.08, 0.2) * width)
+        d.line([margin, 0, margin, big[1]], fill=red, width=pen)
+        x0 = int(rng.integers(margin + 25, max(margin + 26, left + width - wide - 60)))
+        y0 = int(rng.integers(top + 60, top + height - tall - 60))
+    else:  # a header line across it, the writing below
+        header = top + int(rng.uniform(0.1, 0.2) * height)
+        d.line([0, header, big[0], header], fill=red, width=pen)
+        x0 = int(rng.integers(left + 60, left + width - wide - 60))
+        y0 = int(rng.integers(header + 25, max(header + 26, top + height - tall - 60)))
+    ink = tuple(int(v) for v in rng.integers(10, 70, 3))
+    img.paste(Image.new("RGB", (wide, tall), ink), (x0, y0), Image.fromarray(digit).resize((wide, tall), Image.BICUBIC))
+    img = img.rotate(float(rng.uniform(-5, 5)), resample=Image.BILINEAR).crop((left, top, left + width, top + height))
+    shade = 0.88 + 0.12 * np.linspace(1, 0, height, dtype=np.float32)[:, None, None]
+    shot = np.asarray(img, np.float32) * shade + rng.normal(0, 4, (height, width, 3))
+    return encode(Image.fromarray(np.clip(shot, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.8)),
+                  "JPEG", quality=88)
+
+
 def app_screenshot(digit: np.ndarray, seed: int = 0, size: tuple[int, int] = (1280, 800)) -> bytes:
     """A PNG screenshot of a drawing app's window with a 28x28 MNIST digit (white on black; or a row of
     them) drawn black on its white canvas: a dark title bar with three window buttons, a gray toolbar
@@ -312,21 +359,27 @@ def digit_lines(images: np.ndarray, labels: np.ndarray, n: int) -> list[tuple[np
 NOTES = [(250, 236, 120), (250, 190, 205), (175, 222, 250), (205, 240, 170)]  # sticky notes: yellow, pink, blue, green
 
 
+DESKS = {"dark": [(120, 80, 50), (95, 95, 100), (35, 32, 30), (150, 110, 70)],
+         "light": [(200, 200, 195), (215, 205, 185), (190, 192, 198)]}  # a light grey or beige desk, a pale table
+
+
 def desk_photo(digit: np.ndarray, seed: int = 0, size: tuple[int, int] = (1200, 900), cover: tuple[float, float] = (0.55, 1.05),
-               writing: float = 0.4, note: bool = False) -> bytes:
+               writing: float = 0.4, note: bool = False, desk: str = "dark") -> bytes:
     """A phone JPEG of a sheet of paper lying on a darker desk, a 28x28 MNIST digit (white on black; or a row of
     them) written on it in dark ink: the sheet covers `cover` of each side (55-100% by default), turned up to 8
     degrees, off-centre (it may run past the photo's edges), the writing up to `writing` of its shorter side
-    tall; the desk is wood, grey or black, with grain; the light falls from one side. `note`: the sheet is a
-    sticky note (yellow, pink, blue or green paper)."""
+    tall; the desk (`desk`: "dark", wood, grey or black; "light", pale grey or beige) has grain; the light
+    falls from one side. `note`: the sheet is a sticky note (yellow, pink, blue or green paper)."""
     from PIL import ImageDraw, ImageFilter
 
     rng = np.random.default_rng(seed)
     width, height = size
-    desk = [(120, 80, 50), (95, 95, 100), (35, 32, 30), (150, 110, 70)][int(rng.integers(4))]
+    colours = DESKS[desk]
+    desk_colour = colours[int(rng.integers(len(colours)))]
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     grain = 12 * np.sin(yy / height * rng.uniform(30, 90) + 3 * np.sin(xx / width * rng.uniform(2, 6)))
-    img = Image.fromarray(np.clip(np.array(desk, np.float32) * rng.uniform(0.8, 1.2) + grain[..., None], 0, 255).astype(np.uint8))
+    surface = np.array(desk_colour, np.float32) * rng.uniform(0.8, 1.2) + grain[..., None]
+    img = Image.fromarray(np.clip(surface, 0, 255).astype(np.uint8))
     sheet_w, sheet_h = width * rng.uniform(*cover), height * rng.uniform(*cover)
     cx, cy = width * rng.uniform(0.4, 0.6), height * rng.uniform(0.4, 0.6)
     turn = np.deg2rad(rng.uniform(-8, 8))

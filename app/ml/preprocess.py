@@ -37,6 +37,7 @@ resampled, so MNIST digits and the averaged overlap pairs reach the model exactl
 
 import functools
 import io
+import math
 import struct
 import warnings
 from dataclasses import dataclass
@@ -67,6 +68,11 @@ PAGE_GRID = 64  # the sheet of paper is looked for on a copy this many pixels on
 SMALL_SHEET = 0.04  # the smallest share of the photo a sheet may cover (a sticky note seen from afar)
 RECTANGLE = 0.85  # a sheet smaller than 30% of the photo fills more than this of its tightest rectangle
 SURFACE_SPREAD = 0.2  # a desk around a photographed sheet: 99% of it at most this much darker than its median
+SLIVER = 0.1  # faint ink along an edge, within this share of the image's side of it, ...
+SLIVER_LONG = 0.15  # ... running along over this share of that edge ...
+SLIVER_FAINT = 0.7  # ... and under this share of the brightest ink is a desk's sliver beside a page, not writing ...
+SLIVER_THIN = 0.015  # ... when it is a line at most this share of the image thick ...
+SLIVER_FILL = 0.65  # ... or fills at most this share of its box (a tilted line, a wedge's tip)
 FORMATS = "PNG, JPEG, HEIC, GIF, BMP, WebP, AVIF, TIFF"
 # HEIF brands whose images are HEVC-coded (an iPhone photo's major brand is 'heic'); AVIF is Pillow's own
 HEVC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
@@ -285,15 +291,20 @@ def remove_background(x: np.ndarray) -> np.ndarray:
 FAINT = 0.3  # a separate piece of ink that stays under this, beside one that reaches it, is not writing
 
 
-def without_faint_pieces(x: np.ndarray) -> np.ndarray:
+def without_faint_pieces(x: np.ndarray, near: tuple[int, int, int, int] | None = None) -> np.ndarray:
     """`x` without its separate pieces of ink (over INK_FLOOR, 8-connected) that stay under FAINT where
     another piece reaches it: what the flat-field leaves of a whiteboard's glare or a blotchy
-    background, which would otherwise widen the crop and shrink the digit into a corner of it."""
+    background, which would otherwise widen the crop and shrink the digit into a corner of it. `near`:
+    (top, left, bottom, right) of the writing: faint pieces reaching into it stay (a faint piece of a
+    digit among others, which a line's reading needs)."""
     labels, n = ndimage.label(x > INK_FLOOR, EIGHT)
     if n < 2:
         return x
     writing = np.zeros(n + 1, dtype=bool)
     writing[labels[x >= FAINT]] = True  # the pieces that reach FAINT (ndimage.maximum per piece: 15x slower)
+    if near is not None:
+        top, left, bottom, right = (max(0, int(v)) for v in near)
+        writing[labels[top:bottom, left:right]] = True
     if not writing.any() or writing[1:].all():
         return x
     faint = ~writing
@@ -593,9 +604,53 @@ def read_upload(data: bytes, max_pixels: int, work_side: int) -> tuple[np.ndarra
 
 def isolate_ink(x: np.ndarray, background: float, framed: bool = True) -> np.ndarray:
     """White ink on black in [0, 1] with the background at 0, from a polarity-corrected gray image; a
-    ruled or squared page's printed lines taken out (`app.ml.rules`). `framed`: an image cropped close
-    to its ink is lifted as if it had a margin (`lift_framed`)."""
-    return remove_rules(lift_framed(x, background) if framed else lift_ink(x, background))
+    ruled or squared page's printed lines taken out (`app.ml.rules`), and the slivers of a desk along
+    the photo's edges (`without_edge_slivers`). `framed`: an image cropped close to its ink is lifted
+    as if it had a margin (`lift_framed`)."""
+    return without_edge_slivers(remove_rules(lift_framed(x, background) if framed else lift_ink(x, background)))
+
+
+def without_edge_slivers(x: np.ndarray) -> np.ndarray:
+    """`x` without faint slivers of ink along its edges: where a page nearly fills a tilted photo, the
+    desk shows in thin wedges along the photo's edges; too little of it for `on_page`, and too close
+    in level to the paper (a light desk), each wedge's inner edge stays as a faint line along the
+    border after the flat-field (whose paper level is a smooth 32x32 copy). Such a sliver is a piece
+    of ink (over INK_FLOOR, 8-connected) that touches an edge and lies within SLIVER of it, runs along
+    it over SLIVER_LONG of it, is thin (`is_sliver`) and stays under SLIVER_FAINT of the brightest ink
+    (a pen's stroke along the edge of a close crop reaches it). Nothing goes when nothing else would
+    stay."""
+    h, w = x.shape
+    edges = (x[0], x[-1], x[:, 0], x[:, -1])
+    if not any((edge > INK_FLOOR).any() for edge in edges):
+        return x
+    labels, n = ndimage.label(x > INK_FLOOR, EIGHT)
+    if n < 2:
+        return x
+    touching = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    touching = touching[touching > 0]
+    peaks = np.atleast_1d(ndimage.maximum(x, labels, touching))
+    boxes, areas = ndimage.find_objects(labels), np.bincount(labels.ravel())
+    slivers = [label for label, peak in zip(touching, peaks)
+               if peak < SLIVER_FAINT * float(x.max()) and is_sliver(*boxes[label - 1], int(areas[label]), h, w)]
+    if not slivers or len(slivers) == n:
+        return x
+    return np.where(np.isin(labels, slivers), 0, x).astype(np.float32)
+
+
+def is_sliver(rows: slice, cols: slice, area: int, h: int, w: int) -> bool:
+    """A piece (its box `rows`, `cols` and its `area` in pixels) that lies along an edge of an h x w
+    image and is thin there (`without_edge_slivers`): a line, at most SLIVER_THIN of the image thick
+    on average, or a tilted line or a wedge's tip, filling at most SLIVER_FILL of its box (a solid
+    block of colour along the edge, as in a colour-noise photo, is neither)."""
+    height, width = rows.stop - rows.start, cols.stop - cols.start
+    deep, wide = max(2, math.ceil(SLIVER * h)), max(2, math.ceil(SLIVER * w))
+    if (rows.start == 0 and rows.stop <= deep or rows.stop == h and rows.start >= h - deep) and width >= SLIVER_LONG * w:
+        thickness, side = area / width, h
+    elif (cols.start == 0 and cols.stop <= wide or cols.stop == w and cols.start >= w - wide) and height >= SLIVER_LONG * h:
+        thickness, side = area / height, w
+    else:
+        return False
+    return thickness <= SLIVER_THIN * side or area <= SLIVER_FILL * height * width
 
 
 def lift_framed(x: np.ndarray, background: float) -> np.ndarray:

@@ -9,8 +9,10 @@ thick and at least MIN_SPACING of it from the next (closer bands are one stroke'
 lines are taken out only when at least MIN_LINES such bands with one tilt are fainter than FAINT
 times the brightest ink off them (a pen's strokes are not). Each line loses its own level: a long opening along
 it, at most the lines' brightness, so that where a stroke crosses a line or rests on it the stroke
-stays; what the lines leave (crossings, specks, faint pieces) goes. An image without such lines
-comes back as it was (the same array): drawings, MNIST, photos of plain paper.
+stays; what the lines leave (crossings, specks, faint pieces) goes. One or two lines alone across the
+image (ACROSS of it: a school page's red margin line, a header line, a form's answer line) go too when
+writing stands apart from them (`without_margins`). An image without such lines comes back as it was
+(the same array): drawings, MNIST, photos of plain paper.
 
 Works on the white-on-black ink image in [0, 1] that `app.ml.preprocess.isolate_ink` makes; NumPy and
 SciPy only.
@@ -32,6 +34,9 @@ RESIDUE = 0.08  # what stays of a line under this (or under its own level) is cu
 GAP = 5  # gaps in a line shorter than this (px) are bridged before its level is taken
 EDGE = 0.05  # a small piece this close to the border of a lined page's photo is the page's, not the pen's
 COARSE = 4  # the tilt is first searched on a copy this many times smaller, in 1-degree steps
+ACROSS = 0.8  # one or two printed lines across this share of the image (a ruled page's margin, a form's answer line) ...
+BESIDE = 0.35  # ... with writing beside them under this share of the image's side tall are the page's, not the pen's
+SPECK = 0.02  # writing is a piece at least this share of the image's longer side tall or wide (not the page's grain)
 
 
 def shear(mask: np.ndarray, slope: float) -> np.ndarray:
@@ -73,15 +78,16 @@ def tilt_slopes(step_degrees: float, around: float = 0.0, span: float = MAX_TILT
     return [math.tan(math.radians(d)) for d in degrees if abs(d) <= MAX_TILT + 1e-9]
 
 
-def line_bands(mask: np.ndarray) -> tuple[float, list[tuple[int, int]]]:
+def line_bands(mask: np.ndarray, least: int = MIN_LINES) -> tuple[float, list[tuple[int, int]]]:
     """(slope, [(first row, last row) of each line in the sheared image]) of the horizontal lines in
-    `mask`; no bands when there are none. The tilt is searched in 1-degree steps on a copy COARSE
-    times smaller (a line there stays a line: a block with any ink is ink), then refined."""
+    `mask`; no bands when there are none (or too little ink for `least` lines). The tilt is searched
+    in 1-degree steps on a copy COARSE times smaller (a line there stays a line: a block with any ink
+    is ink), then refined."""
     h, w = mask.shape
     if min(h, w) < 4 * COARSE:  # a sliver of an image (1 x 20000 px) is no page
         return 0.0, []
     small = mask[:h - h % COARSE, :w - w % COARSE].reshape(h // COARSE, COARSE, w // COARSE, COARSE).any((1, 3))
-    if small.sum() < MIN_LINES * COVERAGE * small.shape[1]:  # too little ink for MIN_LINES lines
+    if small.sum() < least * COVERAGE * small.shape[1]:  # too little ink for `least` lines
         return 0.0, []
     coarse, coverage = best_slope(small, tilt_slopes(1.0))
     if coverage.max() < COVERAGE:
@@ -161,14 +167,68 @@ def remove_rules(x: np.ndarray, lines: Levels | None = None) -> np.ndarray:
     """The ink image without a ruled or squared page's printed lines (see the module docstring). Where
     lines of both directions cross, both levels go (a crossing is darker than either line). `lines`:
     `printed_lines(x)`, when known."""
-    levels = [level for level in lines or printed_lines(x) if level is not None]
+    lines = lines or printed_lines(x)
+    levels = [level for level in lines if level is not None]
+    x = without_margins(x, lines)  # before the lines cut a margin line crossing them into pieces
     if not levels:
         return x
     level = sum(levels)
     brightness = float(level.max())
     out = np.clip(x - level, 0, 1)
     out[(level > 0) & (out < brightness)] = 0  # what stays of a line, up to its brightest level
-    return without_remnants(out, brightness)
+    # and after: what stays of a header line along them, darker than they are (`without_margins`' `before`)
+    return without_margins(without_remnants(out, brightness), before=x)
+
+
+def without_margins(x: np.ndarray, lines: Levels = (None, None), before: np.ndarray | None = None) -> np.ndarray:
+    """`x` without lone printed lines across it: a ruled page's red margin line down its side, a form's
+    answer line, a page's header line (one or two, where MIN_LINES keeps `line_level` from taking them).
+    Such a line is a band of ink (over RESIDUE) as `line_bands` finds them, crossing over ACROSS of the
+    image, with writing beside it: pieces of strong ink apart from the lines, over SPECK of the image,
+    the longest (along the lines) under BESIDE of the image's side. A lone long stroke (a 1 drawn
+    from the top of a canvas to its bottom) stays, as do strokes as long as the lines (a hatch) and a
+    stroke with writing attached to it (a 7's bar across the photo). `x` itself comes back when there
+    is none. `lines`: the page's printed lines (`printed_lines`), when known: where there are many,
+    none is lone. `before`: `x` before a ruled page's lines were taken out, which took a part of a
+    darker line along them too (a red header line over blue rules): such a line crosses the image
+    there, and what stays of it goes once it crosses COVERAGE of `x`."""
+    for turned, level in zip((False, True), lines):
+        if level is not None:
+            continue
+        y = x.T if turned else x
+        on_lines = lone_lines(y, None if before is None else before.T if turned else before)
+        if on_lines is not None:
+            y = np.where(on_lines, 0, y).astype(np.float32)
+            x = y.T if turned else y
+    return x
+
+
+def lone_lines(x: np.ndarray, before: np.ndarray | None = None) -> np.ndarray | None:
+    """The pixels of `x`'s lone horizontal printed lines (`without_margins`; `before` as there), or None
+    when it has none."""
+    mask = x > RESIDUE
+    # A line across ACROSS of the image has ink in as many of its columns, at any tilt.
+    if mask.any(0).mean() < (ACROSS if before is None else COVERAGE):
+        return None
+    slope, bands = line_bands(mask, least=1)
+    if not bands or len(bands) >= MIN_LINES:
+        return None
+    rows = shear(x, slope)
+    on_line = np.zeros(int(rows.max()) + 1, dtype=bool)
+    for a, b in bands:
+        on_line[a:b + 1] = True
+    on_lines = on_line[rows] & mask
+    if (on_lines if before is None else on_line[rows] & (before > RESIDUE)).any(0).mean() < ACROSS:
+        return None
+    labels, n = ndimage.label(np.where(on_lines, 0, x) > 0.3, structure=np.ones((3, 3), dtype=bool))
+    touching = np.unique(labels[ndimage.binary_dilation(on_lines, np.ones((3, 3), dtype=bool))])
+    speck = SPECK * max(x.shape)
+    writing = [box for i, box in enumerate(ndimage.find_objects(labels)) if i + 1 not in touching
+               and max(box[0].stop - box[0].start, box[1].stop - box[1].start) >= speck]
+    if not writing:
+        return None
+    longest = max(cols.stop - cols.start for _, cols in writing)
+    return on_lines if longest < BESIDE * x.shape[1] else None
 
 
 def without_remnants(x: np.ndarray, brightness: float) -> np.ndarray:

@@ -519,6 +519,24 @@ def test_a_screenshot_of_a_drawing_app_is_read_as_the_digit_on_its_canvas(client
     assert accuracy(client, shots) >= 15 / 16
 
 
+def test_a_digit_written_beside_a_school_pages_margin_line_is_read_without_the_line(client, mnist_fixture):
+    # The page's red margin line (or header line) is one line where its blue rules are many: it stayed
+    # ink, was cropped with the digit, and the digit shrank beside it (7 of these 16 were read right).
+    from support.images import school_page_photo
+
+    photos = fixture_photos(mnist_fixture, lambda digit, i: school_page_photo(digit, seed=i), 16)
+    assert accuracy(client, photos) >= 15 / 16
+
+
+def test_a_digit_on_a_page_that_nearly_fills_a_tilted_photo_on_a_light_desk_is_read(client, mnist_fixture):
+    # The light desk's thin wedges along the photo's edges left faint lines there, cropped with the
+    # digit (11 of these 16 were read right).
+    from support.images import filling_page_photo
+
+    photos = fixture_photos(mnist_fixture, lambda digit, i: filling_page_photo(digit, seed=i), 16)
+    assert accuracy(client, photos) >= 15 / 16
+
+
 def test_a_refused_camera_sized_photo_is_told_how_to_send_a_small_digit(client):
     from support.drawing import ink_image
     from support.images import phone_jpeg

@@ -123,3 +123,45 @@ def test_faint_one_pixel_lines_go_and_the_pens_strokes_stay():
     out = rules.without_thin_lines(ink)
     assert out[20:80, 50:56].min() == 1.0
     assert out[:, 30].max() == 0 and out[60, :45].max() == 0 and out[60, 62:].max() == 0
+
+
+def ring(x: np.ndarray, box: tuple[int, int, int, int], width: int = 3) -> np.ndarray:
+    """`x` with a bright ring (a 0) drawn in `box` (left, top, right, bottom)."""
+    img = Image.fromarray((x * 255).astype(np.uint8))
+    ImageDraw.Draw(img).ellipse(box, outline=255, width=width)
+    return np.asarray(img, np.float32) / 255
+
+
+def margin_line(x: np.ndarray, left: int, tilt: float = 2.0, level: float = 0.6) -> np.ndarray:
+    """`x` with a thin line from its top to its bottom, `left` px in at the top, turned by `tilt` degrees."""
+    img = Image.fromarray((x * 255).astype(np.uint8))
+    h = x.shape[0]
+    ImageDraw.Draw(img).line([(left, 0), (left + h * np.tan(np.radians(tilt)), h)], fill=int(255 * level), width=1)
+    return np.asarray(img, np.float32) / 255
+
+
+@pytest.mark.parametrize("ruled", [False, True], ids=["plain", "ruled"])
+def test_a_pages_margin_line_goes_and_the_digit_beside_it_stays(ruled):
+    # A red margin line down a school page is one line, where a page's rules are three or more: it
+    # stayed ink, was cropped with the digit, and the digit shrank to a speck beside it.
+    x = strokes(*[(y, 0, y + 1, 256) for y in range(12, 192, 24)], level=0.2) if ruled else strokes()
+    x = ring(margin_line(x, 40), (150, 70, 180, 115))
+    out = rules.remove_rules(x)
+    assert out[:, :80].max() == 0, "no trace of the margin line"
+    assert (out[70:116, 150:181] > 0.5).sum() >= 0.8 * (x[70:116, 150:181] > 0.9).sum(), "the 0 stays"
+
+
+def test_an_answer_line_across_the_page_goes_and_the_digit_written_on_it_stays():
+    x = ring(strokes((150, 8, 152, 250), level=0.8), (110, 90, 140, 140))
+    out = rules.remove_rules(x)
+    assert out[146:156].max() == 0 and (out[90:141, 110:141] > 0.5).sum() >= 0.8 * (x[90:141, 110:141] > 0.9).sum()
+
+
+@pytest.mark.parametrize("x", [
+    strokes((5, 126, 187, 128)),  # a hairline 1 drawn from the canvas's top to its bottom, alone
+    np.maximum(strokes((5, 126, 187, 128)), strokes((90, 200, 92, 202))),  # ... and a speck of grain beside it
+    strokes((80, 5, 83, 251), (110, 5, 113, 251)),  # an "=" across the canvas
+    ring(strokes((5, 126, 187, 128)), (140, 45, 180, 137)),  # "10", its 1 from top to bottom, its 0 half as tall
+], ids=["hairline 1", "1 and grain", "equals", "10"])
+def test_a_long_stroke_of_the_writing_itself_is_no_margin_line(x):
+    assert rules.remove_rules(x) is x

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from app.ml.preprocess import PAGE_GRID, decode, find_sheet, on_page, prepare, tightest_rectangle, to_gray
+from app.ml.preprocess import PAGE_GRID, decode, find_sheet, on_page, prepare, tightest_rectangle, to_gray, without_edge_slivers
 from support.drawing import STROKES, draw
 from support.images import desk_photo, lamp_photo, note_photo, phone_jpeg, png
 
@@ -107,3 +107,37 @@ def test_a_desk_photo_is_decoded_at_its_reduced_scale_without_a_second_decode(mn
     data = desk_photo(mnist_fixture[0][0], seed=0, size=(4032, 3024))
     assert decode(data, 40_000_000, 256).size == (504, 378)
     assert Image.open(io.BytesIO(data)).size == (4032, 3024)
+
+
+def ink_with_a_ring(*bands: tuple[slice, slice, float], lines: tuple = ()) -> np.ndarray:
+    """A 192x256 ink image (white on black): a bright 0 in the middle, faint or bright bands (rows, cols,
+    level) and lines ((x0, y0, x1, y1), width, level)."""
+    img = Image.new("L", (256, 192), 0)
+    draw = ImageDraw.Draw(img)
+    draw.ellipse([110, 60, 150, 130], outline=255, width=5)
+    for ends, width, level in lines:
+        draw.line(ends, fill=round(255 * level), width=width)
+    x = np.asarray(img, np.float32) / 255
+    for rows, cols, level in bands:
+        x[rows, cols] = level
+    return x
+
+
+def test_a_light_desks_faint_slivers_along_the_photos_edges_go_and_the_digit_stays():
+    # A page nearly filling a tilted photo on a light desk: the desk's thin wedges along the edges left
+    # faint lines there after the flat-field, cropped with the digit (which shrank to a speck).
+    x = ink_with_a_ring((slice(40, 190), slice(254, 256), 0.6), lines=[((0, 8, 120, 0), 2, 0.4)])
+    out = without_edge_slivers(x)
+    assert out[:12].max() == 0 and out[:, 250:].max() == 0
+    assert np.array_equal(out[50:140, 100:160], x[50:140, 100:160]), "the 0 is as it was"
+
+
+@pytest.mark.parametrize("x", [
+    ink_with_a_ring((slice(20, 170), slice(0, 8), 1.0)),  # a pen's stroke along the edge of a close crop
+    ink_with_a_ring(lines=[((0, 4, 20, 0), 2, 0.4)]),  # a short faint mark at the edge
+    ink_with_a_ring(lines=[((0, 30, 120, 0), 2, 0.4)]),  # faint, but deep into the photo
+    ink_with_a_ring((slice(180, 192), slice(0, 60), 0.4)),  # a solid block of colour along the edge
+    ink_with_a_ring(lines=[((0, 8, 120, 0), 2, 0.4), ((200, 4, 250, 0), 2, 0.3)])[:20],  # nothing else
+], ids=["pen stroke", "short", "deep", "block", "alone"])
+def test_ink_along_the_edges_that_is_no_desks_sliver_stays(x):
+    assert without_edge_slivers(x) is x
