@@ -68,6 +68,7 @@ PAGE_GRID = 64  # the sheet of paper is looked for on a copy this many pixels on
 SMALL_SHEET = 0.04  # the smallest share of the photo a sheet may cover (a sticky note seen from afar)
 RECTANGLE = 0.85  # a sheet smaller than 30% of the photo fills more than this of its tightest rectangle
 SURFACE_SPREAD = 0.2  # a desk around a photographed sheet: 99% of it at most this much darker than its median
+SHEET_STEP = 0.25  # a sheet's paper stands at least this much brighter than the desk around it (a 0-1 gray level)
 SLIVER = 0.1  # faint ink along an edge, within this share of the image's side of it, ...
 SLIVER_LONG = 0.15  # ... running along over this share of that edge ...
 SLIVER_FAINT = 0.7  # ... and under this share of the brightest ink is a desk's sliver beside a page, not writing ...
@@ -527,9 +528,9 @@ def find_sheet(coarse: np.ndarray) -> np.ndarray | None:
     on a clearly darker surface: the bright part beyond Otsu's threshold, largest piece and its holes (the
     writing), covering 30-97% of the photo with under 15% of it writing, or a smaller sheet (a sticky note,
     a card: SMALL_SHEET-30%) that is a `small_sheet` (a white stroke on a black canvas is not), convex
-    (one run per row and column), the surface along at least 15% of the photo's edge, the two levels 0.25
-    apart and few pixels between them (a sheet's edge is a step; a lamp's falloff towards the corners is
-    a slope)."""
+    (one run per row and column), the surface along at least 15% of the photo's edge, the two levels
+    SHEET_STEP apart and few pixels between them (a sheet's edge is a step; a lamp's falloff towards the
+    corners is a slope)."""
     labels, n = ndimage.label(coarse > otsu_threshold(coarse))
     if n == 0:
         return None
@@ -548,7 +549,7 @@ def find_sheet(coarse: np.ndarray) -> np.ndarray | None:
         return None
     high, low = float(np.median(coarse[paper])), float(np.median(coarse[around]))
     between = (coarse > low + 0.25 * (high - low)) & (coarse < high - 0.25 * (high - low))
-    if high - low < 0.25 or between.mean() > 0.08 or not (one_run(sheet) and one_run(sheet.T)):
+    if high - low < SHEET_STEP or between.mean() > 0.08 or not (one_run(sheet) and one_run(sheet.T)):
         return None
     return sheet
 
