@@ -122,6 +122,12 @@ class Box:
         return self.right - self.left
 
 
+def around(boxes: list[Box]) -> Box:
+    """The box around all `boxes`."""
+    return Box(min(b.top for b in boxes), min(b.left for b in boxes), max(b.bottom for b in boxes),
+               max(b.right for b in boxes))
+
+
 @dataclass(frozen=True)
 class Glyph(Box):
     """A piece of ink: its box in the image and its ink mask there."""

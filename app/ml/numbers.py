@@ -34,7 +34,7 @@ from scipy import ndimage
 from app.ml import lines
 from app.ml.cards import read_fitted_card
 from app.ml.clutter import without_clutter
-from app.ml.ink import EIGHT, Glyph, columns, components, stroke_width
+from app.ml.ink import EIGHT, Glyph, around, columns, components, stroke_width
 from app.ml.lines import Strip, line_image
 from app.ml.preprocess import (
     FINE_SIDE,
@@ -106,23 +106,20 @@ class Line(LineInk):
 
 def line_ink(data: bytes, max_pixels: int) -> tuple[LineInk, list[Glyph]]:
     """An upload holding a line of digits, decoded and cleaned (`located_ink`; what stands around the
-    writing taken out: `app.ml.clutter`; faint pieces beside the writing, as for one digit:
+    writing taken out: `app.ml.clutter`; faint pieces away from the writing, as for one digit:
     `preprocess.without_faint_pieces`), and its pieces of ink (`components`). Raises InputError."""
     page, pieces = located_ink(data, max_pixels)
     ink = without_clutter(page.ink)
     if ink is not page.ink:
         pieces = components(ink)
-    # A piece that stays under FAINT is no glyph (`components` takes ink over INK_LEVEL), but the line's
-    # strip is cropped to ink over lines.INK: a desk's faint grain beside a page widened it. Faint ink
-    # among the glyphs stays (a digit's faint stroke, which the line model reads).
-    page.ink = without_faint_pieces(ink, near=padded(glyphs_box(pieces))) if pieces else ink
+    if pieces:
+        # A piece that stays under FAINT is no glyph (`components` takes ink over INK_LEVEL), but the
+        # line's strip is cropped to ink over lines.INK: a desk's faint grain beside a page widened it.
+        # Faint ink among the glyphs stays (a digit's faint stroke, which the line model reads).
+        box = around(pieces)
+        ink = without_faint_pieces(ink, near=padded((box.top, box.left, box.bottom, box.right)))
+    page.ink = ink
     return page, pieces
-
-
-def glyphs_box(pieces: list[Glyph]) -> tuple[int, int, int, int]:
-    """(top, left, bottom, right) around all `pieces`."""
-    return (min(p.top for p in pieces), min(p.left for p in pieces), max(p.bottom for p in pieces),
-            max(p.right for p in pieces))
 
 
 def located_ink(data: bytes, max_pixels: int) -> tuple[LineInk, list[Glyph]]:

@@ -15,13 +15,15 @@ writing stands apart from them (`without_margins`). An image without such lines 
 (the same array): drawings, MNIST, photos of plain paper.
 
 Works on the white-on-black ink image in [0, 1] that `app.ml.preprocess.isolate_ink` makes; NumPy and
-SciPy only.
+SciPy only (and `app.ml.ink`'s levels).
 """
 
 import math
 
 import numpy as np
 from scipy import ndimage
+
+from app.ml.ink import EIGHT, STRONG
 
 MAX_TILT = 8.0  # degrees: a phone held a little askew
 COVERAGE = 0.6  # a line crosses at least this share of the image (a margin or the digit may break it)
@@ -35,7 +37,7 @@ GAP = 5  # gaps in a line shorter than this (px) are bridged before its level is
 EDGE = 0.05  # a small piece this close to the border of a lined page's photo is the page's, not the pen's
 COARSE = 4  # the tilt is first searched on a copy this many times smaller, in 1-degree steps
 ACROSS = 0.8  # one or two printed lines across this share of the image (a ruled page's margin, a form's answer line) ...
-BESIDE = 0.35  # ... with writing beside them under this share of the image's side tall are the page's, not the pen's
+BESIDE = 0.35  # ... beside writing whose longest piece along them is under this share of the image are the page's
 SPECK = 0.02  # writing is a piece at least this share of the image's longer side tall or wide (not the page's grain)
 
 
@@ -220,15 +222,18 @@ def lone_lines(x: np.ndarray, before: np.ndarray | None = None) -> np.ndarray | 
     on_lines = on_line[rows] & mask
     if (on_lines if before is None else on_line[rows] & (before > RESIDUE)).any(0).mean() < ACROSS:
         return None
-    labels, n = ndimage.label(np.where(on_lines, 0, x) > 0.3, structure=np.ones((3, 3), dtype=bool))
-    touching = np.unique(labels[ndimage.binary_dilation(on_lines, np.ones((3, 3), dtype=bool))])
+    return on_lines if writing_beside(x, on_lines) else None
+
+
+def writing_beside(x: np.ndarray, on_lines: np.ndarray) -> bool:
+    """Writing stands apart from the horizontal lines `on_lines`: pieces of strong ink that do not touch
+    them, over SPECK of the image, the longest (along the lines) under BESIDE of the image's width."""
+    labels, _ = ndimage.label(np.where(on_lines, 0, x) > STRONG, EIGHT)
+    touching = np.unique(labels[ndimage.binary_dilation(on_lines, EIGHT)])
     speck = SPECK * max(x.shape)
-    writing = [box for i, box in enumerate(ndimage.find_objects(labels)) if i + 1 not in touching
-               and max(box[0].stop - box[0].start, box[1].stop - box[1].start) >= speck]
-    if not writing:
-        return None
-    longest = max(cols.stop - cols.start for _, cols in writing)
-    return on_lines if longest < BESIDE * x.shape[1] else None
+    writing = [cols for i, (rows, cols) in enumerate(ndimage.find_objects(labels))
+               if i + 1 not in touching and max(rows.stop - rows.start, cols.stop - cols.start) >= speck]
+    return bool(writing) and max(cols.stop - cols.start for cols in writing) < BESIDE * x.shape[1]
 
 
 def without_remnants(x: np.ndarray, brightness: float) -> np.ndarray:

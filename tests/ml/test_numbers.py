@@ -264,3 +264,24 @@ def test_a_second_line_of_strong_writing_leaves_no_one_line_to_window():
     ink[200:240, 50:56] = 1  # a second line of writing below
     assert numbers.writing_box(ink, numbers.components(ink)) is None
 
+
+
+def test_faint_ink_away_from_the_digits_leaves_the_lines_strip_and_faint_ink_among_them_stays():
+    # A light desk's faint grain beside a photographed page widened the strip the line model reads
+    # (it is cropped to ink over lines.INK), and the digits shrank in it.
+    import io
+
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(draw("2025", height=100, pen=10, background="white", size=(700, 600),
+                                     origin=(100, 150)))).convert("L")
+    x = np.asarray(img, np.float32)
+    x[480:560, 20:300] = 215  # faint grain far below the line
+    x[200:206, 460:490] = 215  # faint ink beside its last digit, within the line's reach
+    buf = io.BytesIO()
+    Image.fromarray(x.astype(np.uint8)).save(buf, format="PNG")
+    page, pieces = numbers.line_ink(buf.getvalue(), 40_000_000)
+    f = page.ink.shape[1] / 700  # working pixels per upload pixel
+    assert len(pieces) == 4
+    assert page.ink[int(480 * f):int(560 * f), int(20 * f):int(300 * f)].max() == 0
+    assert page.ink[int(200 * f):int(206 * f), int(460 * f):int(490 * f)].max() > 0
