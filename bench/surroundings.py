@@ -2,8 +2,9 @@
 `app.ml.rules.without_margins`, `app.ml.preprocess.without_edge_slivers`): a line drawn under them, a
 circle or a box drawn around them, a screenshot of a drawing app (title bar, toolbar icons, the
 canvas's frame), a school page's red margin or header line, a light desk's slivers along the edges of
-a tilted photo of a page. Counts answers through POST /predict (one MNIST test digit) and POST
-/predict/number (lines of 2-5 MNIST test digits): right, refused (by reason) and wrong.
+a tilted photo of a page, the desk around a notebook page that (nearly) fills the photo. Counts answers
+through POST /predict (one MNIST test digit) and POST /predict/number (lines of 2-5 MNIST test digits):
+right, refused (by reason) and wrong.
 
     python -m bench.surroundings [--n 60]     # ~2 min on 2 cores
 
@@ -13,7 +14,9 @@ the mark drawn by hand with a pen 1/14-1/10 of the writing's height) and `suppor
 `support.images.school_page_photo` (a 1200x900 JPEG of a ruled exercise book's page filling the photo,
 a red margin line down it or, one time in four, a header line across it) and
 `support.images.filling_page_photo` (a 1200x900 JPEG of a sheet covering 98-108% of each side, turned
-up to 8 degrees, on a light desk). Digit i of the table is
+up to 8 degrees, on a light desk) and `support.images.notebook_desk_photo` (a 1200x900 JPEG of a
+notebook page, ruled or plain, covering 85-115% of the photo's width on a dark, grey or light desk, the
+writing a line tall, 3-10% of the photo's height). Digit i of the table is
 MNIST test digit i; the numbers take the test digits after those.
 """
 
@@ -26,7 +29,7 @@ from fastapi.testclient import TestClient
 
 from app.core.config import Settings
 from app.main import create_app
-from support.images import app_screenshot, digit_lines, filling_page_photo, marked_photo, school_page_photo
+from support.images import app_screenshot, digit_lines, filling_page_photo, marked_photo, notebook_desk_photo, school_page_photo
 from training.data import load_mnist
 
 UPLOADS = {
@@ -36,6 +39,8 @@ UPLOADS = {
     "drawing app screenshot": lambda ink, seed: app_screenshot(ink, seed=seed),
     "school page (margin line)": lambda ink, seed: school_page_photo(ink, seed=seed),
     "page filling a tilted photo (light desk)": lambda ink, seed: filling_page_photo(ink, seed=seed),
+    "small writing, ruled page on a desk": lambda ink, seed: notebook_desk_photo(ink, seed=seed),
+    "small writing, plain page on a desk": lambda ink, seed: notebook_desk_photo(ink, seed=seed, paper="plain"),
 }
 
 

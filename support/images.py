@@ -360,6 +360,7 @@ NOTES = [(250, 236, 120), (250, 190, 205), (175, 222, 250), (205, 240, 170)]  # 
 
 
 DESKS = {"dark": [(120, 80, 50), (95, 95, 100), (35, 32, 30), (150, 110, 70)],
+         "mid": [(160, 160, 165), (180, 168, 140), (150, 140, 125)],  # a grey or beige table, a sheet a little whiter
          "light": [(200, 200, 195), (215, 205, 185), (190, 192, 198)]}  # a light grey or beige desk, a pale table
 
 
@@ -399,4 +400,45 @@ def desk_photo(digit: np.ndarray, seed: int = 0, size: tuple[int, int] = (1200, 
         light = light[:, ::-1]
     shot = np.asarray(img, np.float32) * light + rng.normal(0, 3, (height, width, 1)).astype(np.float32)
     blurred = Image.fromarray(np.clip(shot, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(rng.uniform(0.6, 1.4)))
+    return encode(blurred, "JPEG", quality=int(rng.integers(80, 93)))
+
+
+def notebook_desk_photo(digit: np.ndarray, seed: int = 0, paper: str = "ruled", size: tuple[int, int] = (1200, 900)) -> bytes:
+    """A phone JPEG of a notebook page on a desk, written on as people write on one: a 28x28 MNIST digit (white
+    on black; or a row of them) 0.7-1.3 lines tall, standing on a ruled line (`paper` "ruled", light blue
+    lines 35-70 px apart; or "plain", the same writing without the lines), so 3-10% of the photo's height. The
+    page covers 85-115% of the photo's width (it may fill it, or leave the desk along some edges or all
+    round), turned up to 5 degrees; the desk dark, mid grey or beige, or light; the light falls off towards
+    one corner by up to 25%; blur, grain."""
+    from PIL import ImageDraw, ImageFilter
+
+    rng = np.random.default_rng(seed)
+    width, height = size
+    cover = rng.uniform(0.85, 1.15)
+    pw, ph = int(width * cover), int(height * cover * rng.uniform(0.97, 1.03))
+    page = Image.new("RGB", (pw, ph), tuple(int(v) for v in rng.integers(228, 250, 3)))
+    spacing = int(rng.integers(35, 71) * cover)
+    rules = list(range(int(rng.integers(spacing, 2 * spacing)), ph - spacing, spacing))
+    if paper == "ruled":
+        colour = (int(rng.integers(130, 190)), int(rng.integers(165, 205)), 235)
+        draw = ImageDraw.Draw(page)
+        for y in rules:
+            draw.line([0, y, pw, y], fill=colour, width=int(rng.integers(1, 4)))
+    tall = int(spacing * rng.uniform(0.7, 1.3))
+    wide = min(tall * digit.shape[1] // digit.shape[0], int(0.5 * pw))
+    base = min(rules, key=lambda y: abs(y - ph * rng.uniform(0.35, 0.65)))  # the line the writing stands on
+    x0, y0 = int(rng.uniform(0.15, 0.45) * pw), base - tall + int(rng.integers(-2, 4))
+    ink = tuple(int(v) for v in rng.integers(10, 70, 3))
+    page.paste(Image.new("RGB", (wide, tall), ink), (x0, y0), Image.fromarray(digit).resize((wide, tall), Image.BICUBIC))
+    kind = ("dark", "mid", "light")[int(rng.integers(3))]
+    desk = np.array(DESKS[kind][int(rng.integers(len(DESKS[kind])))], np.float32) * rng.uniform(0.9, 1.1)
+    shot = Image.fromarray(np.clip(desk + rng.normal(0, 6, (height, width, 1)), 0, 255).astype(np.uint8))
+    turned = page.convert("RGBA").rotate(float(rng.uniform(-5, 5)), resample=Image.BILINEAR, expand=True)
+    shot.paste(turned, ((width - turned.width) // 2 + int(rng.integers(-width // 20, width // 20 + 1)),
+                        (height - turned.height) // 2 + int(rng.integers(-height // 20, height // 20 + 1))), turned)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    corner = rng.uniform(0, 1, 2)
+    light = 1 - rng.uniform(0, 0.25) * ((xx / width - corner[0]) ** 2 + (yy / height - corner[1]) ** 2) / 2
+    lit = np.asarray(shot, np.float32) * light[..., None] + rng.normal(0, 4, (height, width, 3))
+    blurred = Image.fromarray(np.clip(lit, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 1.2)))
     return encode(blurred, "JPEG", quality=int(rng.integers(80, 93)))

@@ -66,14 +66,20 @@ TIGHT = 0.7  # an upload whose strong ink spans this share of its longer side or
 FALLOFF_MARGIN = 0.02  # the light's falloff corrects the paper's level only where the opening stays this much under it
 PAGE_GRID = 64  # the sheet of paper is looked for on a copy this many pixels on its longer side
 SMALL_SHEET = 0.04  # the smallest share of the photo a sheet may cover (a sticky note seen from afar)
+LARGE_SHEET = 0.99  # the largest (a page nearly filling the photo, the desk a strip along its edges)
 RECTANGLE = 0.85  # a sheet smaller than 30% of the photo fills more than this of its tightest rectangle
 SURFACE_SPREAD = 0.2  # a desk around a photographed sheet: 99% of it at most this much darker than its median
-SHEET_STEP = 0.25  # a sheet's paper stands at least this much brighter than the desk around it (a 0-1 gray level)
+SHEET_STEP = 0.2  # a sheet's paper stands at least this much brighter than the desk around it (a 0-1 gray level) ...
+EDGE_STEP = 0.15  # ... and, when many pixels lie between the two levels, this much right across its edge ...
+SURFACE_EVEN = 0.1  # ... with the surface around it this close to a smooth falloff of light
 SLIVER = 0.1  # faint ink along an edge, within this share of the image's side of it, ...
 SLIVER_LONG = 0.15  # ... running along over this share of that edge ...
-SLIVER_FAINT = 0.7  # ... and under this share of the brightest ink is a desk's sliver beside a page, not writing ...
+SLIVER_FAINT = 0.7  # ... and under this share of the brightest ink (or any, when the rest is CLEAR of the edges) ...
 SLIVER_THIN = 0.015  # ... when it is a line at most this share of the image thick ...
 SLIVER_FILL = 0.65  # ... or fills at most this share of its box (a tilted line, a wedge's tip)
+EDGE = 0.02  # ... a piece that comes this close to an edge (a desk's strip, a pixel or two in from it)
+HUG = 0.5  # ... a strong one goes when over this share of it lies that close, ...
+CLEAR = 0.05  # writing this share of the side away from every edge has a margin: it is no close crop
 FORMATS = "PNG, JPEG, HEIC, GIF, BMP, WebP, AVIF, TIFF"
 # HEIF brands whose images are HEVC-coded (an iPhone photo's major brand is 'heic'); AVIF is Pillow's own
 HEVC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
@@ -511,10 +517,9 @@ def on_page(x: np.ndarray) -> np.ndarray:
         return x
     # Off the sheet, and a coarse pixel into it (its blurred edge), the nearest level on it.
     inside = ndimage.binary_erosion(sheet, iterations=1)
-    full = np.asarray(Image.fromarray(inside.astype(np.float32), mode="F").resize((w, h), Image.BILINEAR)) > 0.5
-    off = np.sort(x[~full])
-    if sorted_median(off) - sorted_percentile(off, 1) > SURFACE_SPREAD:
-        return x  # dark strokes off the "sheet": writing in a shadow, not a desk
+    full = upscaled(inside, w, h)
+    if is_shadow(x[~upscaled(ndimage.binary_dilation(sheet, iterations=1), w, h)]):
+        return x
     paper = inside & (coarse > otsu_threshold(coarse))  # the sheet's own level: not the writing on it
     nearest = ndimage.distance_transform_edt(~(paper if paper.any() else inside), return_distances=False,
                                              return_indices=True)
@@ -523,14 +528,30 @@ def on_page(x: np.ndarray) -> np.ndarray:
     return np.where(full, x, fill).astype(np.float32)
 
 
+def upscaled(mask: np.ndarray, w: int, h: int) -> np.ndarray:
+    """A coarse mask at w x h (bilinear, over half)."""
+    return np.asarray(Image.fromarray(mask.astype(np.float32), mode="F").resize((w, h), Image.BILINEAR)) > 0.5
+
+
+def is_shadow(surface: np.ndarray) -> bool:
+    """The "desk" around a sheet holds dark strokes (99% of it more than SURFACE_SPREAD darker than its
+    median): writing in a shadow, not a desk. Judged a coarse pixel beyond the sheet (the sheet's blurred
+    edge is neither): where a page nearly fills the photo, the strip of desk along its edges is thinner than
+    that blur, and the paper in it read as the surface's median, the desk as dark strokes."""
+    if surface.size == 0:
+        return False
+    off = np.sort(surface)
+    return sorted_median(off) - sorted_percentile(off, 1) > SURFACE_SPREAD
+
+
 def find_sheet(coarse: np.ndarray) -> np.ndarray | None:
     """The sheet of paper in a coarse gray copy of a photo (paper bright), or None unless the photo shows one
     on a clearly darker surface: the bright part beyond Otsu's threshold, largest piece and its holes (the
     writing), covering 30-97% of the photo with under 15% of it writing, or a smaller sheet (a sticky note,
     a card: SMALL_SHEET-30%) that is a `small_sheet` (a white stroke on a black canvas is not), convex
     (one run per row and column), the surface along at least 15% of the photo's edge, the two levels
-    SHEET_STEP apart and few pixels between them (a sheet's edge is a step; a lamp's falloff towards the
-    corners is a slope)."""
+    SHEET_STEP apart and few pixels between them, or a step at the sheet's edge (`edge_step`; a lamp's
+    falloff towards the corners is a slope) and an even surface around it (`even_surface`)."""
     labels, n = ndimage.label(coarse > otsu_threshold(coarse))
     if n == 0:
         return None
@@ -540,7 +561,7 @@ def find_sheet(coarse: np.ndarray) -> np.ndarray | None:
     sheet = ndimage.binary_fill_holes(paper)
     around = ~sheet
     writing = (sheet & ~paper).sum() / sheet.sum()
-    if not SMALL_SHEET <= sheet.mean() <= 0.97:
+    if not SMALL_SHEET <= sheet.mean() <= LARGE_SHEET:
         return None
     if sheet.mean() >= 0.3:
         if writing > 0.15:
@@ -549,9 +570,35 @@ def find_sheet(coarse: np.ndarray) -> np.ndarray | None:
         return None
     high, low = float(np.median(coarse[paper])), float(np.median(coarse[around]))
     between = (coarse > low + 0.25 * (high - low)) & (coarse < high - 0.25 * (high - low))
-    if high - low < SHEET_STEP or between.mean() > 0.08 or not (one_run(sheet) and one_run(sheet.T)):
+    if high - low < SHEET_STEP or not (one_run(sheet) and one_run(sheet.T)):
+        return None
+    if between.mean() > 0.08 and (edge_step(coarse, sheet) < EDGE_STEP or not even_surface(coarse, around)):
         return None
     return sheet
+
+
+def even_surface(coarse: np.ndarray, around: np.ndarray) -> bool:
+    """The surface around a sheet is one surface under a light that falls off smoothly: 90% of it within
+    SURFACE_EVEN of a quadratic fitted to it (a desk; not a colour-noise photo's patchwork of other levels)."""
+    ys, xs = np.nonzero(around)
+    u, v = xs / coarse.shape[1], ys / coarse.shape[0]
+    terms = np.stack([np.ones_like(u), u, v, u * u, v * v, u * v], 1)
+    fit, *_ = np.linalg.lstsq(terms, coarse[ys, xs], rcond=None)
+    return float(np.percentile(np.abs(coarse[ys, xs] - terms @ fit), 90)) <= SURFACE_EVEN
+
+
+def edge_step(coarse: np.ndarray, sheet: np.ndarray) -> float:
+    """How much brighter the paper stands than the surface right across the sheet's edge: the median, over
+    the sheet's edge, of the level two coarse pixels inside less the level two pixels outside. A sheet on
+    a light desk under uneven light has many pixels between the two levels (its shaded paper, the lit
+    desk), but a step at its edge; a lamp's falloff, which Otsu's threshold also splits, has none."""
+    inner, outer = ndimage.binary_erosion(sheet, iterations=2), ~ndimage.binary_dilation(sheet, iterations=2)
+    if not inner.any() or not outer.any():
+        return 0.0
+    ys, xs = np.nonzero(sheet & ~ndimage.binary_erosion(sheet))
+    iy, ix = ndimage.distance_transform_edt(~inner, return_distances=False, return_indices=True)
+    oy, ox = ndimage.distance_transform_edt(~outer, return_distances=False, return_indices=True)
+    return float(np.median(coarse[iy[ys, xs], ix[ys, xs]] - coarse[oy[ys, xs], ox[ys, xs]]))
 
 
 def tightest_rectangle(mask: np.ndarray) -> tuple[float, float]:
@@ -616,26 +663,48 @@ def without_edge_slivers(x: np.ndarray) -> np.ndarray:
     desk shows in thin wedges along the photo's edges; too little of it for `on_page`, and too close
     in level to the paper (a light desk), each wedge's inner edge stays as a faint line along the
     border after the flat-field (whose paper level is a smooth 32x32 copy). Such a sliver is a piece
-    of ink (over INK_FLOOR, 8-connected) that touches an edge and lies within SLIVER of it, runs along
+    of ink (over INK_FLOOR, 8-connected) that comes within EDGE of an edge and lies within SLIVER of it, runs along
     it over SLIVER_LONG of it, is thin (`is_sliver`) and stays under SLIVER_FAINT of the brightest ink
-    (a pen's stroke along the edge of a close crop reaches it). Nothing goes when nothing else would
-    stay."""
+    (a pen's stroke along the edge of a close crop reaches it). A dark desk's strip is as bright as the
+    pen after the flat-field, and a pixel or two may lie between it and the border: a strong one goes
+    too when over HUG of it lies within EDGE of the edges (a
+    strip, a wedge's tip) and the rest of the strong ink stands CLEAR of every edge (`clear_of_edges`).
+    Nothing goes when nothing else would stay."""
     h, w = x.shape
-    edges = (x[0], x[-1], x[:, 0], x[:, -1])
-    if not any((edge > INK_FLOOR).any() for edge in edges):
+    k = max(2, math.ceil(EDGE * min(h, w)))
+    if not any((edge > INK_FLOOR).any() for edge in (x[:k], x[-k:], x[:, :k], x[:, -k:])):
         return x
     labels, n = ndimage.label(x > INK_FLOOR, EIGHT)
     if n < 2:
         return x
-    touching = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    touching = np.unique(np.concatenate([labels[:k].ravel(), labels[-k:].ravel(), labels[:, :k].ravel(), labels[:, -k:].ravel()]))
     touching = touching[touching > 0]
-    peaks = np.atleast_1d(ndimage.maximum(x, labels, touching))
     boxes, areas = ndimage.find_objects(labels), np.bincount(labels.ravel())
-    slivers = [label for label, peak in zip(touching, peaks)
-               if peak < SLIVER_FAINT * float(x.max()) and is_sliver(*boxes[label - 1], int(areas[label]), h, w)]
+    thin = [label for label in touching if is_sliver(*boxes[label - 1], int(areas[label]), h, w)]
+    if not thin:
+        return x
+    peaks = np.atleast_1d(ndimage.maximum(x, labels, thin))
+    slivers = [label for label, peak in zip(thin, peaks) if peak < SLIVER_FAINT * float(x.max())]
+    band = np.ones(x.shape, dtype=bool)
+    band[k:-k, k:-k] = False
+    near = np.bincount(labels[band], minlength=n + 1)
+    hugging = sorted(set(slivers) | {label for label in thin if near[label] >= HUG * areas[label]})
+    if len(hugging) < n and clear_of_edges(np.where(np.isin(labels, hugging), 0, x)):
+        slivers = hugging
     if not slivers or len(slivers) == n:
         return x
     return np.where(np.isin(labels, slivers), 0, x).astype(np.float32)
+
+
+def clear_of_edges(x: np.ndarray) -> bool:
+    """All of `x`'s strong ink (over STRONG: not a photo's faint haze) stands over CLEAR of the image's side
+    away from each edge: writing in a photo with a margin around it, not a close crop (where a stroke may
+    run along an edge)."""
+    if not (x > STRONG).any():
+        return False
+    top, bottom, left, right = ink_box(x, STRONG)
+    h, w = x.shape
+    return top > CLEAR * h and bottom < (1 - CLEAR) * h and left > CLEAR * w and right < (1 - CLEAR) * w
 
 
 def is_sliver(rows: slice, cols: slice, area: int, h: int, w: int) -> bool:
@@ -645,9 +714,9 @@ def is_sliver(rows: slice, cols: slice, area: int, h: int, w: int) -> bool:
     block of colour along the edge, as in a colour-noise photo, is neither)."""
     height, width = rows.stop - rows.start, cols.stop - cols.start
     deep, wide = max(2, math.ceil(SLIVER * h)), max(2, math.ceil(SLIVER * w))
-    if (rows.start == 0 and rows.stop <= deep or rows.stop == h and rows.start >= h - deep) and width >= SLIVER_LONG * w:
+    if (rows.stop <= deep or rows.start >= h - deep) and width >= SLIVER_LONG * w:
         thickness, side = area / width, h
-    elif (cols.start == 0 and cols.stop <= wide or cols.stop == w and cols.start >= w - wide) and height >= SLIVER_LONG * h:
+    elif (cols.stop <= wide or cols.start >= w - wide) and height >= SLIVER_LONG * h:
         thickness, side = area / height, w
     else:
         return False

@@ -249,6 +249,19 @@ def test_a_number_on_a_school_page_or_on_a_page_filling_a_photo_on_a_light_desk_
     assert right >= 14
 
 
+@pytest.mark.parametrize("paper", ["ruled", "plain"])
+def test_a_number_written_small_on_a_notebook_page_lying_on_a_desk_is_read(client, mnist_fixture, paper):
+    # The desk around a page that fills the photo or nearly so was read with the number, or taken for
+    # a line of its own (of these 16: ruled 11, plain 12 read right before).
+    from support.images import digit_lines, notebook_desk_photo
+
+    right = 0
+    for i, (row, text) in enumerate(digit_lines(*mnist_fixture, 16)):
+        r = read(client, notebook_desk_photo(row, seed=i, paper=paper), "page.jpg")
+        right += r.status_code == 200 and r.json()["number"] == text
+    assert right >= 14
+
+
 @pytest.mark.parametrize("upload", ["box", "circle", "underline", "screenshot"])
 def test_a_number_boxed_circled_underlined_or_in_a_screenshot_is_read_without_what_surrounds_it(
         client, mnist_fixture, upload):

@@ -7,7 +7,17 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from app.ml.preprocess import PAGE_GRID, decode, find_sheet, on_page, prepare, tightest_rectangle, to_gray, without_edge_slivers
+from app.ml.preprocess import (
+    PAGE_GRID,
+    decode,
+    edge_step,
+    find_sheet,
+    on_page,
+    prepare,
+    tightest_rectangle,
+    to_gray,
+    without_edge_slivers,
+)
 from support.drawing import STROKES, draw
 from support.images import desk_photo, lamp_photo, note_photo, phone_jpeg, png
 
@@ -140,4 +150,71 @@ def test_a_light_desks_faint_slivers_along_the_photos_edges_go_and_the_digit_sta
     ink_with_a_ring(lines=[((0, 8, 120, 0), 2, 0.4), ((200, 4, 250, 0), 2, 0.3)])[:20],  # nothing else
 ], ids=["pen stroke", "short", "deep", "block", "alone"])
 def test_ink_along_the_edges_that_is_no_desks_sliver_stays(x):
+    assert without_edge_slivers(x) is x
+
+
+def page_with_strips(strip: int, desk: float = 0.15) -> np.ndarray:
+    """A 900x1200 gray photo of a page filling it but for strips of desk `strip` px wide along its top and
+    left edges, a dark 1 written in the middle."""
+    x = np.full((900, 1200), 0.9, np.float32)
+    x[:strip], x[:, :strip] = desk, desk
+    x[420:480, 600:606] = 0.1
+    return x
+
+
+def test_a_page_that_nearly_fills_the_photo_leaves_a_desk_strip_that_becomes_paper():
+    # Strips thinner than the 64-px copy's pixel: the band a coarse pixel beyond the sheet, where the
+    # surface is judged, was mostly paper, and the desk read as dark strokes in a shadow (the photo was
+    # left as it was; the strips' ink along the border turned the page's polarity or was cropped with the digit).
+    x = page_with_strips(12)
+    flat = on_page(x)
+    assert flat is not x and flat[:12].min() > 0.8 and flat[:, :12].min() > 0.8
+    assert np.array_equal(flat[400:500, 580:620], x[400:500, 580:620]), "the 1 is as it was"
+
+
+def test_a_sheet_on_a_mid_grey_desk_under_uneven_light_is_found_by_the_step_at_its_edge():
+    # Paper 0.9 on a desk of 0.67, the light falling off by 25% towards a corner: many pixels lie between the
+    # two levels (the shaded paper, the lit desk), but the sheet's edge is a step; a lamp's falloff has none.
+    yy, xx = np.mgrid[0:48, 0:64] / 48.0
+    light = 1 - 0.25 * ((xx - 0.1) ** 2 + (yy - 0.1) ** 2) / 2
+    x = np.full((48, 64), 0.67, np.float32)
+    x[5:43, 6:58] = 0.9
+    x[20:28, 30:31] = 0.1
+    assert find_sheet((x * light).astype(np.float32)) is not None
+    lamp = (0.9 * (1 - 0.5 * ((xx - 0.1) ** 2 + (yy - 0.1) ** 2))).astype(np.float32)
+    assert find_sheet(lamp) is None
+
+
+def test_a_dark_desks_strip_a_pixel_or_two_in_from_the_edge_goes_when_the_writing_has_a_margin():
+    # A dark desk's strip beside a page is as bright as the pen's ink after the flat-field, and the
+    # flat-field may leave a dark pixel or two between it and the border.
+    x = ink_with_a_ring((slice(0, 120), slice(251, 253), 1.0), lines=[((150, 188, 256, 186), 2, 0.9)])
+    out = without_edge_slivers(x)
+    assert out[:, 240:].max() == 0 and out[180:].max() == 0
+    assert np.array_equal(out[50:140, 100:160], x[50:140, 100:160]), "the 0 is as it was"
+
+
+def test_a_bright_stroke_along_the_edge_stays_when_the_writing_reaches_an_edge():
+    # A close crop: the writing touches the border, and a stroke along the edge may be the pen's.
+    x = ink_with_a_ring((slice(0, 120), slice(251, 253), 1.0), lines=[((60, 0, 60, 100), 5, 1.0)])
+    assert without_edge_slivers(x) is x
+
+
+def test_a_bright_patch_among_patches_of_other_levels_is_no_sheet_on_a_desk():
+    # A colour-noise photo: its brightest rectangle has a step at its edge too, but what lies around it is
+    # a patchwork of levels, not one surface under a falloff of light (one was read as a digit).
+    patches = np.random.default_rng(0).uniform(0.2, 0.7, (6, 8)).astype(np.float32)
+    x = np.kron(patches, np.ones((8, 8), np.float32))
+    x[8:40, 12:52] = 0.9
+    x[20:28, 30:31] = 0.1
+    sheet = np.zeros(x.shape, bool)
+    sheet[8:40, 12:52] = True
+    assert edge_step(x, sheet) > 0.3, "a step at the patch's edge"
+    assert find_sheet(x) is None
+
+
+def test_a_pens_stroke_near_an_edge_that_does_not_run_along_it_stays():
+    # A 1 written near the photo's edge, slanted, beside writing with a margin: thin and long, but most of
+    # it lies away from the edge (a desk's strip lies along it).
+    x = ink_with_a_ring(lines=[((254, 20, 238, 120), 3, 1.0)])
     assert without_edge_slivers(x) is x
