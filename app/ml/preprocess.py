@@ -663,13 +663,14 @@ def without_edge_slivers(x: np.ndarray) -> np.ndarray:
     desk shows in thin wedges along the photo's edges; too little of it for `on_page`, and too close
     in level to the paper (a light desk), each wedge's inner edge stays as a faint line along the
     border after the flat-field (whose paper level is a smooth 32x32 copy). Such a sliver is a piece
-    of ink (over INK_FLOOR, 8-connected) that comes within EDGE of an edge and lies within SLIVER of it, runs along
-    it over SLIVER_LONG of it, is thin (`is_sliver`) and stays under SLIVER_FAINT of the brightest ink
-    (a pen's stroke along the edge of a close crop reaches it). A dark desk's strip is as bright as the
-    pen after the flat-field, and a pixel or two may lie between it and the border: a strong one goes
-    too when over HUG of it lies within EDGE of the edges (a
-    strip, a wedge's tip) and the rest of the strong ink stands CLEAR of every edge (`clear_of_edges`).
-    Nothing goes when nothing else would stay."""
+    of ink (over INK_FLOOR, 8-connected) that comes within EDGE of an edge and lies within SLIVER of
+    it, runs along it over SLIVER_LONG of it, is thin (`is_sliver`) and stays under SLIVER_FAINT of the
+    brightest ink (a pen's stroke along the edge of a close crop reaches it). A dark desk's strip is as
+    bright as the pen after the flat-field, and a pixel or two may lie between it and the border: a
+    thin piece goes too, strong and of any length (a desk's wedge in a corner is short), when over HUG
+    of it lies within EDGE of the edges (a strip, a wedge's tip; not a stroke written near the edge)
+    and the rest of the strong ink stands CLEAR of every edge (`clear_of_edges`). Nothing goes when
+    nothing else would stay."""
     h, w = x.shape
     k = max(2, math.ceil(EDGE * min(h, w)))
     if not any((edge > INK_FLOOR).any() for edge in (x[:k], x[-k:], x[:, :k], x[:, -k:])):
@@ -680,15 +681,17 @@ def without_edge_slivers(x: np.ndarray) -> np.ndarray:
     touching = np.unique(np.concatenate([labels[:k].ravel(), labels[-k:].ravel(), labels[:, :k].ravel(), labels[:, -k:].ravel()]))
     touching = touching[touching > 0]
     boxes, areas = ndimage.find_objects(labels), np.bincount(labels.ravel())
-    thin = [label for label in touching if is_sliver(*boxes[label - 1], int(areas[label]), h, w)]
-    if not thin:
-        return x
-    peaks = np.atleast_1d(ndimage.maximum(x, labels, thin))
-    slivers = [label for label, peak in zip(thin, peaks) if peak < SLIVER_FAINT * float(x.max())]
     band = np.ones(x.shape, dtype=bool)
     band[k:-k, k:-k] = False
     near = np.bincount(labels[band], minlength=n + 1)
-    hugging = sorted(set(slivers) | {label for label in thin if near[label] >= HUG * areas[label]})
+    hug = [label for label in touching if near[label] >= HUG * areas[label]
+           and is_sliver(*boxes[label - 1], int(areas[label]), h, w, along=0.0)]
+    thin = [label for label in touching if is_sliver(*boxes[label - 1], int(areas[label]), h, w)]
+    if not thin and not hug:
+        return x
+    peaks = np.atleast_1d(ndimage.maximum(x, labels, thin)) if thin else []
+    slivers = [label for label, peak in zip(thin, peaks) if peak < SLIVER_FAINT * float(x.max())]
+    hugging = sorted(set(slivers) | set(hug))
     if len(hugging) < n and clear_of_edges(np.where(np.isin(labels, hugging), 0, x)):
         slivers = hugging
     if not slivers or len(slivers) == n:
@@ -707,16 +710,16 @@ def clear_of_edges(x: np.ndarray) -> bool:
     return top > CLEAR * h and bottom < (1 - CLEAR) * h and left > CLEAR * w and right < (1 - CLEAR) * w
 
 
-def is_sliver(rows: slice, cols: slice, area: int, h: int, w: int) -> bool:
+def is_sliver(rows: slice, cols: slice, area: int, h: int, w: int, along: float = SLIVER_LONG) -> bool:
     """A piece (its box `rows`, `cols` and its `area` in pixels) that lies along an edge of an h x w
     image and is thin there (`without_edge_slivers`): a line, at most SLIVER_THIN of the image thick
     on average, or a tilted line or a wedge's tip, filling at most SLIVER_FILL of its box (a solid
     block of colour along the edge, as in a colour-noise photo, is neither)."""
     height, width = rows.stop - rows.start, cols.stop - cols.start
     deep, wide = max(2, math.ceil(SLIVER * h)), max(2, math.ceil(SLIVER * w))
-    if (rows.stop <= deep or rows.start >= h - deep) and width >= SLIVER_LONG * w:
+    if (rows.stop <= deep or rows.start >= h - deep) and width >= along * w and width >= height:
         thickness, side = area / width, h
-    elif (cols.stop <= wide or cols.start >= w - wide) and height >= SLIVER_LONG * h:
+    elif (cols.stop <= wide or cols.start >= w - wide) and height >= along * h:
         thickness, side = area / height, w
     else:
         return False
