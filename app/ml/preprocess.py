@@ -74,11 +74,11 @@ EDGE_STEP = 0.15  # ... and, when many pixels lie between the two levels, this m
 SURFACE_EVEN = 0.1  # ... with the surface around it this close to a smooth falloff of light
 SLIVER = 0.1  # faint ink along an edge, within this share of the image's side of it, ...
 SLIVER_LONG = 0.15  # ... running along over this share of that edge ...
-SLIVER_FAINT = 0.7  # ... and under this share of the brightest ink (or any, when the rest is CLEAR of the edges) ...
+SLIVER_FAINT = 0.7  # ... and under this share of the brightest ink is a desk's sliver beside a page, not writing ...
 SLIVER_THIN = 0.015  # ... when it is a line at most this share of the image thick ...
 SLIVER_FILL = 0.65  # ... or fills at most this share of its box (a tilted line, a wedge's tip)
-EDGE = 0.02  # ... a piece that comes this close to an edge (a desk's strip, a pixel or two in from it)
-HUG = 0.5  # ... a strong one goes when over this share of it lies that close, ...
+EDGE = 0.02  # a sliver comes this close to an edge (a desk's strip may stand a pixel or two in from it); ...
+HUG = 0.5  # ... a strong one, of any length, goes when over this share of it lies that close ...
 CLEAR = 0.05  # writing this share of the side away from every edge has a margin: it is no close crop
 FORMATS = "PNG, JPEG, HEIC, GIF, BMP, WebP, AVIF, TIFF"
 # HEIF brands whose images are HEVC-coded (an iPhone photo's major brand is 'heic'); AVIF is Pillow's own
@@ -547,7 +547,7 @@ def is_shadow(surface: np.ndarray) -> bool:
 def find_sheet(coarse: np.ndarray) -> np.ndarray | None:
     """The sheet of paper in a coarse gray copy of a photo (paper bright), or None unless the photo shows one
     on a clearly darker surface: the bright part beyond Otsu's threshold, largest piece and its holes (the
-    writing), covering 30-97% of the photo with under 15% of it writing, or a smaller sheet (a sticky note,
+    writing), covering 30-99% of the photo with under 15% of it writing, or a smaller sheet (a sticky note,
     a card: SMALL_SHEET-30%) that is a `small_sheet` (a white stroke on a black canvas is not), convex
     (one run per row and column), the surface along at least 15% of the photo's edge, the two levels
     SHEET_STEP apart and few pixels between them, or a step at the sheet's edge (`edge_step`; a lamp's
@@ -678,22 +678,21 @@ def without_edge_slivers(x: np.ndarray) -> np.ndarray:
     labels, n = ndimage.label(x > INK_FLOOR, EIGHT)
     if n < 2:
         return x
-    touching = np.unique(np.concatenate([labels[:k].ravel(), labels[-k:].ravel(), labels[:, :k].ravel(), labels[:, -k:].ravel()]))
-    touching = touching[touching > 0]
-    boxes, areas = ndimage.find_objects(labels), np.bincount(labels.ravel())
     band = np.ones(x.shape, dtype=bool)
-    band[k:-k, k:-k] = False
-    near = np.bincount(labels[band], minlength=n + 1)
-    hug = [label for label in touching if near[label] >= HUG * areas[label]
-           and is_sliver(*boxes[label - 1], int(areas[label]), h, w, along=0.0)]
-    thin = [label for label in touching if is_sliver(*boxes[label - 1], int(areas[label]), h, w)]
-    if not thin and not hug:
+    band[k:-k, k:-k] = False  # within k pixels of an edge
+    in_band = np.bincount(labels[band], minlength=n + 1)
+    boxes, areas = ndimage.find_objects(labels), np.bincount(labels.ravel())
+    edge_pieces = np.flatnonzero(in_band[1:]) + 1
+    long_thin = [label for label in edge_pieces if is_sliver(*boxes[label - 1], int(areas[label]), h, w)]
+    hugging = [label for label in edge_pieces if in_band[label] >= HUG * areas[label]
+               and is_sliver(*boxes[label - 1], int(areas[label]), h, w, along=0.0)]
+    if not long_thin and not hugging:
         return x
-    peaks = np.atleast_1d(ndimage.maximum(x, labels, thin)) if thin else []
-    slivers = [label for label, peak in zip(thin, peaks) if peak < SLIVER_FAINT * float(x.max())]
-    hugging = sorted(set(slivers) | set(hug))
-    if len(hugging) < n and clear_of_edges(np.where(np.isin(labels, hugging), 0, x)):
-        slivers = hugging
+    peaks = np.atleast_1d(ndimage.maximum(x, labels, long_thin)) if long_thin else []
+    slivers = [label for label, peak in zip(long_thin, peaks) if peak < SLIVER_FAINT * float(x.max())]
+    candidates = sorted(set(slivers) | set(hugging))
+    if len(candidates) < n and clear_of_edges(np.where(np.isin(labels, candidates), 0, x)):
+        slivers = candidates
     if not slivers or len(slivers) == n:
         return x
     return np.where(np.isin(labels, slivers), 0, x).astype(np.float32)
@@ -712,9 +711,10 @@ def clear_of_edges(x: np.ndarray) -> bool:
 
 def is_sliver(rows: slice, cols: slice, area: int, h: int, w: int, along: float = SLIVER_LONG) -> bool:
     """A piece (its box `rows`, `cols` and its `area` in pixels) that lies along an edge of an h x w
-    image and is thin there (`without_edge_slivers`): a line, at most SLIVER_THIN of the image thick
-    on average, or a tilted line or a wedge's tip, filling at most SLIVER_FILL of its box (a solid
-    block of colour along the edge, as in a colour-noise photo, is neither)."""
+    image (within SLIVER of it, over `along` of it long) and is thin there (`without_edge_slivers`): a
+    line, at most SLIVER_THIN of the image thick on average, or a tilted line or a wedge's tip, filling
+    at most SLIVER_FILL of its box (a solid block of colour along the edge, as in a colour-noise photo,
+    is neither)."""
     height, width = rows.stop - rows.start, cols.stop - cols.start
     deep, wide = max(2, math.ceil(SLIVER * h)), max(2, math.ceil(SLIVER * w))
     if (rows.stop <= deep or rows.start >= h - deep) and width >= along * w and width >= height:
