@@ -227,7 +227,12 @@ def paper_level(x: np.ndarray) -> np.ndarray:
     coarse = np.asarray(Image.fromarray(x, mode="F").resize((32, 32), Image.BOX))
     light = light_falloff(coarse)
     level = np.maximum(opening(coarse), opening(coarse - light) + light - FALLOFF_MARGIN)
-    return np.asarray(Image.fromarray(level, mode="F").resize((w, h), Image.BILINEAR), dtype=np.float32)
+    return stretched(level, w, h)
+
+
+def stretched(coarse: np.ndarray, w: int, h: int) -> np.ndarray:
+    """A coarse copy's levels scaled back up to w x h (bilinear)."""
+    return np.asarray(Image.fromarray(coarse.astype(np.float32), mode="F").resize((w, h), Image.BILINEAR), dtype=np.float32)
 
 
 def opening(x: np.ndarray) -> np.ndarray:
@@ -236,7 +241,15 @@ def opening(x: np.ndarray) -> np.ndarray:
 
 
 _U, _V = np.meshgrid(np.linspace(-1, 1, 32, dtype=np.float32), np.linspace(-1, 1, 32, dtype=np.float32))
-QUADRATIC = np.stack([np.ones_like(_U), _U, _V, _U * _U, _U * _V, _V * _V], -1).reshape(-1, 6).astype(np.float64)
+
+
+def quadratic(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The terms of a quadratic surface in the coordinates u, v (the shape of a light's smooth falloff
+    across a photo): 1, u, v, u^2, uv, v^2, along a new last axis."""
+    return np.stack([np.ones_like(u), u, v, u * u, u * v, v * v], -1)
+
+
+QUADRATIC = quadratic(_U, _V).reshape(-1, 6).astype(np.float64)
 
 
 def light_falloff(coarse: np.ndarray) -> np.ndarray:
@@ -524,13 +537,12 @@ def on_page(x: np.ndarray) -> np.ndarray:
     nearest = ndimage.distance_transform_edt(~(paper if paper.any() else inside), return_distances=False,
                                              return_indices=True)
     level = coarse[nearest[0], nearest[1]]
-    fill = np.asarray(Image.fromarray(level, mode="F").resize((w, h), Image.BILINEAR), dtype=np.float32)
-    return np.where(full, x, fill).astype(np.float32)
+    return np.where(full, x, stretched(level, w, h)).astype(np.float32)
 
 
 def upscaled(mask: np.ndarray, w: int, h: int) -> np.ndarray:
     """A coarse mask at w x h (bilinear, over half)."""
-    return np.asarray(Image.fromarray(mask.astype(np.float32), mode="F").resize((w, h), Image.BILINEAR)) > 0.5
+    return stretched(mask, w, h) > 0.5
 
 
 def is_shadow(surface: np.ndarray) -> bool:
@@ -582,7 +594,7 @@ def even_surface(coarse: np.ndarray, around: np.ndarray) -> bool:
     SURFACE_EVEN of a quadratic fitted to it (a desk; not a colour-noise photo's patchwork of other levels)."""
     ys, xs = np.nonzero(around)
     u, v = xs / coarse.shape[1], ys / coarse.shape[0]
-    terms = np.stack([np.ones_like(u), u, v, u * u, v * v, u * v], 1)
+    terms = quadratic(u, v)
     fit, *_ = np.linalg.lstsq(terms, coarse[ys, xs], rcond=None)
     return float(np.percentile(np.abs(coarse[ys, xs] - terms @ fit), 90)) <= SURFACE_EVEN
 
