@@ -1,16 +1,20 @@
 """Digits and numbers sent with something around them that is not writing (`app/ml/clutter.py`,
 `app.ml.rules.without_margins`, `app.ml.preprocess.without_edge_slivers`): a line drawn under them, a
 circle or a box drawn around them, a screenshot of a drawing app (title bar, toolbar icons, the
-canvas's frame), a school page's red margin or header line, a light desk's slivers along the edges of
+canvas's frame) or of a sketch app on a phone or a tablet (status bar, app bar, tool buttons or a
+palette, navigation bar: `app.ml.screens`), a school page's red margin or header line, a light desk's slivers along the edges of
 a tilted photo of a page, the desk around a notebook page that (nearly) fills the photo. Counts answers
 through POST /predict (one MNIST test digit) and POST /predict/number (lines of 2-5 MNIST test digits):
 right, refused (by reason) and wrong.
 
-    python -m bench.surroundings [--n 60]     # ~2 min on 2 cores
+    python -m bench.surroundings [--n 60]     # ~5 min on 2 cores
 
 Uploads: `support.images.marked_photo` (a 1000x750 JPEG of paper, the writing 20-45% of its height,
 the mark drawn by hand with a pen 1/14-1/10 of the writing's height) and `support.images.app_screenshot`
 (a 1280x800 PNG, the writing 25-50% of the canvas's height anywhere on it) and
+`support.images.phone_screenshot` (a phone's 1080x1920 to 1440x3200 or a tablet's screen, PNG or one
+in four JPEG, light or dark; the bars in colours of their own, in the canvas's colour, a toolbar
+floating over the canvas, or a tablet's tool panel down the left side) and
 `support.images.school_page_photo` (a 1200x900 JPEG of a ruled exercise book's page filling the photo,
 a red margin line down it or, one time in four, a header line across it) and
 `support.images.filling_page_photo` (a 1200x900 JPEG of a sheet covering 98-108% of each side, turned
@@ -29,7 +33,15 @@ from fastapi.testclient import TestClient
 
 from app.core.config import Settings
 from app.main import create_app
-from support.images import app_screenshot, digit_lines, filling_page_photo, marked_photo, notebook_desk_photo, school_page_photo
+from support.images import (
+    app_screenshot,
+    digit_lines,
+    filling_page_photo,
+    marked_photo,
+    notebook_desk_photo,
+    phone_screenshot,
+    school_page_photo,
+)
 from training.data import load_mnist
 
 UPLOADS = {
@@ -37,6 +49,10 @@ UPLOADS = {
     "circled": lambda ink, seed: marked_photo(ink, "circle", seed=seed),
     "boxed": lambda ink, seed: marked_photo(ink, "box", seed=seed),
     "drawing app screenshot": lambda ink, seed: app_screenshot(ink, seed=seed),
+    "phone screenshot, coloured bars": lambda ink, seed: phone_screenshot(ink, seed=seed, style="bars"),
+    "phone screenshot, flat bars": lambda ink, seed: phone_screenshot(ink, seed=seed, style="flat"),
+    "phone screenshot, floating toolbar": lambda ink, seed: phone_screenshot(ink, seed=seed, style="floating"),
+    "tablet screenshot, side panel": lambda ink, seed: phone_screenshot(ink, seed=seed, style="tablet"),
     "school page (margin line)": lambda ink, seed: school_page_photo(ink, seed=seed),
     "page filling a tilted photo (light desk)": lambda ink, seed: filling_page_photo(ink, seed=seed),
     "small writing, ruled page on a desk": lambda ink, seed: notebook_desk_photo(ink, seed=seed),

@@ -442,3 +442,97 @@ def notebook_desk_photo(digit: np.ndarray, seed: int = 0, paper: str = "ruled", 
     lit = np.asarray(shot, np.float32) * light[..., None] + rng.normal(0, 4, (height, width, 3))
     blurred = Image.fromarray(np.clip(lit, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 1.2)))
     return encode(blurred, "JPEG", quality=int(rng.integers(80, 93)))
+
+
+PHONE_SCREENS = [(1080, 2340), (1170, 2532), (1080, 1920), (1440, 3200)]
+TABLET_SCREENS = [(2048, 1536), (2388, 1668)]
+PALETTE = [(0, 0, 0), (220, 50, 50), (50, 110, 220), (60, 170, 80), (245, 190, 20), (140, 70, 190), (120, 120, 120)]
+
+
+def phone_screenshot(ink: np.ndarray, seed: int = 0, style: str = "bars") -> bytes:
+    """A screenshot (PNG, one in four JPEG) of a sketch app on a phone, with a 28x28 MNIST digit (white on
+    black; or a row of them) drawn on its canvas, light or dark: a status bar (the time, signal bars, a
+    battery), an app bar (a back arrow, a title, 1-3 icons), a toolbar (4-7 round tool buttons or a
+    palette of coloured disks) and a navigation bar (a home indicator or three buttons). `style`:
+    'bars' (each bar on a colour of its own), 'flat' (the bars in the canvas's colour: only what they
+    hold shows, sometimes a thin rule under the app bar), 'floating' (a rounded toolbar floating over the
+    canvas) or 'tablet' (a landscape tablet, the tools in a panel down the left side). The writing is
+    20-70% of the screen's width tall (a number 30-80% of it wide), anywhere on the canvas."""
+    from PIL import ImageDraw, ImageFont
+
+    rng = np.random.default_rng(seed)
+    screens = TABLET_SCREENS if style == "tablet" else PHONE_SCREENS
+    w, h = screens[int(rng.integers(len(screens)))]
+    dark = rng.random() < 0.3
+    canvas = (28, 28, 30) if dark else (255, 255, 255)
+    chrome = canvas if style == "flat" else (44, 44, 48) if dark else tuple(int(v) for v in rng.integers(232, 249, 3))
+    fg = (225, 225, 230) if dark else (55, 55, 65)
+    img = Image.new("RGB", (w, h), canvas)
+    d = ImageDraw.Draw(img)
+    unit = min(w, h) / 1080  # a phone's 1080 px width: the bars' sizes in its pixels
+    status, bar = round(80 * unit), round(rng.uniform(120, 160) * unit)
+    d.rectangle([0, 0, w, status + bar], fill=chrome)
+    text = ImageFont.load_default(size=round(36 * unit))
+    d.text((50 * unit, 20 * unit), f"{int(rng.integers(1, 13))}:{int(rng.integers(60)):02d}", fill=fg, font=text)
+    for i in range(4):  # signal bars, a battery
+        x = w - (260 - 14 * i) * unit
+        d.rectangle([x, (55 - 9 * (i + 1)) * unit, x + 10 * unit, 55 * unit], fill=fg)
+    d.rounded_rectangle([w - 170 * unit, 25 * unit, w - 100 * unit, 55 * unit], round(6 * unit), outline=fg,
+                        width=max(2, round(3 * unit)))
+    y = status + bar // 2
+    d.line([(80 * unit, y - 25 * unit), (50 * unit, y), (80 * unit, y + 25 * unit)], fill=fg, width=max(3, round(5 * unit)))
+    d.text((120 * unit, y - 25 * unit), ["Sketch", "Notes", "Untitled", "Drawing 2"][int(rng.integers(4))], fill=fg,
+           font=ImageFont.load_default(size=round(48 * unit)))
+    for i in range(int(rng.integers(1, 4))):
+        x = w - (70 + 100 * i) * unit
+        d.ellipse([x - 22 * unit, y - 22 * unit, x + 22 * unit, y + 22 * unit], outline=fg, width=max(3, round(5 * unit)))
+    if style == "flat" and rng.random() < 0.5:
+        d.line([(0, status + bar), (w, status + bar)], fill=(70, 70, 75) if dark else (205, 205, 210), width=2)
+    top, left, bottom = status + bar, 0, h
+    if style != "tablet":  # the navigation bar
+        nav = round(110 * unit)
+        d.rectangle([0, h - nav, w, h], fill=chrome)
+        if rng.random() < 0.5:
+            d.rounded_rectangle([w * 0.36, h - nav / 2 - 6 * unit, w * 0.64, h - nav / 2 + 6 * unit], round(6 * unit), fill=fg)
+        else:
+            for i, x in enumerate((0.25 * w, 0.5 * w, 0.75 * w)):
+                box = [x - 25 * unit, h - nav / 2 - 25 * unit, x + 25 * unit, h - nav / 2 + 25 * unit]
+                (d.ellipse if i == 1 else d.rectangle)(box, outline=fg, width=max(2, round(4 * unit)))
+        bottom = h - nav
+    buttons = int(rng.integers(4, 8))
+    palette = rng.random() < 0.5
+    size = round(rng.uniform(90, 130) * unit)  # a button's diameter
+    if style == "tablet":
+        panel = round(rng.uniform(1.4, 2.0) * size)
+        d.rectangle([0, top, panel, h], fill=(44, 44, 48) if dark else (238, 238, 242))
+        centres = [(panel / 2, top + size * (1.5 * i + 1)) for i in range(buttons)]
+        left = panel
+    elif style == "floating":
+        width = rng.uniform(0.55, 0.85) * w
+        tray = [(w - width) / 2, bottom - 2.2 * size, (w + width) / 2, bottom - 0.6 * size]
+        d.rounded_rectangle(tray, round(0.8 * size), fill=(50, 50, 55) if dark else (236, 236, 240),
+                            outline=(90, 90, 95) if dark else (200, 200, 205), width=2)
+        centres = [(tray[0] + width * (i + 0.5) / buttons, (tray[1] + tray[3]) / 2) for i in range(buttons)]
+        bottom = tray[1]
+    else:
+        tray = round(1.6 * size)
+        d.rectangle([0, bottom - tray, w, bottom], fill=chrome)
+        centres = [(w * (i + 0.5) / buttons, bottom - tray / 2) for i in range(buttons)]
+        bottom -= tray
+    for i, (x, y) in enumerate(centres):
+        r = size / 2 * (0.8 if style == "floating" else 1)
+        if palette:
+            d.ellipse([x - r, y - r, x + r, y + r], fill=PALETTE[i % len(PALETTE)], outline=fg, width=2)
+        else:
+            d.ellipse([x - r, y - r, x + r, y + r], outline=fg, width=max(2, round(4 * unit)))
+            d.line([(x - r / 2, y + r / 2), (x + r / 2, y - r / 2)], fill=fg, width=max(3, round(6 * unit)))
+    several = ink.shape[1] > ink.shape[0]
+    tall = (rng.uniform(0.3, 0.8) if several else rng.uniform(0.2, 0.7)) * (w - left) * ink.shape[0] / ink.shape[1]
+    tall = int(min(tall, 0.8 * (bottom - top)))
+    wide = int(tall * ink.shape[1] / ink.shape[0] * (0.8 if not several else 1))
+    margin = int(0.04 * (w - left))
+    x = int(rng.integers(left + margin, max(left + margin + 1, w - wide - margin)))
+    y = int(rng.integers(top + margin, max(top + margin + 1, int(bottom) - tall - margin)))
+    colour = (245, 245, 245) if dark else (int(rng.integers(0, 60)),) * 3
+    img.paste(Image.new("RGB", (wide, tall), colour), (x, y), Image.fromarray(ink).resize((wide, tall), Image.BICUBIC))
+    return encode(img, "JPEG", quality=90) if rng.random() < 0.25 else encode(img, "PNG")

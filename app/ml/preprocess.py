@@ -8,8 +8,9 @@ The MNIST recipe, step by step:
 2. apply the EXIF orientation;
 3. flatten transparency onto a background that contrasts with the ink (a canvas export with black
    strokes on a transparent background must not become black on black);
-4. grayscale (16-bit and float images scaled by their own range); a photo of a sheet of paper lying
-   on a darker desk has the desk made paper (`on_page`);
+4. grayscale (16-bit and float images scaled by their own range); a screenshot's status bar, app bar,
+   toolbar and navigation bar take its canvas's colour (`app.ml.screens`); a photo of a sheet of paper
+   lying on a darker desk has the desk made paper (`on_page`);
 5. polarity: MNIST ink is bright on dark; dark-on-light images are inverted;
 6. paper texture, shadows and noise are removed (flat-field by a morphological opening that follows
    the light's falloff towards the corners, then a noise threshold), but only for images that are not
@@ -50,6 +51,7 @@ from app.ml.clutter import without_clutter
 from app.ml.constants import IMAGE_SIZE
 from app.ml.ink import BOX, EIGHT, INK_FLOOR, STRONG, normalize_pen, separate_glyphs
 from app.ml.rules import is_grid, printed_lines, remove_rules, without_thin_lines
+from app.ml.screens import without_chrome
 
 SIZE = IMAGE_SIZE
 WORK_SIDE = 256  # larger uploads are area-downscaled to this before the pixel work
@@ -654,7 +656,7 @@ def read_upload(data: bytes, max_pixels: int, work_side: int) -> tuple[np.ndarra
     (image in [0, 1], background level, width, height, inverted). Steps 1-5 of the module's recipe."""
     img = decode(data, max_pixels, work_side)
     width, height = oriented_size(img)
-    x = on_page(to_gray(img))
+    x = on_page(without_chrome(to_gray(img)))
     background = border_level(x)
     inverted = background > 0.5
     if inverted:

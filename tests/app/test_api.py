@@ -519,6 +519,17 @@ def test_a_screenshot_of_a_drawing_app_is_read_as_the_digit_on_its_canvas(client
     assert accuracy(client, shots) >= 15 / 16
 
 
+@pytest.mark.parametrize("style", ["bars", "flat", "floating", "tablet"])
+def test_a_phone_screenshot_of_a_sketch_app_is_read_as_the_digit_on_its_canvas(client, mnist_fixture, style):
+    # The status bar, app bar, a row of round tool buttons or a palette of coloured disks and the
+    # navigation bar were ink beside the digit, a tablet's tool panel set the polarity (of 60 in
+    # `bench.surroundings`: 26, 36, 29 and 0 read right before).
+    from support.images import phone_screenshot
+
+    shots = fixture_photos(mnist_fixture, lambda digit, i: phone_screenshot(digit, seed=i, style=style), 10)
+    assert accuracy(client, shots) >= 9 / 10
+
+
 def test_a_digit_written_beside_a_school_pages_margin_line_is_read_without_the_line(client, mnist_fixture):
     # The page's red margin line (or header line) is one line where its blue rules are many: it stayed
     # ink, was cropped with the digit, and the digit shrank beside it (7 of these 16 were read right).
