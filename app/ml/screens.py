@@ -18,7 +18,8 @@ exactly (EXACT); a photo's noise and shading never do. Two kinds of bar there ta
 - **Bars in the canvas's colour** (a flat design: only what they hold shows), on a screen (TALL) known
   by its coloured bars or its status bar (`status_bar`): bands of things across the width (`across`)
   within TOP of the top edge, all of them (a status bar, an app bar), and at the bottom, within BOTTOM of
-  it, the one nearest the edge (a toolbar; what stands above it may be writing).
+  it, the one nearest the edge (a toolbar; what stands above it may be writing), unless nothing else
+  would be left (then it is the writing).
 
 Measured by `python -m bench.surroundings` (phone screenshots, `support.images.phone_screenshot`).
 """
@@ -94,13 +95,16 @@ def items_span(x: np.ndarray, bare: np.ndarray, canvas: float, rows: tuple[int, 
     """`rows` (the span the coloured bars leave) narrowed by the bars in the canvas's colour on a screen
     (TALL): things across the top of the image as it came, all of them (a side panel taken out may have cut
     its status bar short), and at the bottom, once the coloured bars are gone (`bare`), the band nearest
-    its edge (a toolbar floating above a navigation bar): what stands above that may be writing."""
+    its edge (a toolbar floating above a navigation bar): what stands above that may be writing; not when
+    nothing would stand above it (a number written low on a screen with no toolbar)."""
     h, w = x.shape
     if max(h, w) < TALL * min(h, w):
         return rows
     top, bottom = rows or (0, h)
     top = max([top] + [b for a, b in across(x, canvas) if b <= TOP * h])
-    bottom = min(bottom, max((a for a, b in across(bare, canvas) if a >= (1 - BOTTOM) * h), default=h))
+    toolbar = max((a for a, b in across(bare, canvas) if a >= (1 - BOTTOM) * h), default=h)
+    if (np.abs(bare[top:min(bottom, toolbar)] - canvas) > OFF).any():  # else that band is the writing
+        bottom = min(bottom, toolbar)
     return (top, bottom) if (top, bottom) != (0, h) else None
 
 

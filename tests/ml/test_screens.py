@@ -77,6 +77,17 @@ def test_writing_above_a_toolbar_near_the_bottom_stays():
     assert (out[1060:] == WHITE).all()
 
 
+def test_a_number_written_low_on_a_screen_without_a_toolbar_stays():
+    # The band nearest the bottom edge is no toolbar when nothing else would be left: it is the writing.
+    x = screen()
+    x[500:700] = WHITE
+    status_items(x)
+    x[950:1050, 60:480] = PEN
+    out = without_chrome(x)
+    assert np.array_equal(out[900:], x[900:])
+    assert (out[:100] == WHITE).all()
+
+
 def test_lines_of_writing_on_a_tall_canvas_without_a_status_bar_stay():
     # A tall canvas with a line at its top and one at its bottom (several lines: the number route
     # refuses them) is no screenshot: nothing is taken out.
