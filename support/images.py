@@ -536,3 +536,24 @@ def phone_screenshot(ink: np.ndarray, seed: int = 0, style: str = "bars") -> byt
     colour = (245, 245, 245) if dark else (int(rng.integers(0, 60)),) * 3
     img.paste(Image.new("RGB", (wide, tall), colour), (x, y), Image.fromarray(ink).resize((wide, tall), Image.BICUBIC))
     return encode(img, "JPEG", quality=90) if rng.random() < 0.25 else encode(img, "PNG")
+
+
+def face_photo(seed: int = 0, size: tuple[int, int] = (1200, 900)) -> bytes:
+    """A JPEG photo of nothing a digit could be: a head (skin a little darker than the wall behind it,
+    dark hair over it, two eyes, a smile) against a plain wall, a little out of focus."""
+    from PIL import ImageDraw, ImageFilter
+
+    rng = np.random.default_rng(seed)
+    w, h = size
+    wall = tuple(int(v) for v in rng.integers(150, 240, 3))
+    img = Image.fromarray(np.clip(np.array(wall, np.float32) + rng.normal(0, 5, (h, w, 1)), 0, 255).astype(np.uint8))
+    d = ImageDraw.Draw(img)
+    cx, cy, r = w / 2 + rng.uniform(-0.15, 0.15) * w, h / 2 + rng.uniform(-0.1, 0.1) * h, rng.uniform(0.2, 0.33) * h
+    d.ellipse([cx - r, cy - 1.2 * r, cx + r, cy + 1.2 * r], fill=tuple(int(v) for v in rng.integers(170, 235, 3)))
+    d.ellipse([cx - 1.05 * r, cy - 1.3 * r, cx + 1.05 * r, cy - rng.uniform(0.3, 0.5) * r],
+              fill=tuple(int(v) for v in rng.integers(20, 90, 3)))
+    eye = 0.08 * r
+    for side in (-0.35, 0.35):
+        d.ellipse([cx + side * r - eye, cy - 0.15 * r - eye, cx + side * r + eye, cy - 0.15 * r + eye], fill=(40, 35, 35))
+    d.arc([cx - 0.4 * r, cy + 0.2 * r, cx + 0.4 * r, cy + 0.7 * r], 20, 160, fill=(150, 60, 60), width=max(3, round(0.03 * r)))
+    return encode(img.filter(ImageFilter.GaussianBlur(2)), "JPEG", quality=88)

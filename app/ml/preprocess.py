@@ -49,7 +49,7 @@ from scipy import ndimage
 
 from app.ml.clutter import without_clutter
 from app.ml.constants import IMAGE_SIZE
-from app.ml.ink import BOX, EIGHT, INK_FLOOR, STRONG, normalize_pen, separate_glyphs
+from app.ml.ink import BOX, EIGHT, INK_FLOOR, STRONG, filled_shape, normalize_pen, separate_glyphs
 from app.ml.rules import is_grid, printed_lines, remove_rules, without_thin_lines
 from app.ml.screens import without_chrome
 
@@ -109,6 +109,7 @@ class Prepared:
     height: int
     inverted: bool  # dark ink on light background was detected
     glyphs: int = 1  # tall pieces of ink side by side (2 or more: several characters, e.g. a number)
+    filled: bool = False  # its strokes, brought to MNIST's pen, still hold a filled area (`ink.filled_shape`)
 
 
 def is_heic(data: bytes) -> bool:
@@ -418,7 +419,8 @@ def prepare(data: bytes, max_pixels: int = 40_000_000, pen: bool = True) -> Prep
                 window = fine_window(data, max_pixels, x)
                 x = window if window is not None else strong_part(x)
     x = without_frame(without_clutter(x))
-    return Prepared(fit_and_center(without_faint_pieces(x), pen), width, height, inverted, len(separate_glyphs(x)))
+    image = fit_and_center(without_faint_pieces(x), pen)
+    return Prepared(image, width, height, inverted, len(separate_glyphs(x)), pen and filled_shape(image))
 
 
 def detail_reading(data: bytes, max_pixels: int, larger: bool, framed: bool) -> tuple[np.ndarray, int, int, bool]:

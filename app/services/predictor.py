@@ -52,16 +52,19 @@ def not_one_digit(reason: str, p_reject: float | None = None, page_photo: bool =
                            f"{crop if page_photo else ''}", reason)
 
 
-def refusal(spec: TaskSpec, glyphs: int, image: np.ndarray, verdict: dict | None) -> str | None:
+def refusal(spec: TaskSpec, glyphs: int, image: np.ndarray, verdict: dict | None, filled: bool = False) -> str | None:
     """Why a gated task refuses an image (None: it answers): several pieces of ink, or the gate's
     verdict (when it was asked), except that a lone upright stroke is a 1 whatever the gate says and
-    ink flatter than any digit (a dash) is not one whatever it says."""
+    ink flatter than any digit (a dash) or holding a filled area after the pen's normalization
+    (`filled`: a face, a dark object) is not one whatever it says."""
     if not spec.gated:
         return None
     if glyphs > 1:
         return "several_digits"
     if verdict is None:
         return None
+    if filled:
+        return "not_a_digit"
     reason = verdict["reason"]
     if reason is None and flat_stroke(image):
         return "not_a_digit"
@@ -119,7 +122,7 @@ class Predictor:
             raise not_one_digit("several_digits")
         answer = await self.submit(spec.queue, prepared.image, number)
         result, verdict = answer if spec.gated else (answer, None)
-        reason = refusal(spec, prepared.glyphs, prepared.image, verdict)
+        reason = refusal(spec, prepared.glyphs, prepared.image, verdict, prepared.filled)
         self.count(task, result, reason)
         if reason:
             raise not_one_digit(reason, verdict["p_reject"] if verdict["reason"] == reason else None,
@@ -142,11 +145,12 @@ class Predictor:
         return list(await asyncio.gather(*(one(i, d) for i, d in enumerate(uploads))))
 
     async def predict_many(self, task: str, images: np.ndarray, glyphs: list[int], numbers: np.ndarray | None = None,
-                           gate: bool = True) -> list[tuple[dict, str | None]]:
+                           gate: bool = True, filled: list[bool] | None = None) -> list[tuple[dict, str | None]]:
         """N prepared 28x28 images through the task's model (and the gate) as N items of its batcher:
         per image, the model's answer and why the service refuses to vouch for it (None: it does),
-        by the rule `predict` applies. `gate=False` (a caller that does not want the refusals) skips
-        the gate's forward passes: refusals are then only ever "several_digits"."""
+        by the rule `predict` applies (`filled`: each upload's `Prepared.filled`). `gate=False` (a caller
+        that does not want the refusals) skips the gate's forward passes: refusals are then only ever
+        "several_digits"."""
         spec = TASK_SPECS[task]
         self.check_available(spec)
         if spec.gated and gate:
@@ -155,7 +159,7 @@ class Predictor:
         else:
             results = await self.submit_many(spec.model, images, numbers)
             verdicts = [None] * len(results)
-        reasons = [refusal(spec, g, x, v) for g, x, v in zip(glyphs, images, verdicts)]
+        reasons = [refusal(spec, g, x, v, f) for g, x, v, f in zip(glyphs, images, verdicts, filled or [False] * len(glyphs))]
         for result, reason in zip(results, reasons):
             self.count(task, result, reason)
         return list(zip(results, reasons))

@@ -13,7 +13,7 @@ import tritonclient.http.aio as aioclient
 from tritonclient.utils import InferenceServerException
 
 from support.drawing import draw, draw_lines
-from support.images import png
+from support.images import face_photo, png
 from support.server import running_service
 from tests.realistic import handwriting_sets, printed_set
 
@@ -45,12 +45,12 @@ def pixels_input(x: np.ndarray, binary: bool = True) -> httpclient.InferInput:
 
 def held_out_uploads(mnist_fixture) -> list[tuple[bytes, int | None]]:
     """A few of each kind a user sends: photos, canvases, scans, printed digits, and things that are
-    not one digit (a letter, a number, a blank canvas)."""
+    not one digit (a letter, a number, a blank canvas, a photo of a face)."""
     images, labels = mnist_fixture
     sets = handwriting_sets(images[:6], labels[:6], seed=3)
     samples = [s for group in sets.values() for s in group] + printed_set(per_font_digit=1)[:8]
     return samples + [(draw("A", background="white"), None), (draw("12", background="black"), None),
-                      (png(np.full((64, 64), 255, np.uint8)), None)]
+                      (png(np.full((64, 64), 255, np.uint8)), None), (face_photo(seed=1), None)]
 
 
 def upload_answer(server: str, route: str, data: bytes, **form) -> tuple[int, dict]:
@@ -89,7 +89,7 @@ def test_every_digit_answer_equals_the_upload_routes_answer(server, triton, mnis
             assert confidence[i] == pytest.approx(body["confidence"], abs=1e-6)
         else:
             assert status == 422 and reason == body["reason"], (i, body)
-    assert sum(1 for r in rejected if r not in (b"", "")) >= 3, "the letter, the number and the blank are refused"
+    assert sum(1 for r in rejected if r not in (b"", "")) >= 4, "the letter, the number, the blank and the face are refused"
 
 
 def test_sum_overlap_and_number_answers_equal_their_upload_routes(server, triton, mnist_fixture):

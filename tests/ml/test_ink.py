@@ -77,3 +77,28 @@ def test_a_dash_is_flat_ink_and_no_digit_is(pen, mnist_fixture):
         assert not flat_stroke(prepare(draw(text, pen=pen)).image), text
     images, _ = mnist_fixture
     assert not any(flat_stroke(x / 255.0) for x in images)
+
+
+def test_a_filled_area_is_told_from_a_pens_strokes():
+    from app.ml.ink import filled_shape
+
+    hair = np.zeros((28, 28), np.float32)
+    yy, xx = np.mgrid[0:28, 0:28]
+    hair[((yy - 8) / 5) ** 2 + ((xx - 14) / 10) ** 2 <= 1] = 1.0  # a filled half of a head
+    hair[15:18, 9:12] = hair[15:18, 16:19] = 1.0  # two eyes
+    assert filled_shape(hair)
+    ring = np.zeros((28, 28), np.float32)
+    r = np.hypot(yy - 14, xx - 14)
+    ring[(r >= 7) & (r <= 9.5)] = 1.0  # a 0 drawn with MNIST's pen
+    assert not filled_shape(ring)
+    assert not filled_shape(np.zeros((28, 28), np.float32))
+
+
+def test_digits_drawn_with_any_pen_hold_no_filled_area_once_prepared():
+    # normalize_pen brings a fat marker's strokes to MNIST's width: nothing filled stays.
+    from app.ml.preprocess import prepare
+    from support.drawing import draw
+
+    for pen in (6, 20, 40):
+        for text in "0123457":
+            assert not prepare(draw(text, height=160, pen=pen, background="white")).filled, (text, pen)
