@@ -2,7 +2,8 @@
 `app.ml.rules.without_margins`, `app.ml.preprocess.without_edge_slivers`): a line drawn under them, a
 circle or a box drawn around them, a screenshot of a drawing app (title bar, toolbar icons, the
 canvas's frame) or of a sketch app on a phone or a tablet (status bar, app bar, tool buttons or a
-palette, navigation bar: `app.ml.screens`), a school page's red margin or header line, a light desk's slivers along the edges of
+palette, navigation bar: `app.ml.screens`), a photo of a monitor showing them (its dark bezel), a
+school page's red margin or header line, a light desk's slivers along the edges of
 a tilted photo of a page, the desk around a notebook page that (nearly) fills the photo. Counts answers
 through POST /predict (one MNIST test digit) and POST /predict/number (lines of 2-5 MNIST test digits):
 right, refused (by reason) and wrong.
@@ -14,7 +15,9 @@ the mark drawn by hand with a pen 1/14-1/10 of the writing's height) and `suppor
 (a 1280x800 PNG, the writing 25-50% of the canvas's height anywhere on it) and
 `support.images.phone_screenshot` (a phone's 1080x1920 to 1440x3200 or a tablet's screen, PNG or one
 in four JPEG, light or dark; the bars in colours of their own, in the canvas's colour, a toolbar
-floating over the canvas, or a tablet's tool panel down the left side) and
+floating over the canvas, or a tablet's tool panel down the left side) and `support.images.screen_photo`
+(a 1600x1200 JPEG of a monitor showing the writing: a dark bezel around its bright screen, a dark to
+mid-grey room around that) and
 `support.images.school_page_photo` (a 1200x900 JPEG of a ruled exercise book's page filling the photo,
 a red margin line down it or, one time in four, a header line across it) and
 `support.images.filling_page_photo` (a 1200x900 JPEG of a sheet covering 98-108% of each side, turned
@@ -41,6 +44,7 @@ from support.images import (
     notebook_desk_photo,
     phone_screenshot,
     school_page_photo,
+    screen_photo,
 )
 from training.data import load_mnist
 
@@ -53,6 +57,7 @@ UPLOADS = {
     "phone screenshot, flat bars": lambda ink, seed: phone_screenshot(ink, seed=seed, style="flat"),
     "phone screenshot, floating toolbar": lambda ink, seed: phone_screenshot(ink, seed=seed, style="floating"),
     "tablet screenshot, side panel": lambda ink, seed: phone_screenshot(ink, seed=seed, style="tablet"),
+    "photo of a monitor (dark bezel)": lambda ink, seed: screen_photo(ink, seed=seed),
     "school page (margin line)": lambda ink, seed: school_page_photo(ink, seed=seed),
     "page filling a tilted photo (light desk)": lambda ink, seed: filling_page_photo(ink, seed=seed),
     "small writing, ruled page on a desk": lambda ink, seed: notebook_desk_photo(ink, seed=seed),

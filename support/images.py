@@ -557,3 +557,31 @@ def face_photo(seed: int = 0, size: tuple[int, int] = (1200, 900)) -> bytes:
         d.ellipse([cx + side * r - eye, cy - 0.15 * r - eye, cx + side * r + eye, cy - 0.15 * r + eye], fill=(40, 35, 35))
     d.arc([cx - 0.4 * r, cy + 0.2 * r, cx + 0.4 * r, cy + 0.7 * r], 20, 160, fill=(150, 60, 60), width=max(3, round(0.03 * r)))
     return encode(img.filter(ImageFilter.GaussianBlur(2)), "JPEG", quality=88)
+
+
+def screen_photo(ink: np.ndarray, seed: int = 0, size: tuple[int, int] = (1600, 1200)) -> bytes:
+    """A phone's JPEG photo of a monitor showing a 28x28 MNIST digit (white on black; or a row of them)
+    dark on its bright screen: a dark bezel 1-2.5% of the photo wide around the screen (60-95% of each
+    side), a room from dark to mid grey around that, the screen's faint scan-line moire, turned up to 5
+    degrees, a little out of focus. The writing 30-70% of the screen's height."""
+    from PIL import ImageDraw, ImageFilter
+
+    rng = np.random.default_rng(seed)
+    w, h = size
+    room = float(rng.uniform(40, 120))
+    img = Image.fromarray(np.clip(room + rng.normal(0, 6, (h, w, 1)).repeat(3, 2), 0, 255).astype(np.uint8))
+    sw, sh = int(rng.uniform(0.6, 0.95) * w), int(rng.uniform(0.6, 0.95) * h)
+    left, top = int((w - sw) / 2 + rng.uniform(-0.04, 0.04) * w), int((h - sh) / 2 + rng.uniform(-0.04, 0.04) * h)
+    bezel = rng.uniform(0.01, 0.025) * w
+    ImageDraw.Draw(img).rectangle([left - bezel, top - bezel, left + sw + bezel, top + sh + bezel], fill=(15, 15, 18))
+    glow = float(rng.uniform(200, 250))
+    screen = np.full((sh, sw), glow, np.float32) * (1 - 0.04 * (np.sin(np.arange(sh) * rng.uniform(0.8, 1.6)) > 0.6))[:, None]
+    tall = min(int(rng.uniform(0.3, 0.7) * sh), int(0.9 * sw * ink.shape[0] / ink.shape[1]))
+    wide = int(tall * ink.shape[1] / ink.shape[0])
+    mark = np.asarray(Image.fromarray(ink).resize((wide, tall), Image.BICUBIC), np.float32) / 255
+    y, x = int((sh - tall) * rng.uniform(0.2, 0.8)), int((sw - wide) * rng.uniform(0.2, 0.8))
+    screen[y:y + tall, x:x + wide] *= 1 - mark
+    screen = np.clip(screen + rng.normal(0, 4, screen.shape), 0, 255).astype(np.uint8)
+    img.paste(Image.fromarray(screen).convert("RGB"), (left, top))
+    img = img.rotate(rng.uniform(-5, 5), resample=Image.BICUBIC, fillcolor=(int(room),) * 3)
+    return encode(img.filter(ImageFilter.GaussianBlur(1.2)), "JPEG", quality=85)

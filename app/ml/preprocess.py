@@ -71,6 +71,7 @@ SMALL_SHEET = 0.04  # the smallest share of the photo a sheet may cover (a stick
 LARGE_SHEET = 0.99  # the largest (a page nearly filling the photo, the desk a strip along its edges)
 RECTANGLE = 0.85  # a sheet smaller than 30% of the photo fills more than this of its tightest rectangle
 SURFACE_SPREAD = 0.2  # a desk around a photographed sheet: 99% of it at most this much darker than its median
+BEZEL = 3  # ... judged a coarse pixel beyond the sheet, or this many (a screen's dark bezel around it)
 SHEET_STEP = 0.2  # a sheet's paper stands at least this much brighter than the desk around it (a 0-1 gray level) ...
 EDGE_STEP = 0.15  # ... and, when many pixels lie between the two levels, this much right across its edge ...
 SURFACE_EVEN = 0.1  # ... with the surface around it this close to a smooth falloff of light
@@ -535,7 +536,7 @@ def on_page(x: np.ndarray) -> np.ndarray:
     # Off the sheet, and a coarse pixel into it (its blurred edge), the nearest level on it.
     inside = ndimage.binary_erosion(sheet, iterations=1)
     full = upscaled(inside, w, h)
-    if is_shadow(x[~upscaled(ndimage.binary_dilation(sheet, iterations=1), w, h)]):
+    if all(is_shadow(x[~upscaled(ndimage.binary_dilation(sheet, iterations=grow), w, h)]) for grow in (1, BEZEL)):
         return x
     paper = inside & (coarse > otsu_threshold(coarse))  # the sheet's own level: not the writing on it
     nearest = ndimage.distance_transform_edt(~(paper if paper.any() else inside), return_distances=False,
@@ -553,7 +554,9 @@ def is_shadow(surface: np.ndarray) -> bool:
     """The "desk" around a sheet holds dark strokes (99% of it more than SURFACE_SPREAD darker than its
     median): writing in a shadow, not a desk. Judged a coarse pixel beyond the sheet (the sheet's blurred
     edge is neither): where a page nearly fills the photo, the strip of desk along its edges is thinner than
-    that blur, and the paper in it read as the surface's median, the desk as dark strokes."""
+    that blur, and the paper in it read as the surface's median, the desk as dark strokes. `on_page` takes
+    a sheet whose surface holds no dark strokes there or BEZEL coarse pixels beyond it: a monitor's dark
+    bezel around its bright screen hugs the screen, and the room beyond is even."""
     if surface.size == 0:
         return False
     off = np.sort(surface)

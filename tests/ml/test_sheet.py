@@ -107,6 +107,28 @@ def test_writing_in_a_shadow_with_a_sharp_edge_is_not_taken_for_a_desk():
     assert on_page(x) is x
 
 
+def test_writing_in_a_shadow_close_to_its_edge_is_not_taken_for_a_screens_bezel():
+    # The surface is judged again further out (a screen's bezel): a 1 starting just inside the shadow's
+    # edge runs on beyond that band, and the shadow still holds dark strokes.
+    x = np.full((300, 400), 0.9, np.float32)
+    x[150:, 200:] = 0.45
+    x[156:205, 280:290] = 0.08
+    assert on_page(x) is x
+
+
+def test_a_photo_of_a_monitor_has_its_dark_bezel_and_the_room_made_screen():
+    # A bright screen in a dark bezel in a mid-grey room: the bezel, a coarse pixel beyond the screen,
+    # read as dark strokes in a shadow, and stayed ink around the digit (21 of 60 read in
+    # `bench.surroundings` before).
+    x = np.full((600, 800), 0.45, np.float32)
+    x[60:540, 80:720] = 0.06  # the bezel, 20 px wide
+    x[80:520, 100:700] = 0.92  # the screen
+    x[200:400, 395:410] = 0.1  # a 1 on it
+    flat = on_page(x)
+    assert flat is not x and flat[:60].min() > 0.8 and flat[60:80, 80:720].min() > 0.8
+    assert np.array_equal(flat[200:400, 380:420], x[200:400, 380:420]), "the 1 is as it was"
+
+
 def test_a_digit_on_a_sheet_on_a_desk_is_read_as_on_a_plain_page(mnist_fixture):
     digit = mnist_fixture[0][3]
     on_desk, plain = prepare(desk_photo(digit, seed=3)), prepare(phone_jpeg(digit, (1200, 900)))
