@@ -44,9 +44,9 @@ ENDS = 3  # pixels at each end of a row that are at the bar's colour
 TALL = 1.3  # a screen's longer side is at least this many times its shorter (a phone's 2.2, a tablet's 1.33-1.43) ...
 TOP, BOTTOM = 0.15, 0.25  # ... where a band of things across the width (SPAN) within these shares of its height ...
 SPAN = 0.6  # ... from the top and the bottom edge is its status bar, app bar, toolbar or navigation bar; ...
-GAP = 0.005  # things off the canvas under this share of the height apart are one band
-STATUS, SIDES = 0.05, 0.15  # (a screen without coloured bars is known by its status bar: `status_bar`)
 PANEL = (0.3, 0.6)  # ... so is one across this share of the width that fills this share of its box (a floating toolbar)
+GAP = 0.005  # things off the canvas under this share of the height apart are one band
+STATUS, SIDES = 0.05, 0.15  # a screen without coloured bars is known by its status bar (`status_bar`)
 
 
 def without_chrome(x: np.ndarray) -> np.ndarray:
@@ -68,8 +68,8 @@ def without_chrome(x: np.ndarray) -> np.ndarray:
         rows = items_span(small, bare, canvas, rows)
     if rows is None and cols is None:
         return x
-    out = erased(x, full(rows, k, h), canvas)
-    return erased(out.T, full(cols, k, w), canvas).T
+    out = erased(x, at_full_scale(rows, k, h), canvas)
+    return erased(out.T, at_full_scale(cols, k, w), canvas).T
 
 
 def erased(x: np.ndarray, span: tuple[int, int] | None, canvas: float) -> np.ndarray:
@@ -82,7 +82,7 @@ def erased(x: np.ndarray, span: tuple[int, int] | None, canvas: float) -> np.nda
     return out
 
 
-def full(span: tuple[int, int] | None, k: int, n: int) -> tuple[int, int] | None:
+def at_full_scale(span: tuple[int, int] | None, k: int, n: int) -> tuple[int, int] | None:
     """A span found on every k-th row, over the n rows of the image: the rows between a sampled row of a
     bar and the next sampled row go with the bar."""
     if span is None:
@@ -119,14 +119,13 @@ def canvas_level(x: np.ndarray) -> float | None:
 
 def bar_rows(x: np.ndarray, canvas: float) -> tuple[np.ndarray, np.ndarray]:
     """Per row: whether it is a bar's row (one colour over UNIFORM of it and at ENDS pixels of one end,
-    OFF from the canvas: a side panel runs from the app bar to the bottom edge), and that colour."""
-    level, share = None, None
-    for end in (x[:, 0], x[:, -1]):
-        at = (np.abs(x - end[:, None]) <= EQUAL).mean(axis=1)
-        level, share = (end, at) if level is None else (np.where(at > share, end, level), np.maximum(at, share))
-    ends = np.concatenate([x[:, :ENDS], x[:, -ENDS:]], axis=1)
-    at_end = (np.abs(ends[:, :ENDS] - level[:, None]) <= EQUAL).all(axis=1) | \
-        (np.abs(ends[:, ENDS:] - level[:, None]) <= EQUAL).all(axis=1)
+    OFF from the canvas: a side panel runs from the app bar to the bottom edge), and that colour (its
+    first or last pixel's, whichever more of the row shares)."""
+    first, last = x[:, 0], x[:, -1]
+    shares = [(np.abs(x - end[:, None]) <= EQUAL).mean(axis=1) for end in (first, last)]
+    level, share = np.where(shares[0] >= shares[1], first, last), np.maximum(*shares)
+    at_end = ((np.abs(x[:, :ENDS] - level[:, None]) <= EQUAL).all(axis=1)
+              | (np.abs(x[:, -ENDS:] - level[:, None]) <= EQUAL).all(axis=1))
     return at_end & (share >= UNIFORM) & (np.abs(level - canvas) > OFF), level
 
 
