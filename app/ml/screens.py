@@ -26,6 +26,8 @@ Measured by `python -m bench.surroundings` (phone screenshots, `support.images.p
 
 import numpy as np
 
+from app.ml.rules import spaced
+
 LOOK, SAMPLE = 640, 256  # (see `without_chrome`)
 SCREEN = 200  # an image smaller than this on either side is no screenshot (a crop, a canvas export; a JPEG
 # screenshot decoded at 1/4 scale, `preprocess.decode`, is larger)
@@ -131,15 +133,9 @@ def bar_rows(x: np.ndarray, canvas: float) -> tuple[np.ndarray, np.ndarray]:
 
 def bands(flags: np.ndarray, gap: int = 0) -> list[tuple[int, int]]:
     """The runs of True in a 1-D bool array, as (start, stop); runs under `gap` apart taken as one (the
-    anti-aliased rim of a row of disks, a pixel below them)."""
+    anti-aliased rim of a row of disks, a pixel below them: `rules.spaced`)."""
     edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
-    runs = []
-    for a, b in zip(edges[::2].tolist(), edges[1::2].tolist()):
-        if runs and a - runs[-1][1] < gap:
-            runs[-1] = (runs[-1][0], b)
-        else:
-            runs.append((a, b))
-    return runs
+    return spaced(list(zip(edges[::2].tolist(), edges[1::2].tolist())), gap)
 
 
 def chrome_span(x: np.ndarray, canvas: float) -> tuple[int, int] | None:
