@@ -4,7 +4,8 @@ circle or a box drawn around them, a screenshot of a drawing app (title bar, too
 canvas's frame) or of a sketch app on a phone or a tablet (status bar, app bar, tool buttons or a
 palette, navigation bar: `app.ml.screens`), a photo of a monitor showing them (its dark bezel), a
 school page's red margin or header line, a light desk's slivers along the edges of
-a tilted photo of a page, the desk around a notebook page that (nearly) fills the photo. Counts answers
+a tilted photo of a page, the desk around a notebook page that (nearly) fills the photo, a page
+photographed with the phone turned. Counts answers
 through POST /predict (one MNIST test digit) and POST /predict/number (lines of 2-5 MNIST test digits):
 right, refused (by reason) and wrong.
 
@@ -23,7 +24,9 @@ a red margin line down it or, one time in four, a header line across it) and
 `support.images.filling_page_photo` (a 1200x900 JPEG of a sheet covering 98-108% of each side, turned
 up to 8 degrees, on a light desk) and `support.images.notebook_desk_photo` (a 1200x900 JPEG of a
 notebook page, ruled or plain, covering 85-115% of the photo's width on a dark, grey or light desk, the
-writing a line tall, 3-10% of the photo's height). Digit i of the table is
+writing a line tall, 3-10% of the photo's height) and `support.images.turned_photo` (a 1200x900 JPEG
+of paper filling the photo, taken with the phone turned 12-30 degrees either way: the line's slope,
+`app.ml.lines.skew`). Digit i of the table is
 MNIST test digit i; the numbers take the test digits after those.
 """
 
@@ -45,6 +48,7 @@ from support.images import (
     phone_screenshot,
     school_page_photo,
     screen_photo,
+    turned_photo,
 )
 from training.data import load_mnist
 
@@ -62,6 +66,7 @@ UPLOADS = {
     "page filling a tilted photo (light desk)": lambda ink, seed: filling_page_photo(ink, seed=seed),
     "small writing, ruled page on a desk": lambda ink, seed: notebook_desk_photo(ink, seed=seed),
     "small writing, plain page on a desk": lambda ink, seed: notebook_desk_photo(ink, seed=seed, paper="plain"),
+    "photo taken turned 12-30 degrees": lambda ink, seed: turned_photo(ink, seed=seed),
 }
 
 

@@ -585,3 +585,29 @@ def screen_photo(ink: np.ndarray, seed: int = 0, size: tuple[int, int] = (1600, 
     img.paste(Image.fromarray(screen).convert("RGB"), (left, top))
     img = img.rotate(rng.uniform(-5, 5), resample=Image.BICUBIC, fillcolor=(int(room),) * 3)
     return encode(img.filter(ImageFilter.GaussianBlur(1.2)), "JPEG", quality=85)
+
+
+def turned_photo(ink: np.ndarray, seed: int = 0, size: tuple[int, int] = (1200, 900),
+                 turn: tuple[float, float] = (12.0, 30.0)) -> bytes:
+    """A phone JPEG of a 28x28 MNIST digit (white on black; or a row of them) written dark on paper
+    that fills the photo, taken with the phone turned `turn` degrees (either way): the writing and the
+    page's grain turned together. The writing 15-40% of the height (a row: at most 75% of the width
+    before turning), near the middle; lit a little unevenly, slightly out of focus."""
+    from PIL import ImageFilter
+
+    rng = np.random.default_rng(seed)
+    w, h = size
+    side = int(np.hypot(w, h)) + 4  # a page larger than the photo, so that it fills it once turned
+    tall = min(int(rng.uniform(0.15, 0.4) * h), int(0.75 * w * ink.shape[0] / ink.shape[1]))
+    wide = int(tall * ink.shape[1] / ink.shape[0])
+    paper = rng.uniform(185, 235)
+    page = np.full((side, side), paper, np.float32) + np.linspace(-12, 12, side, dtype=np.float32)[None, :] * rng.choice([-1, 1])
+    mark = np.asarray(Image.fromarray(ink).resize((wide, tall), Image.BICUBIC), np.float32) / 255
+    y = (side - tall) // 2 + int(rng.uniform(-0.1, 0.1) * h)
+    x = (side - wide) // 2 + int(rng.uniform(-0.05, 0.05) * w)
+    page[y:y + tall, x:x + wide] = page[y:y + tall, x:x + wide] * (1 - mark) + rng.uniform(20, 60) * mark
+    page += rng.normal(0, 4, page.shape).astype(np.float32)
+    degrees = rng.uniform(*turn) * rng.choice([-1, 1])
+    turned = Image.fromarray(np.clip(page, 0, 255).astype(np.uint8)).rotate(degrees, resample=Image.BICUBIC)
+    shot = turned.crop(((side - w) // 2, (side - h) // 2, (side - w) // 2 + w, (side - h) // 2 + h))
+    return encode(shot.filter(ImageFilter.GaussianBlur(rng.uniform(0.6, 1.2))).convert("RGB"), "JPEG", quality=88)

@@ -2,8 +2,8 @@
 (`training.line_data`) and serving (`app.ml.numbers`).
 
 1. `line_image`: the line's ink (white on black, any size) is straightened (the principal axis of its
-   ink, up to MAX_SKEW degrees), cropped to its ink and scaled so that the ink is
-   INK_HEIGHT px tall in a LINE_HEIGHT-px strip: MNIST's 20-in-28 scale, so the line model's
+   ink, up to MAX_SKEW degrees; up to MAX_TURN where the ink is plainly a line), cropped to its ink
+   and scaled so that the ink is INK_HEIGHT px tall in a LINE_HEIGHT-px strip: MNIST's 20-in-28 scale, so the line model's
    convolutions start from the digit model's. Kept with it: the affine map from the strip back to the
    working image, for the boxes.
 2. The line model (`app.ml.nets.LineNet`) gives per column-group (frame, FRAME px wide) log-probabilities
@@ -35,6 +35,15 @@ FRAME = 4  # strip columns per frame of the line model's output (two 2x poolings
 MARGIN = 8  # blank columns on each side of the ink
 MAX_WIDTH = 1280  # strip columns at most (a 20-digit line with wide gaps); wider lines are shrunk
 MAX_SKEW = 10.0  # degrees: steeper fitted slopes are taken for the digits' own shape, not the line's
+# ...unless the ink is plainly a line (a page photographed turned): then its principal axis is the line's
+# up to MAX_TURN. Elongation: the ink's spread along its principal axis over the spread across it (std).
+# One MNIST test digit reaches ~3.3 (a 5 at 38 degrees) but none of the 10,000 reaches 2.0 while in two
+# or more sizable pieces; lines of 2 digits written apart reach 2.2-3, of 3 or more 2.2 and up (4 and more
+# digits, 3 touching or written apart).
+MAX_TURN = 35.0  # degrees: the steepest line straightened
+LONG = 3.2  # elongation of a line, whatever its pieces (touching digits)
+APART = 2.0  # elongation of a line in two or more PIECE-sized pieces
+PIECE = 0.15  # a piece of ink at least this share of the largest one's pixels counts as a piece
 PRE_HEIGHT = 80  # the ink is area-downscaled to about this height before rotating (an anti-aliased strip)
 BLANK = 10  # the CTC blank's index among the line model's 11 outputs
 INK = 0.1  # a pixel at least this bright is ink for cropping
@@ -53,15 +62,29 @@ def affine(a: float = 1, b: float = 0, c: float = 0, d: float = 0, e: float = 1,
 
 def skew(ink: np.ndarray) -> float:
     """The line's slope in degrees (positive: falling to the right, as image y grows downwards): the
-    direction of its ink's principal axis; 0 for a line not at least twice as wide as tall or a steeper fit."""
+    direction of its ink's principal axis; 0 for a steeper fit than MAX_SKEW or a line not at least
+    twice as wide as tall, unless the ink is plainly a line (`elongation`) sloping up to MAX_TURN."""
     ys, xs = np.nonzero(ink > 0.3)
-    if len(xs) < 10 or np.ptp(xs) < 2 * max(1, np.ptp(ys)):
+    if len(xs) < 10:
         return 0.0
     w = ink[ys, xs].astype(np.float64)
     dx, dy = xs - np.average(xs, weights=w), ys - np.average(ys, weights=w)
-    cov = np.average(dx * dy, weights=w)
-    angle = math.degrees(0.5 * math.atan2(2 * cov, np.average(dx * dx, weights=w) - np.average(dy * dy, weights=w)))
-    return angle if abs(angle) <= MAX_SKEW else 0.0
+    xx, yy, xy = np.average(dx * dx, weights=w), np.average(dy * dy, weights=w), np.average(dx * dy, weights=w)
+    angle = math.degrees(0.5 * math.atan2(2 * xy, xx - yy))
+    if abs(angle) <= MAX_SKEW and np.ptp(xs) >= 2 * max(1, np.ptp(ys)):
+        return angle
+    if abs(angle) > MAX_TURN:
+        return 0.0
+    spread = math.hypot((xx - yy) / 2, xy)  # the covariance's eigenvalues are its mean +- this
+    elongation = math.sqrt(((xx + yy) / 2 + spread) / max((xx + yy) / 2 - spread, 1e-9))
+    return angle if elongation >= LONG or (elongation >= APART and pieces(ink) >= 2) else 0.0
+
+
+def pieces(ink: np.ndarray) -> int:
+    """How many 8-connected pieces of ink (over 0.3) hold at least PIECE of the largest one's pixels."""
+    labels, n = ndimage.label(ink > 0.3, np.ones((3, 3), dtype=bool))
+    sizes = np.bincount(labels.ravel())[1:]
+    return int((sizes >= PIECE * sizes.max()).sum()) if n else 0
 
 
 def crop_box(x: np.ndarray) -> tuple[int, int, int, int] | None:

@@ -14,7 +14,8 @@ there is any digit in it at all.
    (`app.ml.lines.spans`).
 3. The gate scores every glyph whole: a line whose every glyph is surely not a digit nor a group of
    digits (letters, a doodle; P >= SURELY_NOT) is refused (422 `not_a_digit`), whatever the line
-   model would make of it (it reads a W as 111).
+   model would make of it (it reads a W as 111); so is a line with two such glyphs, or one that is
+   certainly not (P >= CERTAINLY_NOT): a word whose l and o read as 1 and 0 ("hello" was "170110").
 4. The string's confidence is its CTC probability p (summed over every alignment, the log averaged
    over the views), calibrated by
    Platt scaling of log(-log p) fitted on validation strings (`Calibration`, read from
@@ -64,9 +65,13 @@ MARK = 0.6  # a mark written between the digits (',' '.' '-') is under this shar
 PEN_SHARE = 0.5  # and drawn at least this share of their stroke width thick
 MISREAD = (",", "-")  # marks taken out of the ink before the line model reads it, which read them as a 1
 # or a 2; it passes over a dot, which stays (so a speck taken for one never changes the digits read)
-SURELY_NOT = 0.99  # a line is refused when the gate gives every glyph at least this P(not a digit):
-# stricter than one digit's rejection threshold, since touching digits make odd glyphs (a "01" read
-# as one glyph has P 0.83) while letters and doodles score ~1.0
+SURELY_NOT = 0.99  # a line is refused when the gate gives every glyph, or two of them, at least this
+# P(not a digit): stricter than one digit's rejection threshold, since touching digits make odd glyphs
+# (a "01" read as one glyph has P 0.83) while letters and doodles score ~1.0
+CERTAINLY_NOT = 0.999  # ...or one glyph at least this. Over the number card's 3,600 validation lines, two
+# glyphs >= SURELY_NOT never stand in one line, and 4 lines (0.11%) hold a glyph >= CERTAINLY_NOT (an odd
+# MNIST digit, 0.9991-0.9998; a drawn W scores 0.9998 too); of 240 typed words (5 fonts) 5 were refused
+# before, 123 are now.
 
 
 @dataclass
@@ -415,12 +420,27 @@ def no_digit() -> InputError:
     return InputError(422, "no digit found: the image holds no handwritten digits", "not_a_digit")
 
 
+def not_only_digits() -> InputError:
+    return InputError(422, "the line holds writing that is not digits (letters, signs or a drawing): the number "
+                           "reader reads lines of handwritten digits only", "not_a_digit")
+
+
+def refused_line(p_not: list[float]) -> InputError | None:
+    """Why the gate's P(not a digit) for each glyph refuses a line (see the module's step 3), or None."""
+    surely = sum(p >= SURELY_NOT for p in p_not)
+    if surely == len(p_not):
+        return no_digit()
+    if surely >= 2 or max(p_not, default=0.0) >= CERTAINLY_NOT:
+        return not_only_digits()
+    return None
+
+
 def assemble(line: Line, log_probs: list[np.ndarray], p_not: list[float], calibration: Calibration) -> dict:
     """The answer from the line model's per-frame log-probabilities (frames x 11) on each of the line's
     views and the gate's P(not a digit) for each glyph. `inputs`: a 28x28 picture of each digit as the
     line model read it."""
-    if all(p >= SURELY_NOT for p in p_not):
-        raise no_digit()
+    if (refused := refused_line(p_not)) is not None:
+        raise refused
     reading = lines.consensus(log_probs)
     if reading is None:
         raise no_digit()

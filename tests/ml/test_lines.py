@@ -23,8 +23,17 @@ def test_a_tilted_line_is_measured_at_its_own_slope(degrees):
     assert lines.skew(tilted("2345701", degrees)) == pytest.approx(-degrees, abs=1.0)
 
 
-def test_one_digit_is_never_straightened():
-    assert lines.skew(tilted("7", 8)) == 0.0
+@pytest.mark.parametrize("degrees", [-28, -18, 15, 25, 32])
+def test_a_line_photographed_turned_is_measured_at_its_own_slope(degrees):
+    # Beyond MAX_SKEW a fitted slope was taken for the digits' own shape; ink that is plainly a line (long,
+    # in several pieces) has the line's principal axis.
+    assert lines.skew(tilted("2345701", degrees)) == pytest.approx(-degrees, abs=1.0)
+    assert lines.skew(tilted("502", degrees)) == pytest.approx(-degrees, abs=3.5)  # a short line: the digits tip it
+
+
+@pytest.mark.parametrize(("text", "degrees"), [("7", 8), ("7", 25), ("4", 30), ("1", 35), ("2", -20)])
+def test_one_digit_is_never_straightened(text, degrees):
+    assert lines.skew(tilted(text, degrees)) == 0.0
 
 
 def test_the_strip_holds_the_ink_at_mnists_height_whatever_the_slope():

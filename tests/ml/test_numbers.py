@@ -85,10 +85,21 @@ def test_a_line_the_gate_holds_for_letters_only_is_not_a_digit_whatever_the_line
     assert err.value.status == 422 and err.value.reason == "not_a_digit"
 
 
-def test_one_glyph_that_may_be_a_digit_keeps_the_line():
+@pytest.mark.parametrize("p_not", [[0.995, 0.0, 0.1, 0.0], [0.9, 0.98, 0.0, 0.3], [0.0] * 4])
+def test_a_line_with_at_most_one_odd_glyph_is_read(p_not):
+    # An odd glyph among digits (a touching pair read as one glyph, an odd MNIST digit) keeps the line.
     ln = line("2025", height=100, pen=10)
-    answer = numbers.assemble(ln, outputs_reading(ln, [2, 0, 2, 5]), [0.999, 0.999, 0.9, 0.999], numbers.Calibration())
-    assert answer["number"] == "2025"
+    assert numbers.assemble(ln, outputs_reading(ln, [2, 0, 2, 5]), p_not, numbers.Calibration())["number"] == "2025"
+
+
+@pytest.mark.parametrize("p_not", [[0.995, 0.0, 0.995, 0.0], [0.0, 0.0, 0.9995, 0.0], [0.999, 0.999, 0.9, 0.999]])
+def test_a_line_with_two_glyphs_surely_not_digits_or_one_certainly_not_is_not_a_digit(p_not):
+    # Words whose letters partly look like digits were read ("hello" as 170110): two letters surely not
+    # digits, or one certainly not (a W among digits), refuse the line, naming writing that is not digits.
+    ln = line("2025", height=100, pen=10)
+    with pytest.raises(numbers.InputError) as err:
+        numbers.assemble(ln, outputs_reading(ln, [2, 0, 2, 5]), p_not, numbers.Calibration())
+    assert err.value.status == 422 and err.value.reason == "not_a_digit" and "not digits" in err.value.message
 
 
 def test_a_line_the_model_reads_as_blank_is_not_a_digit():
