@@ -5,7 +5,7 @@ canvas's frame) or of a sketch app on a phone or a tablet (status bar, app bar, 
 palette, navigation bar: `app.ml.screens`), a photo of a monitor showing them (its dark bezel), a
 school page's red margin or header line, a light desk's slivers along the edges of
 a tilted photo of a page, the desk around a notebook page that (nearly) fills the photo, a page
-photographed with the phone turned. Counts answers
+photographed with the phone turned, the light page around a dark picture or the wall around a blackboard. Counts answers
 through POST /predict (one MNIST test digit) and POST /predict/number (lines of 2-5 MNIST test digits):
 right, refused (by reason) and wrong.
 
@@ -26,7 +26,10 @@ up to 8 degrees, on a light desk) and `support.images.notebook_desk_photo` (a 12
 notebook page, ruled or plain, covering 85-115% of the photo's width on a dark, grey or light desk, the
 writing a line tall, 3-10% of the photo's height) and `support.images.turned_photo` (a 1200x900 JPEG
 of paper filling the photo, taken with the phone turned 12-30 degrees either way: the line's slope,
-`app.ml.lines.skew`). Digit i of the table is
+`app.ml.lines.skew`) and `support.images.shown_on_page` (a screenshot of the digits shown white on black,
+4-14x, on a white or light grey page, a margin of 1-40% kept: `app.ml.preprocess.without_matte`) and
+`support.images.blackboard_photo` (a 1200x900 JPEG of chalk on a dark board on a light wall:
+`app.ml.preprocess.on_sheet`). Digit i of the table is
 MNIST test digit i; the numbers take the test digits after those.
 """
 
@@ -41,6 +44,7 @@ from app.core.config import Settings
 from app.main import create_app
 from support.images import (
     app_screenshot,
+    blackboard_photo,
     digit_lines,
     filling_page_photo,
     marked_photo,
@@ -48,6 +52,7 @@ from support.images import (
     phone_screenshot,
     school_page_photo,
     screen_photo,
+    shown_on_page,
     turned_photo,
 )
 from training.data import load_mnist
@@ -67,6 +72,8 @@ UPLOADS = {
     "small writing, ruled page on a desk": lambda ink, seed: notebook_desk_photo(ink, seed=seed),
     "small writing, plain page on a desk": lambda ink, seed: notebook_desk_photo(ink, seed=seed, paper="plain"),
     "photo taken turned 12-30 degrees": lambda ink, seed: turned_photo(ink, seed=seed),
+    "MNIST image shown on a light page (screenshot)": lambda ink, seed: shown_on_page(ink, seed=seed),
+    "blackboard on a light wall": lambda ink, seed: blackboard_photo(ink, seed=seed),
 }
 
 

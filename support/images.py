@@ -611,3 +611,45 @@ def turned_photo(ink: np.ndarray, seed: int = 0, size: tuple[int, int] = (1200, 
     turned = Image.fromarray(np.clip(page, 0, 255).astype(np.uint8)).rotate(degrees, resample=Image.BICUBIC)
     shot = turned.crop(((side - w) // 2, (side - h) // 2, (side - w) // 2 + w, (side - h) // 2 + h))
     return encode(shot.filter(ImageFilter.GaussianBlur(rng.uniform(0.6, 1.2))).convert("RGB"), "JPEG", quality=88)
+
+
+def shown_on_page(ink: np.ndarray, seed: int = 0) -> bytes:
+    """A screenshot of a 28x28 MNIST digit (white on black; or a row of them) shown as an image on a
+    light web page or notebook: scaled 4-14x (pixelated or smooth), a margin of the page (white or
+    light grey, 1-40% of the picture's height, unequal) kept around it; PNG, or one in three JPEG."""
+    rng = np.random.default_rng(seed)
+    h, w = ink.shape
+    side = int(h * rng.uniform(4, 14))
+    picture = Image.fromarray(ink).resize((side * w // h, side), Image.NEAREST if rng.random() < 0.5 else Image.BICUBIC)
+    margins = [max(1, int(side * rng.uniform(0.01, 0.4))) for _ in range(4)]
+    page = Image.new("L", (picture.width + margins[0] + margins[2], picture.height + margins[1] + margins[3]),
+                     int(rng.choice([255, 248, 240, 232])))
+    page.paste(picture, (margins[0], margins[1]))
+    if rng.random() < 1 / 3:
+        return encode(page.convert("RGB"), "JPEG", quality=int(rng.integers(70, 95)))
+    return encode(page.convert("RGB"), "PNG")
+
+
+def blackboard_photo(ink: np.ndarray, seed: int = 0, size: tuple[int, int] = (1200, 900)) -> bytes:
+    """A phone JPEG of a 28x28 MNIST digit (white on black; or a row of them) written in chalk on a
+    blackboard (dark green or black, chalk dust, 55-85% of each side of the photo) hanging on a light
+    wall; the writing 20-60% of the board's height; lit a little unevenly, slightly out of focus."""
+    from PIL import ImageFilter
+
+    rng = np.random.default_rng(seed)
+    w, h = size
+    wall = rng.uniform(185, 235) * np.array([1.0, rng.uniform(0.96, 1.0), rng.uniform(0.88, 1.0)], np.float32)
+    photo = np.ones((h, w, 3), np.float32) * wall
+    bw, bh = int(w * rng.uniform(0.55, 0.85)), int(h * rng.uniform(0.55, 0.85))
+    x0, y0 = int((w - bw) * rng.uniform(0.2, 0.8)), int((h - bh) * rng.uniform(0.2, 0.8))
+    board = np.ones((bh, bw, 3), np.float32) * np.array([[30, 55, 42], [28, 28, 30]][int(rng.integers(2))], np.float32)
+    board += rng.normal(0, 6, (bh, bw, 1)).astype(np.float32)  # chalk dust
+    tall = min(int(bh * rng.uniform(0.2, 0.6)), int(0.85 * bw * ink.shape[0] / ink.shape[1]))
+    wide = tall * ink.shape[1] // ink.shape[0]
+    mark = np.asarray(Image.fromarray(ink).resize((wide, tall), Image.BICUBIC), np.float32)[..., None] / 255
+    y, x = int((bh - tall) * rng.uniform(0.1, 0.9)), int((bw - wide) * rng.uniform(0.1, 0.9))
+    board[y:y + tall, x:x + wide] = board[y:y + tall, x:x + wide] * (1 - mark) + rng.uniform(200, 240) * mark
+    photo[y0:y0 + bh, x0:x0 + bw] = board
+    light = 1 - 0.15 * np.linspace(0, 1, w, dtype=np.float32)[None, :, None] * rng.choice([-1, 1])
+    img = Image.fromarray(np.clip(photo * light, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(rng.uniform(0.6, 1.2)))
+    return encode(img, "JPEG", quality=int(rng.integers(80, 93)))

@@ -15,7 +15,8 @@ there is any digit in it at all.
 3. The gate scores every glyph whole: a line whose every glyph is surely not a digit nor a group of
    digits (letters, a doodle; P >= SURELY_NOT) is refused (422 `not_a_digit`), whatever the line
    model would make of it (it reads a W as 111); so is a line with two such glyphs, or one that is
-   certainly not (P >= CERTAINLY_NOT): a word whose l and o read as 1 and 0 ("hello" was "170110").
+   certainly not (P >= CERTAINLY_NOT): a word whose l and o read as 1 and 0 ("hello" was "170110"). A
+   glyph holding a filled area counts as surely not a digit (a face's hair).
 4. The string's confidence is its CTC probability p (summed over every alignment, the log averaged
    over the views), calibrated by
    Platt scaling of log(-log p) fitted on validation strings (`Calibration`, read from
@@ -425,8 +426,12 @@ def not_only_digits() -> InputError:
                            "reader reads lines of handwritten digits only", "not_a_digit")
 
 
-def refused_line(p_not: list[float]) -> InputError | None:
-    """Why the gate's P(not a digit) for each glyph refuses a line (see the module's step 3), or None."""
+def refused_line(p_not: list[float], filled: list[bool] | None = None) -> InputError | None:
+    """Why the gate's P(not a digit) for each glyph refuses a line (see the module's step 3), or None.
+    A glyph holding a filled area (`filled`: `app.ml.ink.filled_shape` of its input) counts as surely not
+    a digit: a face's hair, whose eyes and mouth the gate may take for digits."""
+    if filled:
+        p_not = [max(p, SURELY_NOT) if f else p for p, f in zip(p_not, filled)]
     surely = sum(p >= SURELY_NOT for p in p_not)
     if surely == len(p_not):
         return no_digit()
@@ -435,11 +440,12 @@ def refused_line(p_not: list[float]) -> InputError | None:
     return None
 
 
-def assemble(line: Line, log_probs: list[np.ndarray], p_not: list[float], calibration: Calibration) -> dict:
+def assemble(line: Line, log_probs: list[np.ndarray], p_not: list[float], calibration: Calibration,
+             filled: list[bool] | None = None) -> dict:
     """The answer from the line model's per-frame log-probabilities (frames x 11) on each of the line's
-    views and the gate's P(not a digit) for each glyph. `inputs`: a 28x28 picture of each digit as the
-    line model read it."""
-    if (refused := refused_line(p_not)) is not None:
+    views and the gate's P(not a digit) for each glyph (and whether it holds a filled area). `inputs`: a
+    28x28 picture of each digit as the line model read it."""
+    if (refused := refused_line(p_not, filled)) is not None:
         raise refused
     reading = lines.consensus(log_probs)
     if reading is None:

@@ -10,7 +10,9 @@ The MNIST recipe, step by step:
    strokes on a transparent background must not become black on black);
 4. grayscale (16-bit and float images scaled by their own range); a screenshot's status bar, app bar,
    toolbar and navigation bar take its canvas's colour (`app.ml.screens`); a photo of a sheet of paper
-   lying on a darker desk has the desk made paper (`on_page`);
+   lying on a darker desk has the desk made paper, and a dark board or picture on a lighter surround
+   (a blackboard on a wall, a white-on-black image shown on a white page) has the surround made board
+   (`on_sheet`);
 5. polarity: MNIST ink is bright on dark; dark-on-light images are inverted;
 6. paper texture, shadows and noise are removed (flat-field by a morphological opening that follows
    the light's falloff towards the corners, then a noise threshold), but only for images that are not
@@ -71,6 +73,16 @@ SMALL_SHEET = 0.04  # the smallest share of the photo a sheet may cover (a stick
 LARGE_SHEET = 0.99  # the largest (a page nearly filling the photo, the desk a strip along its edges)
 RECTANGLE = 0.85  # a sheet smaller than 30% of the photo fills more than this of its tightest rectangle
 SURFACE_SPREAD = 0.2  # a desk around a photographed sheet: 99% of it at most this much darker than its median
+MATTE_MIN = 32  # pictures with a margin are looked for in uploads at least this large (not 28x28 ones)
+MATTE_EVEN = 0.06  # a margin around a picture (`without_matte`): its rows within this of one level
+MATTE_BAND = 0.03  # the picture's band judged inside it, as a share of the short side
+MATTE_FILL = 0.9  # ... over this share of it within MATTE_EVEN of its level
+MATTE_STEP = 0.3  # ... which stands at least this far from the margin's
+DARK_WRITING, DARK_MAX = 0.002, 0.4  # a dark sheet (`on_sheet`) holds this share of light writing in the coarse
+DARK_INK = 0.15  # copy: pixels at least this much lighter than the board (`dark_board`)
+DARK_EVEN, DARK_FLAT = 0.1, 0.55  # and over DARK_FLAT of it within DARK_EVEN of its level: a board, a picture
+# (blackboards 0.85 and up, MNIST digits shown on a page 0.60 and up; a fat overlapped pair drawn gray and
+# black on white, whose negative is a blurred blob with holes, 0.43)
 BEZEL = 3  # ... judged a coarse pixel beyond the sheet, or this many (a screen's dark bezel around it)
 SHEET_STEP = 0.2  # a sheet's paper stands at least this much brighter than the desk around it (a 0-1 gray level) ...
 EDGE_STEP = 0.15  # ... and, when many pixels lie between the two levels, this much right across its edge ...
@@ -520,7 +532,79 @@ def ink_side(x: np.ndarray, threshold: float = INK_FLOOR) -> int:
     return max(bottom - top, right - left)
 
 
-def on_page(x: np.ndarray) -> np.ndarray:
+def without_matte(x: np.ndarray) -> np.ndarray:
+    """`x` with a flat margin around a picture made the picture's background: a white-on-black MNIST
+    digit shown on a white page and screenshotted with a strip of the page around it (a black canvas on
+    a light page; a white one on a dark page). Too thin for `on_sheet`'s coarse copy, the margin was the
+    background, the picture one block of ink. A margin: on all four sides, rows (columns) wholly within
+    MATTE_EVEN of one level; the picture: the band MATTE_BAND of the short side deep inside it, over
+    MATTE_FILL of it within MATTE_EVEN of one level at least MATTE_STEP from the margin's (a pen's line
+    or a form's box is thinner than the band), and half of its inside at that level too (a frame drawn
+    with a fat pen holds paper) but not all of it (writing: a dash drawn with a fat pen is no picture).
+    The picture at least four bands across."""
+    h, w = x.shape
+    if min(h, w) < MATTE_MIN:  # a 28x28 upload (model format) among them: untouched
+        return x
+    edges = np.concatenate([x[0], x[-1], x[:, 0], x[:, -1]])
+    level = float(np.median(edges))
+    if np.abs(edges - level).max() > MATTE_EVEN:  # no margin all round (a photo's grain: most uploads)
+        return x
+    off = np.abs(x - level) > MATTE_EVEN
+    rows, cols = off.any(1), off.any(0)
+    if not rows.any():
+        return x
+    top, bottom = int(np.argmax(rows)), int(np.argmax(rows[::-1]))
+    left, right = int(np.argmax(cols)), int(np.argmax(cols[::-1]))
+    band = max(2, math.ceil(MATTE_BAND * min(h, w)))
+    if top + bottom + 2 * band >= h or left + right + 2 * band >= w:
+        return x
+    picture = x[top:h - bottom, left:w - right]
+    inner = float(np.median(ring_of(picture, band)))
+    if abs(inner - level) < MATTE_STEP:
+        return x
+    # The picture's edge (a JPEG's ringing, a resampled edge's blur) goes with the margin: rows and columns
+    # within the band that are not mostly at the picture's level.
+    top, bottom = top + edge_rows(picture, inner, band), bottom + edge_rows(picture[::-1], inner, band)
+    left, right = left + edge_rows(picture.T, inner, band), right + edge_rows(picture.T[::-1], inner, band)
+    picture = x[top:h - bottom, left:w - right]
+    if min(picture.shape) <= 4 * band or np.mean(np.abs(ring_of(picture, band) - inner) <= MATTE_EVEN) < MATTE_FILL:
+        return x
+    inside = np.abs(picture[band:-band, band:-band] - inner)
+    if np.mean(inside <= MATTE_EVEN) < 0.5 or np.mean(inside >= MATTE_STEP) < 0.005:
+        return x  # a frame (a box, an envelope drawn with a fat pen: paper inside it), or a filled shape
+    out = np.full_like(x, inner)
+    out[top:h - bottom, left:w - right] = picture
+    return out
+
+
+def ring_of(picture: np.ndarray, band: int) -> np.ndarray:
+    """The pixels of `picture` within `band` of its edges."""
+    return np.concatenate([picture[:band].ravel(), picture[-band:].ravel(), picture[band:-band, :band].ravel(),
+                           picture[band:-band, -band:].ravel()])
+
+
+def edge_rows(picture: np.ndarray, level: float, band: int) -> int:
+    """How many of the first `band` rows of `picture` lead up to its first row mostly (MATTE_FILL) at `level`."""
+    at = np.mean(np.abs(picture[:band] - level) <= MATTE_EVEN, axis=1) >= MATTE_FILL
+    return int(np.argmax(at)) if at.any() else 0
+
+
+def on_sheet(x: np.ndarray) -> np.ndarray:
+    """`on_page`; where it finds no sheet, `on_page` of the negative, turned back: a dark sheet on a lighter
+    surround (a blackboard on a wall, a phone's dark screen on a desk, a white-on-black MNIST image shown on
+    a white page and screenshotted with the page around it) has the surround made the board's level. The
+    surround was the background before, so the board became one block of "ink" with the digit a hole in it
+    (every such upload refused as not a digit). The board must hold light writing (`find_sheet`'s `dark`)."""
+    if min(x.shape) < PAGE_GRID:
+        return x
+    coarse = downscale_to(x, PAGE_GRID)
+    out = on_page(x, coarse)
+    if out is not x or find_sheet(1.0 - coarse, dark=True) is None:
+        return out
+    return (1.0 - on_page(1.0 - x, 1.0 - coarse, dark=True)).astype(np.float32)
+
+
+def on_page(x: np.ndarray, coarse: np.ndarray | None = None, dark: bool = False) -> np.ndarray:
     """A photo of a sheet of paper lying on a darker surface (a desk, a table) with the surface made paper:
     each pixel off the sheet takes the level of the nearest paper on the sheet (not of the writing: on a
     small note the digit runs close to its edge). Anything else is returned as
@@ -529,8 +613,8 @@ def on_page(x: np.ndarray) -> np.ndarray:
     h, w = x.shape
     if min(h, w) < PAGE_GRID:
         return x
-    coarse = downscale_to(x, PAGE_GRID)
-    sheet = find_sheet(coarse)
+    coarse = downscale_to(x, PAGE_GRID) if coarse is None else coarse  # `on_sheet` passes its copy
+    sheet = find_sheet(coarse, dark)
     if sheet is None:
         return x
     # Off the sheet, and a coarse pixel into it (its blurred edge), the nearest level on it.
@@ -563,14 +647,20 @@ def is_shadow(surface: np.ndarray) -> bool:
     return sorted_median(off) - sorted_percentile(off, 1) > SURFACE_SPREAD
 
 
-def find_sheet(coarse: np.ndarray) -> np.ndarray | None:
+def find_sheet(coarse: np.ndarray, dark: bool = False) -> np.ndarray | None:
     """The sheet of paper in a coarse gray copy of a photo (paper bright), or None unless the photo shows one
     on a clearly darker surface: the bright part beyond Otsu's threshold, largest piece and its holes (the
     writing), covering 30-99% of the photo with under 15% of it writing, or a smaller sheet (a sticky note,
     a card: SMALL_SHEET-30%) that is a `small_sheet` (a white stroke on a black canvas is not), convex
     (one run per row and column), the surface along at least 15% of the photo's edge, the two levels
     SHEET_STEP apart and few pixels between them, or a step at the sheet's edge (`edge_step`; a lamp's
-    falloff towards the corners is a slope) and an even surface around it (`even_surface`)."""
+    falloff towards the corners is a slope) and an even surface around it (`even_surface`). `dark`: the
+    negative of a dark sheet, clear of the photo's edges, at any size a rectangle (over RECTANGLE of its
+    tightest one: a board, a screen, a picture; not a fat 0 drawn dark on white, whose negative is a
+    filled ring) holding writing, DARK_WRITING-DARK_MAX of it (`dark_board`; a black square on a white
+    page is a filled shape, no board; an MNIST digit shown large covers up to ~30% of its square in the
+    coarse copy) on a flat level (DARK_FLAT), and at least 0.4 as wide as long unless its writing leaves
+    holes (a fat 1 drawn dark on white is a bar)."""
     labels, n = ndimage.label(coarse > otsu_threshold(coarse))
     if n == 0:
         return None
@@ -582,7 +672,16 @@ def find_sheet(coarse: np.ndarray) -> np.ndarray | None:
     writing = (sheet & ~paper).sum() / sheet.sum()
     if not SMALL_SHEET <= sheet.mean() <= LARGE_SHEET:
         return None
-    if sheet.mean() >= 0.3:
+    if dark:
+        if np.concatenate([sheet[0], sheet[-1], sheet[:, 0], sheet[:, -1]]).any():
+            return None  # a board stands inside its surround (a dark shape in a corner of a colour photo)
+        fill, aspect = tightest_rectangle(sheet)
+        lighter, flat = dark_board(coarse, sheet)
+        if not DARK_WRITING <= lighter <= DARK_MAX or flat < DARK_FLAT or fill <= RECTANGLE:
+            return None
+        if aspect < 0.4 and writing < DARK_WRITING:  # a fat 1 drawn dark: its negative a bar, no holes
+            return None
+    elif sheet.mean() >= 0.3:
         if writing > 0.15:
             return None
     elif not small_sheet(sheet, writing):
@@ -591,9 +690,23 @@ def find_sheet(coarse: np.ndarray) -> np.ndarray | None:
     between = (coarse > low + 0.25 * (high - low)) & (coarse < high - 0.25 * (high - low))
     if high - low < SHEET_STEP or not (one_run(sheet) and one_run(sheet.T)):
         return None
+    if dark:  # a board's edge is sharp and its surround flat, but a narrow margin is mostly the edge's blur
+        around = around & ~ndimage.binary_dilation(sheet)
     if between.mean() > 0.08 and (edge_step(coarse, sheet) < EDGE_STEP or not even_surface(coarse, around)):
         return None
     return sheet
+
+
+def dark_board(coarse: np.ndarray, sheet: np.ndarray) -> tuple[float, float]:
+    """A dark sheet's inside (in the negative: bright, its writing dark): the share of it at least
+    DARK_INK darker than its median (writing: chalk too thin to leave a hole in the coarse copy still
+    shows) and the share within DARK_EVEN of its median (the board's own flat level)."""
+    inner = ndimage.binary_erosion(sheet, iterations=2)  # not the blurred edge: a fat 1's negative is a
+    if not inner.any():  # bar whose edges are darker than its middle
+        return 0.0, 0.0
+    level = coarse[inner]
+    median = sorted_median(np.sort(level))
+    return float(np.mean(level < median - DARK_INK)), float(np.mean(np.abs(level - median) <= DARK_EVEN))
 
 
 def even_surface(coarse: np.ndarray, around: np.ndarray) -> bool:
@@ -661,7 +774,7 @@ def read_upload(data: bytes, max_pixels: int, work_side: int) -> tuple[np.ndarra
     (image in [0, 1], background level, width, height, inverted). Steps 1-5 of the module's recipe."""
     img = decode(data, max_pixels, work_side)
     width, height = oriented_size(img)
-    x = on_page(without_chrome(to_gray(img)))
+    x = on_sheet(without_matte(without_chrome(to_gray(img))))
     background = border_level(x)
     inverted = background > 0.5
     if inverted:

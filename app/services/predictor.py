@@ -15,7 +15,7 @@ import numpy as np
 
 from app.core.telemetry import Telemetry
 from app.ml import lines, numbers
-from app.ml.ink import flat_stroke, upright_stroke
+from app.ml.ink import filled_shape, flat_stroke, upright_stroke
 from app.ml.preprocess import InputError, Prepared, is_page_photo, prepare
 from app.services.batcher import InferenceFailed, MicroBatcher, Overloaded
 from app.services.models import ServedModel
@@ -170,10 +170,11 @@ class Predictor:
         spec = TASK_SPECS["number"]
         self.check_available(spec)
         model = self.models[spec.model]
-        line, images = await self.in_pool(self.line_and_glyphs, data)
+        line, images, filled = await self.in_pool(self.line_and_glyphs, data)
         log_probs, verdicts = await asyncio.gather(self.in_pool(self.read_strips, model, line.views),
                                                    asyncio.gather(*(self.submit(spec.queue, x) for x in images)))
-        result = numbers.assemble(line, log_probs, [v["p_not_a_digit"] for v in verdicts], self.number_calibration)
+        result = numbers.assemble(line, log_probs, [v["p_not_a_digit"] for v in verdicts], self.number_calibration,
+                                  filled)
         self.telemetry.predictions.labels("number", str(len(result["digits"]))).inc()
         return result, line, model
 
@@ -198,9 +199,11 @@ class Predictor:
             log.exception("the line model failed on strips of %s", [s.image.shape for s in strips])
             raise InferenceFailed(f"{type(exc).__name__}: {exc}") from exc
 
-    def line_and_glyphs(self, data: bytes) -> tuple[numbers.Line, list[np.ndarray]]:
+    def line_and_glyphs(self, data: bytes) -> tuple[numbers.Line, list[np.ndarray], list[bool]]:
+        """The line, each glyph as the gate's input, and whether that input holds a filled area."""
         line = numbers.read_line(data, self.max_pixels)
-        return line, numbers.glyph_inputs(line)
+        images = numbers.glyph_inputs(line)
+        return line, images, [filled_shape(x) for x in images]
 
     def count(self, task: str, result: dict | None, reason: str | None) -> None:
         """One answer in the predictions counter: its refusal's reason, or what it answered."""

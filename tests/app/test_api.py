@@ -538,6 +538,21 @@ def test_a_photo_of_a_monitor_showing_a_digit_is_read_without_the_screens_bezel(
     assert accuracy(client, fixture_photos(mnist_fixture, lambda digit, i: screen_photo(digit, seed=i), 10)) >= 9 / 10
 
 
+def test_an_mnist_digit_shown_on_a_white_page_and_screenshotted_with_the_page_around_it_is_read(client, mnist_fixture):
+    # The page's margin was the background: the black picture one block of ink, the digit a hole in it
+    # (1 of 60 read right in `bench.surroundings` before).
+    from support.images import shown_on_page
+
+    assert accuracy(client, fixture_photos(mnist_fixture, lambda digit, i: shown_on_page(digit, seed=i), 12)) >= 11 / 12
+
+
+def test_a_digit_in_chalk_on_a_blackboard_on_a_light_wall_is_read(client, mnist_fixture):
+    # The wall was the background, the board ink (1 of 60 read right in `bench.surroundings` before).
+    from support.images import blackboard_photo
+
+    assert accuracy(client, fixture_photos(mnist_fixture, lambda digit, i: blackboard_photo(digit, seed=i), 10)) >= 9 / 10
+
+
 def test_a_digit_written_beside_a_school_pages_margin_line_is_read_without_the_line(client, mnist_fixture):
     # The page's red margin line (or header line) is one line where its blue rules are many: it stayed
     # ink, was cropped with the digit, and the digit shrank beside it (7 of these 16 were read right).

@@ -333,3 +333,12 @@ def test_a_number_photographed_with_the_phone_turned_is_read(client, mnist_fixtu
     from support.images import turned_photo
 
     assert lines_read_right(client, mnist_fixture, 10, lambda row, i: turned_photo(row, seed=i)) >= 9
+
+
+@pytest.mark.parametrize("upload", ["shown_on_page", "blackboard_photo"])
+def test_a_number_shown_on_a_white_page_or_chalked_on_a_blackboard_is_read(client, mnist_fixture, upload):
+    # A dark picture or board in a light surround: the surround was the background, the board ink (of 60
+    # in `bench.surroundings`: 1 and 0 read right before).
+    from support import images
+
+    assert lines_read_right(client, mnist_fixture, 10, lambda row, i: getattr(images, upload)(row, seed=i)) >= 9

@@ -92,6 +92,17 @@ def test_a_line_with_at_most_one_odd_glyph_is_read(p_not):
     assert numbers.assemble(ln, outputs_reading(ln, [2, 0, 2, 5]), p_not, numbers.Calibration())["number"] == "2025"
 
 
+def test_a_glyph_holding_a_filled_area_counts_as_surely_not_a_digit():
+    # A face's hair beside eyes the gate doubts: one glyph surely not a digit keeps a line, two refuse it.
+    ln = line("2025", height=100, pen=10)
+    outputs = outputs_reading(ln, [2, 0, 2, 5])
+    p_not = [0.995, 0.0, 0.1, 0.0]
+    assert numbers.assemble(ln, outputs, p_not, numbers.Calibration(), [True, False, False, False])["number"] == "2025"
+    with pytest.raises(numbers.InputError) as err:
+        numbers.assemble(ln, outputs, p_not, numbers.Calibration(), [False, False, True, False])
+    assert err.value.reason == "not_a_digit"
+
+
 @pytest.mark.parametrize("p_not", [[0.995, 0.0, 0.995, 0.0], [0.0, 0.0, 0.9995, 0.0], [0.999, 0.999, 0.9, 0.999]])
 def test_a_line_with_two_glyphs_surely_not_digits_or_one_certainly_not_is_not_a_digit(p_not):
     # Words whose letters partly look like digits were read ("hello" as 170110): two letters surely not

@@ -1,11 +1,14 @@
 """A sheet of paper photographed on a darker desk: the desk is made paper before anything else
-(`app.ml.preprocess.on_page`), and nothing else is taken for a sheet."""
+(`app.ml.preprocess.on_page`), and nothing else is taken for a sheet; a dark board or picture in a
+light surround has the surround made board (`on_sheet`, `without_matte`), and nothing else is taken
+for one."""
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 from app.ml.preprocess import (
     PAGE_GRID,
@@ -13,13 +16,15 @@ from app.ml.preprocess import (
     edge_step,
     find_sheet,
     on_page,
+    on_sheet,
     prepare,
     tightest_rectangle,
     to_gray,
     without_edge_slivers,
+    without_matte,
 )
 from support.drawing import STROKES, draw
-from support.images import desk_photo, lamp_photo, note_photo, phone_jpeg, png
+from support.images import blackboard_photo, desk_photo, lamp_photo, note_photo, phone_jpeg, png, shown_on_page
 
 
 def gray(data: bytes, side: int = 256) -> np.ndarray:
@@ -243,3 +248,109 @@ def test_a_pens_stroke_near_an_edge_that_does_not_run_along_it_stays():
     # it lies away from the edge (a desk's strip lies along it).
     x = ink_with_a_ring(lines=[((254, 20, 238, 120), 3, 1.0)])
     assert without_edge_slivers(x) is x
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_blackboard_on_a_light_wall_has_the_wall_made_board(mnist_fixture, seed):
+    # The wall was the background: the board one block of "ink", the chalk digit a hole in it.
+    x = gray(blackboard_photo(mnist_fixture[0][seed], seed=seed))
+    out = on_sheet(x)
+    assert out is not x
+    corners = np.concatenate([out[:8, :8].ravel(), out[-8:, -8:].ravel(), out[:8, -8:].ravel(), out[-8:, :8].ravel()])
+    assert corners.max() < 0.35, "the wall takes the board's dark level"
+    assert out.max() > 0.7, "the chalk stays"
+
+
+@pytest.mark.parametrize("digit", [c for c in STROKES if c.isdigit()])
+def test_a_fat_dark_digit_on_a_white_canvas_is_never_taken_for_a_dark_sheet(digit):
+    # Its negative is a fat white digit on black: a filled 0 is a ring around a hole, a 1 a bar (no board).
+    for height in (96, 160, 224, 288):
+        for pen in (0.08, 0.12, 0.16, 0.25):
+            data = draw(digit, height=height, pen=int(pen * height), background="white", margin=(400 - height) // 2)
+            x = np.asarray(Image.open(io.BytesIO(data)).convert("L"), np.float32) / 255
+            assert on_sheet(x) is x, (height, pen)
+
+
+def test_no_mnist_digit_written_dark_on_white_is_taken_for_a_dark_sheet(mnist_fixture):
+    # A fat 1's negative is a bar whose blurred edges are darker than its middle: not writing on a board.
+    for i, digit in enumerate(mnist_fixture[0]):
+        img = Image.fromarray(255 - digit).resize((400, 400), Image.BICUBIC if i % 2 else Image.NEAREST)
+        x = gray(png(np.asarray(img)) if i % 3 else encode_jpeg(img))
+        assert on_sheet(x) is x, i
+
+
+@pytest.mark.parametrize(("top", "bottom"), [(6, 4), (7, 5)])
+def test_a_fat_tapering_1_drawn_dark_on_white_is_no_dark_sheet(top, bottom):
+    # Its negative is a bar, a rectangle, whose thinner end is dimmer in the coarse copy than its middle:
+    # "writing" by level, but no hole in it and too narrow for a board.
+    img = Image.new("L", (28, 28), 0)
+    ImageDraw.Draw(img).polygon([(14 - top / 2, 3), (14 + top / 2, 3), (14 + bottom / 2, 25), (14 - bottom / 2, 25)], fill=255)
+    img = Image.eval(img.filter(ImageFilter.GaussianBlur(0.7)), lambda v: 255 - v).resize((400, 400), Image.BICUBIC)
+    x = np.asarray(img, np.float32) / 255
+    assert on_sheet(x) is x
+
+
+@pytest.mark.parametrize(("first", "second", "pen"), [("0", "3", 14), ("0", "7", 20)])
+def test_an_overlapped_pair_drawn_dark_and_blurred_is_no_dark_sheet(first, second, pen):
+    # Its negative is a rounded blob with holes: "writing" on a "board", but the blob has no flat level of
+    # its own (two digits' strokes at two levels, blurred); an overlap test image was taken so.
+    from support.drawing import ink_of
+
+    pair = sum(ink_of(draw(d, height=70, pen=pen, margin=20, background="black")) for d in (first, second)) / 2
+    img = Image.fromarray((255 * (1 - pair)).astype(np.uint8)).filter(ImageFilter.GaussianBlur(2))
+    page = Image.new("L", (287, 127), 255)
+    page.paste(img, (60, 0))
+    x = np.asarray(page, np.float32) / 255
+    assert on_sheet(x) is x
+
+
+def test_a_dark_shape_in_a_corner_of_a_colour_photo_is_no_board():
+    # A board stands inside its surround. This colour-noise render (one of the gate's training textures,
+    # `training.negatives.texture`) has a dark blue ellipse in its top left corner, crossed by a light
+    # line: taken for a board on a light surround, its render changed (the gate's renders must not).
+    x = gray((Path(__file__).resolve().parents[1] / "fixtures" / "colour_texture.jpg").read_bytes())
+    assert on_sheet(x) is x
+
+
+def encode_jpeg(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, "JPEG", quality=80)
+    return buf.getvalue()
+
+
+def test_a_black_square_on_a_white_page_is_no_board():
+    img = Image.new("L", (400, 300), 255)
+    ImageDraw.Draw(img).rectangle([80, 60, 320, 240], fill=20)
+    x = np.asarray(img, np.float32) / 255
+    assert on_sheet(x) is x
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_an_mnist_digit_shown_on_a_white_page_has_the_page_margin_made_its_black(mnist_fixture, seed):
+    # A margin of 1-40% of the picture, too thin for the coarse copy at its low end.
+    x = gray(shown_on_page(mnist_fixture[0][seed], seed=seed))
+    out = on_sheet(without_matte(x))
+    assert np.concatenate([out[0], out[-1], out[:, 0], out[:, -1]]).max() < 0.2, "the page's margin is black"
+    assert out.max() > 0.9
+
+
+def test_a_box_drawn_around_a_digit_or_a_canvas_without_margin_is_no_matte(mnist_fixture):
+    img = Image.new("L", (300, 300), 255)
+    d = ImageDraw.Draw(img)
+    d.rectangle([30, 30, 270, 270], outline=0, width=4)  # a form's printed box: thinner than the band
+    img.paste(Image.new("L", (168, 168), 0), (66, 66), Image.fromarray(mnist_fixture[0][0]).resize((168, 168)))
+    boxed = np.asarray(img, np.float32) / 255
+    assert without_matte(boxed) is boxed
+    ImageDraw.Draw(img).rectangle([30, 30, 270, 270], outline=0, width=24)  # a fat pen's: the band is the pen
+    boxed = np.asarray(img, np.float32) / 255
+    assert without_matte(boxed) is boxed
+    plain = gray(draw("4", height=200, pen=16, background="white"))
+    assert without_matte(plain) is plain
+
+
+def test_a_28x28_upload_is_never_given_a_matte(mnist_fixture):
+    # It is in model format, untouched; the same picture at 32x32 has its margin made black.
+    for side in (28, 32):
+        digit = np.asarray(Image.fromarray(mnist_fixture[0][0]).resize((side - 4, side - 4), Image.BICUBIC))
+        framed = np.pad(digit, 2, constant_values=255).astype(np.float32) / 255
+        assert (without_matte(framed) is framed) == (side == 28)
