@@ -3,9 +3,9 @@
 
 1. `line_image`: the line's ink (white on black, any size) is straightened (the principal axis of its
    ink, up to MAX_SKEW degrees; up to MAX_TURN where the ink is plainly a line), cropped to its ink
-   and scaled so that the ink is INK_HEIGHT px tall in a LINE_HEIGHT-px strip: MNIST's 20-in-28 scale, so the line model's
-   convolutions start from the digit model's. Kept with it: the affine map from the strip back to the
-   working image, for the boxes.
+   and scaled so that the ink is INK_HEIGHT px tall in a LINE_HEIGHT-px strip: MNIST's 20-in-28 scale,
+   so the line model's convolutions start from the digit model's. Kept with it: the affine map from
+   the strip back to the working image, for the boxes.
 2. The line model (`app.ml.nets.LineNet`) gives per column-group (frame, FRAME px wide) log-probabilities
    of the ten digits and a blank; `best_path` reads them CTC-style (collapse repeats, drop blanks).
 3. `string_log_prob` is the CTC probability of a string, summed over every alignment. The model reads

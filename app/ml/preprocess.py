@@ -78,6 +78,7 @@ MATTE_EVEN = 0.06  # a margin around a picture (`without_matte`): its rows withi
 MATTE_BAND = 0.03  # the picture's band judged inside it, as a share of the short side
 MATTE_FILL = 0.9  # ... over this share of it within MATTE_EVEN of its level
 MATTE_STEP = 0.3  # ... which stands at least this far from the margin's
+MATTE_INSIDE, MATTE_WRITING = 0.5, 0.005  # and this share of its inside at that level, this share MATTE_STEP off it
 DARK_WRITING, DARK_MAX = 0.002, 0.4  # a dark sheet (`on_sheet`) holds this share of light writing in the coarse
 DARK_INK = 0.15  # copy: pixels at least this much lighter than the board (`dark_board`)
 DARK_EVEN, DARK_FLAT = 0.1, 0.55  # and over DARK_FLAT of it within DARK_EVEN of its level: a board, a picture
@@ -539,9 +540,9 @@ def without_matte(x: np.ndarray) -> np.ndarray:
     background, the picture one block of ink. A margin: on all four sides, rows (columns) wholly within
     MATTE_EVEN of one level; the picture: the band MATTE_BAND of the short side deep inside it, over
     MATTE_FILL of it within MATTE_EVEN of one level at least MATTE_STEP from the margin's (a pen's line
-    or a form's box is thinner than the band), and half of its inside at that level too (a frame drawn
-    with a fat pen holds paper) but not all of it (writing: a dash drawn with a fat pen is no picture).
-    The picture at least four bands across."""
+    or a form's box is thinner than the band), and MATTE_INSIDE of its inside at that level too (a frame
+    drawn with a fat pen holds paper) but not all of it (MATTE_WRITING: a dash drawn with a fat pen is no
+    picture). The picture at least four bands across."""
     h, w = x.shape
     if min(h, w) < MATTE_MIN:  # a 28x28 upload (model format) among them: untouched
         return x
@@ -570,7 +571,7 @@ def without_matte(x: np.ndarray) -> np.ndarray:
     if min(picture.shape) <= 4 * band or np.mean(np.abs(ring_of(picture, band) - inner) <= MATTE_EVEN) < MATTE_FILL:
         return x
     inside = np.abs(picture[band:-band, band:-band] - inner)
-    if np.mean(inside <= MATTE_EVEN) < 0.5 or np.mean(inside >= MATTE_STEP) < 0.005:
+    if np.mean(inside <= MATTE_EVEN) < MATTE_INSIDE or np.mean(inside >= MATTE_STEP) < MATTE_WRITING:
         return x  # a frame (a box, an envelope drawn with a fat pen: paper inside it), or a filled shape
     out = np.full_like(x, inner)
     out[top:h - bottom, left:w - right] = picture
