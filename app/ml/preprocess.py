@@ -212,9 +212,14 @@ def flatten_alpha(rgba: Image.Image) -> np.ndarray:
     return gray * alpha + background * (1 - alpha)
 
 
+def outermost(a: np.ndarray) -> np.ndarray:
+    """The outermost pixels of a 2-D array: its first and last rows and columns."""
+    return np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
+
+
 def border_level(x: np.ndarray) -> float:
     """The median of the outermost pixels (np.median's own overhead is 30 us, a third of a 28x28 upload)."""
-    border = np.sort(np.concatenate([x[0], x[-1], x[:, 0], x[:, -1]]))
+    border = np.sort(outermost(x))
     n = len(border)
     return float((border[(n - 1) // 2] + border[n // 2]) / 2)
 
@@ -546,8 +551,8 @@ def without_matte(x: np.ndarray) -> np.ndarray:
     h, w = x.shape
     if min(h, w) < MATTE_MIN:  # a 28x28 upload (model format) among them: untouched
         return x
-    edges = np.concatenate([x[0], x[-1], x[:, 0], x[:, -1]])
-    level = float(np.median(edges))
+    edges = outermost(x)
+    level = border_level(x)
     if np.abs(edges - level).max() > MATTE_EVEN:  # no margin all round (a photo's grain: most uploads)
         return x
     off = np.abs(x - level) > MATTE_EVEN
@@ -600,29 +605,39 @@ def on_sheet(x: np.ndarray) -> np.ndarray:
         return x
     coarse = downscale_to(x, PAGE_GRID)
     out = on_page(x, coarse)
-    if out is not x or find_sheet(1.0 - coarse, dark=True) is None:
+    if out is not x:
         return out
-    return (1.0 - on_page(1.0 - x, 1.0 - coarse, dark=True)).astype(np.float32)
+    negative = 1.0 - coarse
+    board = find_sheet(negative, dark=True)
+    if board is None:
+        return x
+    out = surface_made_sheet(1.0 - x, negative, board)
+    return x if out is None else (1.0 - out).astype(np.float32)
 
 
-def on_page(x: np.ndarray, coarse: np.ndarray | None = None, dark: bool = False) -> np.ndarray:
+def on_page(x: np.ndarray, coarse: np.ndarray | None = None) -> np.ndarray:
     """A photo of a sheet of paper lying on a darker surface (a desk, a table) with the surface made paper:
     each pixel off the sheet takes the level of the nearest paper on the sheet (not of the writing: on a
     small note the digit runs close to its edge). Anything else is returned as
     it is. Without this the surface was the background (the sheet then "ink") or, where the sheet fills
     most of the photo, its edge stood out as ink around the digit, which shrank into a speck of the crop."""
-    h, w = x.shape
-    if min(h, w) < PAGE_GRID:
+    if min(x.shape) < PAGE_GRID:
         return x
     coarse = downscale_to(x, PAGE_GRID) if coarse is None else coarse  # `on_sheet` passes its copy
-    sheet = find_sheet(coarse, dark)
-    if sheet is None:
-        return x
+    sheet = find_sheet(coarse)
+    out = None if sheet is None else surface_made_sheet(x, coarse, sheet)
+    return x if out is None else out
+
+
+def surface_made_sheet(x: np.ndarray, coarse: np.ndarray, sheet: np.ndarray) -> np.ndarray | None:
+    """`x` with the surface around `sheet` (found in `coarse`) made the sheet's level, or None where that
+    surface holds dark strokes (`is_shadow`: writing in a shadow, not a desk)."""
+    h, w = x.shape
     # Off the sheet, and a coarse pixel into it (its blurred edge), the nearest level on it.
     inside = ndimage.binary_erosion(sheet, iterations=1)
     full = upscaled(inside, w, h)
     if all(is_shadow(x[~upscaled(ndimage.binary_dilation(sheet, iterations=grow), w, h)]) for grow in (1, BEZEL)):
-        return x
+        return None
     paper = inside & (coarse > otsu_threshold(coarse))  # the sheet's own level: not the writing on it
     nearest = ndimage.distance_transform_edt(~(paper if paper.any() else inside), return_distances=False,
                                              return_indices=True)
@@ -666,7 +681,7 @@ def find_sheet(coarse: np.ndarray, dark: bool = False) -> np.ndarray | None:
     if n == 0:
         return None
     paper = labels == 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
-    if np.concatenate([paper[0], paper[-1], paper[:, 0], paper[:, -1]]).mean() > 0.85:
+    if outermost(paper).mean() > 0.85:
         return None  # the paper runs along the photo's edge (the sheet's holes, the writing, never reach it)
     sheet = ndimage.binary_fill_holes(paper)
     around = ~sheet
@@ -674,7 +689,7 @@ def find_sheet(coarse: np.ndarray, dark: bool = False) -> np.ndarray | None:
     if not SMALL_SHEET <= sheet.mean() <= LARGE_SHEET:
         return None
     if dark:
-        if np.concatenate([sheet[0], sheet[-1], sheet[:, 0], sheet[:, -1]]).any():
+        if outermost(sheet).any():
             return None  # a board stands inside its surround (a dark shape in a corner of a colour photo)
         fill, aspect = tightest_rectangle(sheet)
         lighter, flat = dark_board(coarse, sheet)

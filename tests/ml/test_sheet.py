@@ -24,7 +24,7 @@ from app.ml.preprocess import (
     without_matte,
 )
 from support.drawing import STROKES, draw
-from support.images import blackboard_photo, desk_photo, lamp_photo, note_photo, phone_jpeg, png, shown_on_page
+from support.images import blackboard_photo, desk_photo, encode, lamp_photo, note_photo, phone_jpeg, png, shown_on_page
 
 
 def gray(data: bytes, side: int = 256) -> np.ndarray:
@@ -275,7 +275,7 @@ def test_no_mnist_digit_written_dark_on_white_is_taken_for_a_dark_sheet(mnist_fi
     # A fat 1's negative is a bar whose blurred edges are darker than its middle: not writing on a board.
     for i, digit in enumerate(mnist_fixture[0]):
         img = Image.fromarray(255 - digit).resize((400, 400), Image.BICUBIC if i % 2 else Image.NEAREST)
-        x = gray(png(np.asarray(img)) if i % 3 else encode_jpeg(img))
+        x = gray(png(np.asarray(img)) if i % 3 else encode(img.convert("RGB"), "JPEG", quality=80))
         assert on_sheet(x) is x, i
 
 
@@ -310,12 +310,6 @@ def test_a_dark_shape_in_a_corner_of_a_colour_photo_is_no_board():
     # line: taken for a board on a light surround, its render changed (the gate's renders must not).
     x = gray((Path(__file__).resolve().parents[1] / "fixtures" / "colour_texture.jpg").read_bytes())
     assert on_sheet(x) is x
-
-
-def encode_jpeg(img: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    img.convert("RGB").save(buf, "JPEG", quality=80)
-    return buf.getvalue()
 
 
 def test_a_black_square_on_a_white_page_is_no_board():
