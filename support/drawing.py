@@ -87,3 +87,25 @@ def draw_lines(texts: list[str], height: int = 80, pen: int = 8, line_gap: float
     inks = [ink_of(draw(t, height=height, pen=pen, size=size, origin=(margin, int(margin + i * step)),
                         background="black", **kw)) for i, t in enumerate(texts)]
     return encode(Image.fromarray(np.round(np.max(inks, 0) * 255).astype(np.uint8)), background)
+
+
+def typed(text: str, font: str = "DejaVuSans.ttf", size: int = 90, spacing: float | None = None) -> bytes:
+    """`text` typed dark on white in one of matplotlib's bundled fonts (PNG). `spacing`: set character by
+    character, each this share of `size` after the last (tighter than the font's own: a number whose
+    digits nearly touch); None: as the font sets it."""
+    from PIL import ImageFont
+
+    from training.negatives import FONT_DIR
+
+    face = ImageFont.truetype(str(FONT_DIR / font), size)
+    mask = Image.new("L", (size * len(text), 2 * size), 0)
+    d = ImageDraw.Draw(mask)
+    if spacing is None:
+        d.text((size // 2, size // 3), text, fill=255, font=face)
+        return encode(mask, "white")
+    x = size / 2
+    for ch in text:
+        left, _, right, _ = d.textbbox((0, 0), ch, font=face)
+        d.text((x - left, size // 3), ch, fill=255, font=face)
+        x += right - left + spacing * size
+    return encode(mask, "white")

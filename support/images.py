@@ -653,3 +653,28 @@ def blackboard_photo(ink: np.ndarray, seed: int = 0, size: tuple[int, int] = (12
     light = 1 - 0.15 * np.linspace(0, 1, w, dtype=np.float32)[None, :, None] * rng.choice([-1, 1])
     img = Image.fromarray(np.clip(photo * light, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(rng.uniform(0.6, 1.2)))
     return encode(img, "JPEG", quality=int(rng.integers(80, 93)))
+
+
+def barcode_photo(seed: int = 0, digits_below: bool = False) -> bytes:
+    """A JPEG of a one-dimensional barcode: 25-60 black bars 1-4 modules wide (a module 2-5 px) with as
+    wide gaps, 60-220 px tall; `digits_below`: a line of 13 printed digits under them, as on a product's
+    EAN code; half of them turned up to 5 degrees and softened, as photographed."""
+    from PIL import ImageDraw, ImageFilter, ImageFont
+
+    from training.negatives import FONT_DIR
+
+    rng = np.random.default_rng(seed)
+    module, bars, height = int(rng.integers(2, 6)), int(rng.integers(25, 60)), int(rng.integers(60, 220))
+    widths = rng.integers(1, 5, 2 * bars) * module
+    img = Image.new("L", (int(widths.sum()) + 80, height + 80 + (60 if digits_below else 0)), 255)
+    d, x = ImageDraw.Draw(img), 40
+    for i, w in enumerate(widths.tolist()):
+        if i % 2 == 0:
+            d.rectangle([x, 40, x + w - 1, 40 + height], fill=0)
+        x += w
+    if digits_below:
+        d.text((50, 50 + height), "".join(map(str, rng.integers(0, 10, 13))), fill=0,
+               font=ImageFont.truetype(str(FONT_DIR / "DejaVuSansMono.ttf"), 36))
+    if rng.random() < 0.5:
+        img = img.rotate(float(rng.uniform(-5, 5)), expand=True, fillcolor=240).filter(ImageFilter.GaussianBlur(0.8))
+    return encode(img.convert("RGB"), "JPEG", quality=85)

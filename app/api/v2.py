@@ -34,6 +34,7 @@ from app.api.schemas import (
     ServerReadiness,
 )
 from app.ml.constants import DIGITS, IMAGE_SIZE
+from app.ml.preprocess import Prepared
 from app.services.predictor import Predictor
 from app.services.tasks import TASK_SPECS
 
@@ -193,16 +194,15 @@ async def infer_outputs(predictor: Predictor, model: str, req: oip.InferRequest,
         if ((numbers < 0) | (numbers > 9)).any():
             raise oip.bad("input 'number' must hold integers 0-9")
     if "pixels" in req.inputs:
-        images, glyphs, present, filled = pixels(req.inputs["pixels"]), [1] * n, list(range(n)), None
+        prepared = [Prepared(x, IMAGE_SIZE, IMAGE_SIZE, False) for x in pixels(req.inputs["pixels"])]
+        present = list(range(n))
     else:
         prepared = await predictor.prepare_many(model, uploads(req.inputs["image"]))
         present = [i for i, p in enumerate(prepared) if p is not None]
         if not present:  # every item is blank
             return item_outputs(model, [(None, "no_ink")] * n)
-        images, glyphs = np.stack([prepared[i].image for i in present]), [prepared[i].glyphs for i in present]
-        filled = [prepared[i].filled for i in present]
-    answered = await predictor.predict_many(model, images, glyphs, None if numbers is None else numbers[present], gate,
-                                            filled)
+    answered = await predictor.predict_many(model, [prepared[i] for i in present],
+                                            None if numbers is None else numbers[present], gate)
     slots: list[tuple[dict | None, str]] = [(None, "no_ink")] * n
     for i, (result, reason) in zip(present, answered):
         slots[i] = (None if reason == "several_digits" else result, reason or "")

@@ -7,6 +7,7 @@ with a fat pen, or large with a hairline, is redrawn along its medial axis at th
 route's model sees MNIST-like strokes. Strokes already in MNIST's range are left as they are.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,6 +89,30 @@ def upright_stroke(x: np.ndarray) -> bool:
     labels, n = ndimage.label(ink, structure=EIGHT)
     sizes = np.bincount(labels.ravel())[1:]
     return int((sizes >= 0.1 * sizes.max()).sum()) == 1  # one piece (specks aside)
+
+
+STRAIGHT = 4.5  # elongation of a straight stroke: MNIST test 1s 6.5 (median), other digits under 3.9 (99%)
+
+
+def principal_axis(x: np.ndarray, level: float = 0.3) -> tuple[float, float] | None:
+    """(angle in degrees, elongation) of the ink's principal axis (brighter than `level`, weighted by its
+    brightness): the angle positive falling to the right (image y grows downwards), the elongation the
+    spread along the axis over the spread across it. None for under 10 pixels of ink."""
+    ys, xs = np.nonzero(x > level)
+    if len(xs) < 10:
+        return None
+    w = x[ys, xs].astype(np.float64)
+    dx, dy = xs - np.average(xs, weights=w), ys - np.average(ys, weights=w)
+    xx, yy, xy = np.average(dx * dx, weights=w), np.average(dy * dy, weights=w), np.average(dx * dy, weights=w)
+    spread = math.hypot((xx - yy) / 2, xy)  # the covariance's eigenvalues are its mean +- this
+    elongation = math.sqrt(((xx + yy) / 2 + spread) / max((xx + yy) / 2 - spread, 1e-9))
+    return math.degrees(0.5 * math.atan2(2 * xy, xx - yy)), elongation
+
+
+def straight_stroke(x: np.ndarray) -> bool:
+    """A 28x28 input whose ink is one straight stroke at any angle (a bare 1, one line of a hatch)."""
+    axis = principal_axis(x)
+    return axis is not None and axis[1] >= STRAIGHT
 
 
 FLAT = 0.3  # no digit's ink is this flat: MNIST's flattest is 0.40 of its width tall (training split), 0.50 (test)
@@ -190,23 +215,32 @@ def columns(pieces: list[Glyph]) -> list[Glyph]:
     return glyphs
 
 
-def separate_glyphs(x: np.ndarray) -> list[Glyph]:
-    """Tall columns of ink separated by a visible gap: what reads as several characters side by side.
-
-    Small marks (shorter than half the line's height, or under 15% of its ink) are not counted, and
-    columns closer than 15% of the height count as one (a digit drawn in two strokes); touching
-    digits are one column here: the gate recognizes them."""
+def tall_columns(x: np.ndarray) -> tuple[list[Glyph], int]:
+    """Columns of ink side by side, however close (`columns`), without small marks (shorter than half
+    the ink's height, or holding under 15% of its ink); and the ink's height."""
     glyphs = columns(components(x))
     if len(glyphs) < 2:
-        return glyphs
+        return glyphs, glyphs[0].height if glyphs else 0
     top, bottom = min(g.top for g in glyphs), max(g.bottom for g in glyphs)
     total = sum(int(g.mask.sum()) for g in glyphs)
-    tall = [g for g in glyphs if g.height >= 0.5 * (bottom - top) and g.mask.sum() >= 0.15 * total]
-    gap = max(2, 0.15 * (bottom - top))
-    separated = tall[:1]
+    return [g for g in glyphs if g.height >= 0.5 * (bottom - top) and g.mask.sum() >= 0.15 * total], bottom - top
+
+
+def separate_glyphs(x: np.ndarray) -> list[Glyph]:
+    """Tall columns of ink separated by a visible gap: what reads as several characters side by side."""
+    return separated(*tall_columns(x))
+
+
+def separated(tall: list[Glyph], height: int) -> list[Glyph]:
+    """`tall_columns` apart by a visible gap: columns closer than 15% of the ink's height count as one (a
+    digit drawn in two strokes); touching digits are one column here: the gate recognizes them."""
+    if len(tall) < 2:
+        return tall
+    gap = max(2, 0.15 * height)
+    apart = tall[:1]
     for g in tall[1:]:
-        if g.left - separated[-1].right < gap:
-            separated[-1] = merge(separated[-1], g)
+        if g.left - apart[-1].right < gap:
+            apart[-1] = merge(apart[-1], g)
         else:
-            separated.append(g)
-    return separated
+            apart.append(g)
+    return apart

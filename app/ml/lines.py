@@ -26,7 +26,7 @@ import numpy as np
 from scipy import ndimage
 
 from app.ml.constants import IMAGE_SIZE
-from app.ml.ink import BOX, resize
+from app.ml.ink import BOX, principal_axis, resize
 from app.ml.preprocess import INK_FLOOR, fit_and_center, ink_box
 
 LINE_HEIGHT = IMAGE_SIZE  # the strip's height (MNIST's frame)
@@ -64,19 +64,15 @@ def skew(ink: np.ndarray) -> float:
     """The line's slope in degrees (positive: falling to the right, as image y grows downwards): the
     direction of its ink's principal axis; 0 for a steeper fit than MAX_SKEW or a line not at least
     twice as wide as tall, unless the ink is plainly a line (`elongation`) sloping up to MAX_TURN."""
-    ys, xs = np.nonzero(ink > 0.3)
-    if len(xs) < 10:
+    axis = principal_axis(ink)
+    if axis is None:
         return 0.0
-    w = ink[ys, xs].astype(np.float64)
-    dx, dy = xs - np.average(xs, weights=w), ys - np.average(ys, weights=w)
-    xx, yy, xy = np.average(dx * dx, weights=w), np.average(dy * dy, weights=w), np.average(dx * dy, weights=w)
-    angle = math.degrees(0.5 * math.atan2(2 * xy, xx - yy))
+    angle, elongation = axis
+    ys, xs = np.nonzero(ink > 0.3)
     if abs(angle) <= MAX_SKEW and np.ptp(xs) >= 2 * max(1, np.ptp(ys)):
         return angle
     if abs(angle) > MAX_TURN:
         return 0.0
-    spread = math.hypot((xx - yy) / 2, xy)  # the covariance's eigenvalues are its mean +- this
-    elongation = math.sqrt(((xx + yy) / 2 + spread) / max((xx + yy) / 2 - spread, 1e-9))
     return angle if elongation >= LONG or (elongation >= APART and pieces(ink) >= 2) else 0.0
 
 

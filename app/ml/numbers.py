@@ -16,7 +16,9 @@ there is any digit in it at all.
    digits (letters, a doodle; P >= SURELY_NOT) is refused (422 `not_a_digit`), whatever the line
    model would make of it (it reads a W as 111); so is a line with two such glyphs, or one that is
    certainly not (P >= CERTAINLY_NOT): a word whose l and o read as 1 and 0 ("hello" was "170110"). A
-   glyph holding a filled area counts as surely not a digit (a face's hair).
+   glyph holding a filled area counts as surely not a digit (a face's hair). A line of BARS or more
+   glyphs nearly all straight strokes of unequal widths is a barcode's bars (each a 1 to both models),
+   refused too.
 4. The string's confidence is its CTC probability p (summed over every alignment, the log averaged
    over the views), calibrated by
    Platt scaling of log(-log p) fitted on validation strings (`Calibration`, read from
@@ -36,7 +38,7 @@ from scipy import ndimage
 from app.ml import lines
 from app.ml.cards import read_fitted_card
 from app.ml.clutter import without_clutter
-from app.ml.ink import EIGHT, Glyph, around, columns, components, stroke_width
+from app.ml.ink import EIGHT, Glyph, around, columns, components, straight_stroke, stroke_width
 from app.ml.lines import Strip, line_image
 from app.ml.preprocess import (
     FINE_SIDE,
@@ -44,7 +46,7 @@ from app.ml.preprocess import (
     InputError,
     border_level,
     downscale_to,
-    fit_and_center,
+    glyph_input,
     ink_box,
     is_page_photo,
     isolate_ink,
@@ -73,6 +75,9 @@ CERTAINLY_NOT = 0.999  # ...or one glyph at least this. Over the number card's 3
 # glyphs >= SURELY_NOT never stand in one line, and 4 lines (0.11%) hold a glyph >= CERTAINLY_NOT (an odd
 # MNIST digit, 0.9991-0.9998; a drawn W scores 0.9998 too); of 240 typed words (5 fonts) 5 were refused
 # before, 123 are now.
+BARS = 16  # a line of this many glyphs or more, STRAIGHT_SHARE of them straight strokes, is a barcode's
+STRAIGHT_SHARE = 0.9  # bars (16-53 glyphs in `support.images.barcode_photo`s), whose widths spread over
+BAR_WIDTHS = 2.0  # this ratio or more (90th over 10th percentile; barcodes 3.75-7.75, twenty 1s drawn 1.03-1.15)
 
 
 @dataclass
@@ -353,16 +358,7 @@ def line_glyphs(glyphs: list[Glyph]) -> list[Glyph]:
 
 def glyph_inputs(line: Line) -> list[np.ndarray]:
     """Every glyph whole as the gate's 28x28 input (its own ink only, not its neighbours')."""
-    return [model_input(line.ink, g) for g in line.glyphs]
-
-
-def model_input(ink: np.ndarray, g: Glyph) -> np.ndarray:
-    pad = 2
-    top, left = max(0, g.top - pad), max(0, g.left - pad)
-    bottom, right = min(ink.shape[0], g.bottom + pad), min(ink.shape[1], g.right + pad)
-    mask = np.zeros((bottom - top, right - left), dtype=bool)
-    mask[g.top - top:g.bottom - top, g.left - left:g.right - left] = g.mask
-    return fit_and_center(ink[top:bottom, left:right] * ndimage.binary_dilation(mask, EIGHT, iterations=pad))
+    return [glyph_input(line.ink, g) for g in line.glyphs]
 
 
 def box(x0: float, y0: float, x1: float, y1: float, scale: float, width: int, height: int,
@@ -426,10 +422,26 @@ def not_only_digits() -> InputError:
                            "reader reads lines of handwritten digits only", "not_a_digit")
 
 
-def refused_line(p_not: list[float], filled: list[bool] | None = None) -> InputError | None:
+def barcode() -> InputError:
+    return InputError(422, "the line is a row of straight bars (a barcode?), not handwritten digits", "not_a_digit")
+
+
+def bars(line: Line, images: list[np.ndarray]) -> bool:
+    """A barcode's bars: BARS or more glyphs, nearly all of them straight strokes (`ink.straight_stroke`
+    of their inputs `images`), of unequal widths (BAR_WIDTHS: a pen's strokes are one width). Each bar
+    alone is a 1 to the gate and the line model."""
+    if len(images) < BARS or sum(map(straight_stroke, images)) < STRAIGHT_SHARE * len(images):
+        return False
+    widths = [g.mask.sum() / g.height for g in line.glyphs]
+    return bool(np.percentile(widths, 90) >= BAR_WIDTHS * np.percentile(widths, 10))
+
+
+def refused_line(p_not: list[float], filled: list[bool] | None = None, barred: bool = False) -> InputError | None:
     """Why the gate's P(not a digit) for each glyph refuses a line (see the module's step 3), or None.
     A glyph holding a filled area (`filled`: `app.ml.ink.filled_shape` of its input) counts as surely not
     a digit: a face's hair, whose eyes and mouth the gate may take for digits."""
+    if barred:
+        return barcode()
     if filled:
         p_not = [max(p, SURELY_NOT) if f else p for p, f in zip(p_not, filled)]
     surely = sum(p >= SURELY_NOT for p in p_not)
@@ -441,11 +453,11 @@ def refused_line(p_not: list[float], filled: list[bool] | None = None) -> InputE
 
 
 def assemble(line: Line, log_probs: list[np.ndarray], p_not: list[float], calibration: Calibration,
-             filled: list[bool] | None = None) -> dict:
+             filled: list[bool] | None = None, barred: bool = False) -> dict:
     """The answer from the line model's per-frame log-probabilities (frames x 11) on each of the line's
     views and the gate's P(not a digit) for each glyph (and whether it holds a filled area). `inputs`: a
     28x28 picture of each digit as the line model read it."""
-    if (refused := refused_line(p_not, filled)) is not None:
+    if (refused := refused_line(p_not, filled, barred)) is not None:
         raise refused
     reading = lines.consensus(log_probs)
     if reading is None:

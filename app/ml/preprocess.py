@@ -51,7 +51,7 @@ from scipy import ndimage
 
 from app.ml.clutter import without_clutter
 from app.ml.constants import IMAGE_SIZE
-from app.ml.ink import BOX, EIGHT, INK_FLOOR, STRONG, filled_shape, normalize_pen, separate_glyphs
+from app.ml.ink import BOX, EIGHT, INK_FLOOR, STRONG, Glyph, filled_shape, normalize_pen, separated, tall_columns
 from app.ml.rules import is_grid, printed_lines, remove_rules, without_thin_lines
 from app.ml.screens import without_chrome
 
@@ -124,6 +124,10 @@ class Prepared:
     inverted: bool  # dark ink on light background was detected
     glyphs: int = 1  # tall pieces of ink side by side (2 or more: several characters, e.g. a number)
     filled: bool = False  # its strokes, brought to MNIST's pen, still hold a filled area (`ink.filled_shape`)
+    # Each tall column of ink alone as a 28x28 input (`ink.tall_columns`, `glyph_input`) when there are
+    # several, however close (a word's letters, a typed number's digits): the gate's verdicts on them
+    # tell a number from a word when it refuses the whole (`Predictor.settled`).
+    pieces: tuple[np.ndarray, ...] = ()
 
 
 def is_heic(data: bytes) -> bool:
@@ -439,7 +443,19 @@ def prepare(data: bytes, max_pixels: int = 40_000_000, pen: bool = True) -> Prep
                 x = window if window is not None else strong_part(x)
     x = without_frame(without_clutter(x))
     image = fit_and_center(without_faint_pieces(x), pen)
-    return Prepared(image, width, height, inverted, len(separate_glyphs(x)), pen and filled_shape(image))
+    tall, ink_height = tall_columns(x)
+    return Prepared(image, width, height, inverted, len(separated(tall, ink_height)), pen and filled_shape(image),
+                    tuple(glyph_input(x, g) for g in tall) if len(tall) > 1 else ())
+
+
+def glyph_input(ink: np.ndarray, g: Glyph) -> np.ndarray:
+    """One glyph of `ink` whole as a 28x28 model input: its own ink only, not its neighbours'."""
+    pad = 2
+    top, left = max(0, g.top - pad), max(0, g.left - pad)
+    bottom, right = min(ink.shape[0], g.bottom + pad), min(ink.shape[1], g.right + pad)
+    mask = np.zeros((bottom - top, right - left), dtype=bool)
+    mask[g.top - top:g.bottom - top, g.left - left:g.right - left] = g.mask
+    return fit_and_center(ink[top:bottom, left:right] * ndimage.binary_dilation(mask, EIGHT, iterations=pad))
 
 
 def detail_reading(data: bytes, max_pixels: int, larger: bool, framed: bool) -> tuple[np.ndarray, int, int, bool]:

@@ -15,7 +15,7 @@ import numpy as np
 
 from app.core.telemetry import Telemetry
 from app.ml import lines, numbers
-from app.ml.ink import filled_shape, flat_stroke, upright_stroke
+from app.ml.ink import filled_shape, flat_stroke, straight_stroke, upright_stroke
 from app.ml.preprocess import InputError, Prepared, is_page_photo, prepare
 from app.services.batcher import InferenceFailed, MicroBatcher, Overloaded
 from app.services.models import ServedModel
@@ -118,11 +118,13 @@ class Predictor:
         self.check_available(spec)
         prepared = await self.prepare(data, spec.pen)
         if spec.gated and prepared.glyphs > 1:
-            self.count(task, None, "several_digits")
-            raise not_one_digit("several_digits")
+            reason = await self.settled(spec, prepared, "several_digits")
+            self.count(task, None, reason)
+            raise not_one_digit(reason)
         answer = await self.submit(spec.queue, prepared.image, number)
         result, verdict = answer if spec.gated else (answer, None)
         reason = refusal(spec, prepared.glyphs, prepared.image, verdict, prepared.filled)
+        reason = await self.settled(spec, prepared, reason)
         self.count(task, result, reason)
         if reason:
             raise not_one_digit(reason, verdict["p_reject"] if verdict["reason"] == reason else None,
@@ -144,25 +146,48 @@ class Predictor:
 
         return list(await asyncio.gather(*(one(i, d) for i, d in enumerate(uploads))))
 
-    async def predict_many(self, task: str, images: np.ndarray, glyphs: list[int], numbers: np.ndarray | None = None,
-                           gate: bool = True, filled: list[bool] | None = None) -> list[tuple[dict, str | None]]:
-        """N prepared 28x28 images through the task's model (and the gate) as N items of its batcher:
-        per image, the model's answer and why the service refuses to vouch for it (None: it does),
-        by the rule `predict` applies (`filled`: each upload's `Prepared.filled`). `gate=False` (a caller
-        that does not want the refusals) skips the gate's forward passes: refusals are then only ever
-        "several_digits"."""
+    async def predict_many(self, task: str, prepared: list[Prepared], numbers: np.ndarray | None = None,
+                           gate: bool = True) -> list[tuple[dict, str | None]]:
+        """N prepared uploads through the task's model (and the gate) as N items of its batcher: per
+        upload, the model's answer and why the service refuses to vouch for it (None: it does), by the
+        rule `predict` applies. `gate=False` (a caller that does not want the refusals) skips the gate's
+        forward passes: refusals are then only ever "several_digits"."""
         spec = TASK_SPECS[task]
         self.check_available(spec)
+        images = np.stack([p.image for p in prepared])
         if spec.gated and gate:
             pairs = await self.submit_many(spec.queue, images, numbers)
             results, verdicts = [result for result, _ in pairs], [verdict for _, verdict in pairs]
         else:
             results = await self.submit_many(spec.model, images, numbers)
             verdicts = [None] * len(results)
-        reasons = [refusal(spec, g, x, v, f) for g, x, v, f in zip(glyphs, images, verdicts, filled or [False] * len(glyphs))]
+        reasons = [refusal(spec, p.glyphs, p.image, v, p.filled) for p, v in zip(prepared, verdicts)]
+        if spec.gated and gate:
+            reasons = await asyncio.gather(*(self.settled(spec, p, r) for p, r in zip(prepared, reasons)))
         for result, reason in zip(results, reasons):
             self.count(task, result, reason)
         return list(zip(results, reasons))
+
+    async def settled(self, spec: TaskSpec, prepared: Prepared, reason: str | None) -> str | None:
+        """Why a gated task refuses an upload of several pieces of writing side by side (`Prepared.pieces`),
+        from the gate's verdict on each piece alone; `reason` (`refusal`'s) for any other upload.
+
+        Several glyphs (pieces apart): "several_digits" (a number: the detail names the number route),
+        unless the gate holds the pieces to be writing that is not digits by the number route's rule
+        (`numbers.refused_line`: a word). One glyph of pieces close together, which the gate refused
+        whole as not a digit: "several_digits" when each piece alone is one digit (a typed number) and
+        not every one a straight stroke (a hatch's lines)."""
+        pieces = prepared.pieces
+        if not pieces or not (prepared.glyphs > 1 or reason == "not_a_digit"):
+            return reason
+        verdicts = await self.submit_many("gate", np.stack(pieces))
+        filled = [filled_shape(x) for x in pieces]
+        if prepared.glyphs > 1:
+            words = numbers.refused_line([v["p_not_a_digit"] for v in verdicts], filled)
+            return "several_digits" if words is None else "not_a_digit"
+        alone = [refusal(spec, 1, x, v, f) for x, v, f in zip(pieces, verdicts, filled)]
+        strokes = all(straight_stroke(x) for x in pieces)  # a hatch's or a barcode's lines, each a 1 alone
+        return "several_digits" if not any(alone) and not strokes else reason
 
     async def read_number(self, data: bytes) -> tuple[dict, numbers.Line, ServedModel]:
         """A line of digits: the line model reads it (in the pool) while the gate scores each glyph.
@@ -170,11 +195,11 @@ class Predictor:
         spec = TASK_SPECS["number"]
         self.check_available(spec)
         model = self.models[spec.model]
-        line, images, filled = await self.in_pool(self.line_and_glyphs, data)
+        line, images, filled, barred = await self.in_pool(self.line_and_glyphs, data)
         log_probs, verdicts = await asyncio.gather(self.in_pool(self.read_strips, model, line.views),
                                                    asyncio.gather(*(self.submit(spec.queue, x) for x in images)))
         result = numbers.assemble(line, log_probs, [v["p_not_a_digit"] for v in verdicts], self.number_calibration,
-                                  filled)
+                                  filled, barred)
         self.telemetry.predictions.labels("number", str(len(result["digits"]))).inc()
         return result, line, model
 
@@ -199,11 +224,12 @@ class Predictor:
             log.exception("the line model failed on strips of %s", [s.image.shape for s in strips])
             raise InferenceFailed(f"{type(exc).__name__}: {exc}") from exc
 
-    def line_and_glyphs(self, data: bytes) -> tuple[numbers.Line, list[np.ndarray], list[bool]]:
-        """The line, each glyph as the gate's input, and whether that input holds a filled area."""
+    def line_and_glyphs(self, data: bytes) -> tuple[numbers.Line, list[np.ndarray], list[bool], bool]:
+        """The line, each glyph as the gate's input, whether that input holds a filled area, and whether
+        the glyphs are a barcode's bars (`numbers.bars`)."""
         line = numbers.read_line(data, self.max_pixels)
         images = numbers.glyph_inputs(line)
-        return line, images, [filled_shape(x) for x in images]
+        return line, images, [filled_shape(x) for x in images], numbers.bars(line, images)
 
     def count(self, task: str, result: dict | None, reason: str | None) -> None:
         """One answer in the predictions counter: its refusal's reason, or what it answered."""

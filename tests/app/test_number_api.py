@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from support.drawing import draw
+from support.drawing import draw, typed
 from support.images import png
 
 
@@ -92,17 +92,6 @@ def test_only_letters_is_422_not_a_digit(client):
     assert r.status_code == 422 and r.json()["reason"] == "not_a_digit"
 
 
-def typed(text: str, font: str, size: int) -> bytes:
-    """`text` typed dark on white in one of matplotlib's bundled fonts."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    from training.negatives import FONT_DIR
-
-    img = Image.new("L", (size * len(text), 2 * size), 255)
-    ImageDraw.Draw(img).text((size // 2, size // 3), text, fill=0, font=ImageFont.truetype(str(FONT_DIR / font), size))
-    return png(np.asarray(img))
-
-
 FONTS = ("DejaVuSans.ttf", "DejaVuSerif.ttf", "DejaVuSans-Oblique.ttf")
 
 
@@ -112,9 +101,19 @@ def test_a_word_is_422_not_a_digit_though_some_of_its_letters_look_like_digits(c
     # The line was refused only when the gate said no glyph was a digit: "hello" was read as 170110
     # (its l, l and o as 1, 1 and 0). (Not every word: in a serif font the gate gives h 0.96 and e 0.99,
     # and "hello" is still read as 110110.)
-    r = read(client, typed(word, font, 90))
+    r = read(client, typed(word, font))
     assert r.status_code == 422, r.json()
     assert r.json()["reason"] == "not_a_digit" and "digits" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("seed,digits_below", [(0, False), (1, False), (5, True)])
+def test_a_barcode_is_422_not_a_digit_naming_it(client, seed, digits_below):
+    # Each bar alone is a 1 to the gate and to the line model: it was read as "1111111".
+    from support.images import barcode_photo
+
+    r = read(client, barcode_photo(seed, digits_below), "barcode.jpg")
+    assert r.status_code == 422 and r.json()["reason"] == "not_a_digit", r.json()
+    assert "barcode" in r.json()["detail"]
 
 
 def test_digits_with_a_letter_among_them_are_422_not_a_digit(client):

@@ -1,9 +1,11 @@
 """Not one digit: POST /predict and /predict/sum answer 422 with a reason, and the page says so."""
 
+import asyncio
+
 import numpy as np
 import pytest
 
-from support.drawing import draw
+from support.drawing import draw, typed
 from support.images import png
 
 REASONS = {"no_ink", "not_a_digit", "several_digits"}
@@ -33,6 +35,52 @@ def test_a_number_is_422_several_digits_pointing_to_the_number_route(client, rou
     r = post(client, route, draw("2025", pen=10), **form)
     assert r.status_code == 422, r.text
     assert r.json()["reason"] == "several_digits" and "/predict/number" in r.json()["detail"]
+
+
+@pytest.mark.parametrize(("word", "font"), [("Kevin", "DejaVuSans.ttf"), ("hello", "DejaVuSans-Oblique.ttf"),
+                                            ("apple", "cmr10.ttf"), ("house", "STIXGeneral.ttf")])
+def test_a_typed_word_is_422_not_a_digit_though_its_letters_stand_apart_like_a_numbers_digits(client, word, font):
+    # Its letters alone are what the gate tells from digits (by the number route's rule); the answer
+    # was several_digits, pointing to the number route.
+    r = post(client, "/predict", typed(word, font))
+    assert r.status_code == 422 and r.json()["reason"] == "not_a_digit", r.json()
+
+
+@pytest.mark.parametrize(("number", "font"), [("2025", "STIXGeneral.ttf"), ("307", "STIXGeneral.ttf"),
+                                              ("4096", "cmr10.ttf"), ("2025", "DejaVuSans-Oblique.ttf")])
+def test_a_typed_number_whose_digits_nearly_touch_is_422_several_digits(client, number, font):
+    # Too close for separate glyphs, so the gate judged the whole, and called it not a digit.
+    r = post(client, "/predict", typed(number, font, spacing=0.0))
+    assert r.status_code == 422 and r.json()["reason"] == "several_digits", r.json()
+    assert "/predict/number" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.4])
+def test_a_hatch_is_not_called_several_digits_though_each_line_alone_is_a_1(slope):
+    """Straight strokes side by side are no number the service reads, upright or slanted."""
+    from PIL import Image, ImageDraw
+
+    from app.ml.preprocess import prepare
+
+    hatch = Image.new("L", (300, 200), 255)
+    for i, x in enumerate((60, 74, 89, 103, 118)):
+        ImageDraw.Draw(hatch).line([(x, 40 + 7 * (i % 3)), (x + slope * 110, 150 + 5 * (i % 2))], fill=0, width=6)
+    prepared = prepare(png(np.asarray(hatch)))
+    assert prepared.glyphs == 1 and len(prepared.pieces) == 5
+    assert asyncio.run(settled_with_every_piece_a_digit(prepared)) == "not_a_digit"
+
+
+async def settled_with_every_piece_a_digit(prepared):
+    from app.services.predictor import Predictor
+    from app.services.tasks import TASK_SPECS
+
+    class Accepting:
+        async def submit_many(self, queue, images):
+            return [{"reason": None, "p_not_a_digit": 0.0} for _ in images]
+
+    fake = Predictor.__new__(Predictor)
+    fake.submit_many = Accepting().submit_many
+    return await Predictor.settled(fake, TASK_SPECS["digit"], prepared, "not_a_digit")
 
 
 @pytest.mark.parametrize("route,form", [("/predict", {}), ("/predict/sum", {"number": "3"})])

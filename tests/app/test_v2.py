@@ -12,7 +12,7 @@ import tritonclient.http as httpclient
 import tritonclient.http.aio as aioclient
 from tritonclient.utils import InferenceServerException
 
-from support.drawing import draw, draw_lines
+from support.drawing import draw, draw_lines, typed
 from support.images import face_photo, png
 from support.server import running_service
 from tests.realistic import handwriting_sets, printed_set
@@ -50,7 +50,8 @@ def held_out_uploads(mnist_fixture) -> list[tuple[bytes, int | None]]:
     sets = handwriting_sets(images[:6], labels[:6], seed=3)
     samples = [s for group in sets.values() for s in group] + printed_set(per_font_digit=1)[:8]
     return samples + [(draw("A", background="white"), None), (draw("12", background="black"), None),
-                      (png(np.full((64, 64), 255, np.uint8)), None), (face_photo(seed=1), None)]
+                      (png(np.full((64, 64), 255, np.uint8)), None), (face_photo(seed=1), None),
+                      (typed("Kevin"), None), (typed("2025", "STIXGeneral.ttf", spacing=0.0), None)]
 
 
 def upload_answer(server: str, route: str, data: bytes, **form) -> tuple[int, dict]:
@@ -89,7 +90,7 @@ def test_every_digit_answer_equals_the_upload_routes_answer(server, triton, mnis
             assert confidence[i] == pytest.approx(body["confidence"], abs=1e-6)
         else:
             assert status == 422 and reason == body["reason"], (i, body)
-    assert sum(1 for r in rejected if r not in (b"", "")) >= 4, "the letter, the number, the blank and the face are refused"
+    assert sum(1 for r in rejected if r not in (b"", "")) >= 6, "the letter, the numbers, the blank, the face, the word"
 
 
 def test_sum_overlap_and_number_answers_equal_their_upload_routes(server, triton, mnist_fixture):
@@ -266,3 +267,12 @@ def test_a_batch_of_blank_images_is_answered_item_by_item_as_no_ink(client):
         {"name": "number", "shape": [2], "datatype": "INT64", "data": [3, 4]}]})
     outputs = {o["name"]: o["data"] for o in r.json()["outputs"]}
     assert r.status_code == 200 and outputs["rejected"] == ["no_ink", "no_ink"] and outputs["sum"] == [-1, -1]
+
+
+def test_a_typed_word_and_a_typed_number_are_refused_item_by_item_as_the_upload_route_refuses_them(client):
+    items = [base64.b64encode(typed("Kevin")).decode(), base64.b64encode(typed("2025", "STIXGeneral.ttf", spacing=0.0)).decode()]
+    body = {"inputs": [{"name": "image", "shape": [2], "datatype": "BYTES", "data": items}]}
+    r = client.post("/v2/models/digit/infer", json=body)
+    outputs = {o["name"]: o["data"] for o in r.json()["outputs"]}
+    assert r.status_code == 200 and outputs["rejected"] == ["not_a_digit", "several_digits"], outputs["rejected"]
+    assert outputs["digit"][1] == -1, "several digits have no one digit to answer with"

@@ -6,7 +6,7 @@ from PIL import Image
 
 from app.ml.ink import MNIST_STROKE, STROKE_RANGE, normalize_pen, separate_glyphs, stroke_width
 from app.ml.preprocess import prepare
-from support.drawing import draw, ink_of
+from support.drawing import draw, ink_of, typed
 from support.images import png
 
 
@@ -50,6 +50,30 @@ def test_mnist_format_inputs_are_untouched(mnist_fixture):
 @pytest.mark.parametrize("text,expected", [("7", 1), ("4", 1), ("17", 2), ("2025", 4), ("X", 1)])
 def test_separate_glyphs_counts_characters_side_by_side(text, expected):
     assert len(separate_glyphs(ink_of(draw(text, background="black")))) == expected
+
+
+@pytest.mark.parametrize("spacing,glyphs", [(0.0, 1), (0.3, 4)])
+def test_tall_columns_keep_characters_apart_however_close_where_separate_glyphs_needs_a_gap(spacing, glyphs):
+    from app.ml.ink import tall_columns
+
+    ink = 1 - ink_of(typed("2025", "STIXGeneral.ttf", spacing=spacing))  # typed dark on white
+    assert len(tall_columns(ink)[0]) == 4
+    assert len(separate_glyphs(ink)) == glyphs
+
+
+def test_prepare_gives_each_column_alone_as_a_model_input_only_when_there_are_several():
+    number, digit = prepare(typed("2025", "STIXGeneral.ttf", spacing=0.0)), prepare(typed("2", "STIXGeneral.ttf"))
+    assert number.glyphs == 1 and len(number.pieces) == 4
+    assert all(p.shape == (28, 28) and p.max() > 0.5 for p in number.pieces)
+    assert digit.pieces == ()
+
+
+def test_a_straight_stroke_is_most_mnist_ones_and_no_other_digit(mnist_fixture):
+    from app.ml.ink import straight_stroke
+
+    images, labels = mnist_fixture
+    straight = np.array([straight_stroke(x / 255) for x in images.astype(np.float32)])
+    assert straight[labels == 1].mean() >= 0.8 and not straight[labels != 1].any()
 
 
 def test_a_five_with_a_detached_bar_is_one_glyph():

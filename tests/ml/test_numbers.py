@@ -307,3 +307,19 @@ def test_faint_ink_away_from_the_digits_leaves_the_lines_strip_and_faint_ink_amo
     assert len(pieces) == 4
     assert page.ink[int(480 * f):int(560 * f), int(20 * f):int(300 * f)].max() == 0
     assert page.ink[int(200 * f):int(206 * f), int(460 * f):int(490 * f)].max() > 0
+
+
+def test_a_barcodes_bars_are_bars_and_a_long_line_of_digits_or_of_ones_is_not(mnist_fixture):
+    from support.images import barcode_photo, png
+    from training.strings import compose
+
+    def glyphs_are_bars(data: bytes) -> bool:
+        ln = numbers.read_line(data, 10**8)
+        return numbers.bars(ln, numbers.glyph_inputs(ln))
+
+    assert all(glyphs_are_bars(barcode_photo(seed)) for seed in range(4))
+    images, _ = mnist_fixture
+    rng = np.random.default_rng(0)
+    ink = compose([images[i] for i in rng.choice(len(images), 20, replace=False)], rng, touching=False)
+    assert not glyphs_are_bars(png((np.clip(ink, 0, 1) * 255).astype(np.uint8)))
+    assert not glyphs_are_bars(draw("1" * 20, pen=8)), "twenty 1s drawn with one pen are one width"
