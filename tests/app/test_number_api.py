@@ -116,6 +116,18 @@ def test_a_barcode_is_422_not_a_digit_naming_it(client, seed, digits_below):
     assert "barcode" in r.json()["detail"]
 
 
+@pytest.mark.parametrize("name", ["tilde", "fish", "musical note", "checkmark"])
+def test_one_sign_alone_is_422_not_a_digit(client, name):
+    # One glyph alone: the gate's P(not a digit) >= ALONE_NOT refuses it, as /predict would; a tilde
+    # was read as 2 and a fish as 0 or 6 (the rule for a line asked for P >= 0.99).
+    from training.heldout import sign
+
+    rng = np.random.default_rng(77)
+    answers = [read(client, sign(name, rng)) for _ in range(6)]
+    assert sum(r.status_code == 422 and r.json()["reason"] == "not_a_digit" for r in answers) >= 5, \
+        [r.json().get("number") for r in answers]
+
+
 def test_digits_with_a_letter_among_them_are_422_not_a_digit(client):
     r = read(client, draw("12W4", background="white"))
     assert r.status_code == 422 and r.json()["reason"] == "not_a_digit", r.json()

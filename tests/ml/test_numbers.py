@@ -323,3 +323,9 @@ def test_a_barcodes_bars_are_bars_and_a_long_line_of_digits_or_of_ones_is_not(mn
     ink = compose([images[i] for i in rng.choice(len(images), 20, replace=False)], rng, touching=False)
     assert not glyphs_are_bars(png((np.clip(ink, 0, 1) * 255).astype(np.uint8)))
     assert not glyphs_are_bars(draw("1" * 20, pen=8)), "twenty 1s drawn with one pen are one width"
+
+
+def test_one_glyph_alone_is_refused_at_a_lower_p_than_a_glyph_among_others():
+    assert numbers.refused_line([numbers.ALONE_NOT]) is not None
+    assert numbers.refused_line([numbers.ALONE_NOT - 0.05]) is None
+    assert numbers.refused_line([numbers.ALONE_NOT, 0.01]) is None, "beside a digit, one odd glyph is a touching pair"
