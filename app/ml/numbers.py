@@ -251,7 +251,7 @@ def read_line(data: bytes, max_pixels: int) -> Line:
     or when the ink stands in several lines)."""
     page, pieces = line_ink(data, max_pixels)
     if (n := count_lines(pieces)) > 1:
-        raise several_lines(n)
+        raise SeveralLines(n, [glyph_input(page.ink, g) for g in tall_pieces(pieces)])
     glyphs, marks = line_marks(columns(pieces))
     glyphs = line_glyphs(glyphs)
     if misread := [m.glyph for m in marks if m.mark in MISREAD]:
@@ -336,8 +336,7 @@ def count_lines(pieces: list[Glyph]) -> int:
     between them."""
     if not pieces:
         return 0
-    tallest = max(p.height for p in pieces)
-    tall = sorted((p for p in pieces if p.height >= TALL * tallest), key=lambda p: p.top)
+    tall = sorted(tall_pieces(pieces), key=lambda p: p.top)
     gap = LINE_GAP * float(np.median([p.height for p in tall]))
     n, bottom = 1, tall[0].bottom
     for p in tall[1:]:
@@ -346,9 +345,26 @@ def count_lines(pieces: list[Glyph]) -> int:
     return n
 
 
-def several_lines(n: int) -> InputError:
-    return InputError(422, f"the image holds {n} lines of writing; the number reader reads one line: send each "
-                           "line as its own image (crop it)", "several_lines")
+def tall_pieces(pieces: list[Glyph]) -> list[Glyph]:
+    """The pieces at least TALL of the tallest one's height: writing, not a 5's bar, a dot or a speck."""
+    tallest = max(p.height for p in pieces)
+    return [p for p in pieces if p.height >= TALL * tallest]
+
+
+class SeveralLines(InputError):
+    """Ink in several lines (422 `several_lines`), with each tall piece of it as a 28x28 input (`pieces`):
+    where the gate holds none of them a digit (`no_digit_in`), the upload is no writing of digits at all
+    (a face drawn with its eyes over its mouth), and is refused as such instead."""
+
+    def __init__(self, n: int, pieces: list[np.ndarray]):
+        super().__init__(422, f"the image holds {n} lines of writing; the number reader reads one line: send each "
+                              "line as its own image (crop it)", "several_lines")
+        self.pieces = pieces
+
+
+def no_digit_in(p_not: list[float]) -> bool:
+    """Pieces none of which the gate holds a digit alone (P(not a digit) >= ALONE_NOT each)."""
+    return all(p >= ALONE_NOT for p in p_not)
 
 
 def line_glyphs(glyphs: list[Glyph]) -> list[Glyph]:

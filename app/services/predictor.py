@@ -195,7 +195,13 @@ class Predictor:
         spec = TASK_SPECS["number"]
         self.check_available(spec)
         model = self.models[spec.model]
-        line, images, filled, barred = await self.in_pool(self.line_and_glyphs, data)
+        try:
+            line, images, filled, barred = await self.in_pool(self.line_and_glyphs, data)
+        except numbers.SeveralLines as exc:
+            verdicts = await self.submit_many(spec.queue, np.stack(exc.pieces))
+            if numbers.no_digit_in([v["p_not_a_digit"] for v in verdicts]):
+                raise numbers.no_digit() from None
+            raise
         log_probs, verdicts = await asyncio.gather(self.in_pool(self.read_strips, model, line.views),
                                                    asyncio.gather(*(self.submit(spec.queue, x) for x in images)))
         result = numbers.assemble(line, log_probs, [v["p_not_a_digit"] for v in verdicts], self.number_calibration,

@@ -128,6 +128,16 @@ def test_one_sign_alone_is_422_not_a_digit(client, name):
         [r.json().get("number") for r in answers]
 
 
+def test_a_smiley_is_422_not_a_digit_rather_than_several_lines(client):
+    # Its eyes stand over its mouth like two lines of writing, but the gate holds no piece a digit.
+    from training.heldout import smiley
+
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        r = read(client, png(np.asarray(smiley(rng))))
+        assert r.status_code == 422 and r.json()["reason"] == "not_a_digit", r.json()
+
+
 def test_digits_with_a_letter_among_them_are_422_not_a_digit(client):
     r = read(client, draw("12W4", background="white"))
     assert r.status_code == 422 and r.json()["reason"] == "not_a_digit", r.json()
