@@ -6,7 +6,8 @@ there is any digit in it at all.
    a finer decode: `line_ink`); its glyphs (connected pieces of ink merged into left-to-right columns,
    specks dropped); and the strip the line model reads (`app.ml.lines.line_image`: straightened, cropped,
    MNIST-scaled). Ink in several lines (a band of empty rows between them: `count_lines`) is refused,
-   422 `several_lines`, rather than read as one line.
+   422 `several_lines`, rather than read as one line (`not_a_digit` where the gate holds none of its
+   tall pieces a digit: `SeveralLines`, `no_digit_in`).
 2. The line model (`app.ml.nets.LineNet`, trained with CTC on rendered lines of MNIST training
    digits: touching, overlapping, any spacing) gives per-frame probabilities for each of the strip's
    views (`app.ml.lines.views`: three widths); the digits read are the views' consensus
