@@ -80,6 +80,7 @@ CERTAINLY_NOT = 0.999  # ...or one glyph at least this. Over the number card's 3
 ALONE_NOT = 0.8  # a line of one glyph is refused at this P(not a digit): nothing beside it speaks for
 # digits, as for one digit on /predict. The lowest of 0.5-0.98 refusing at most 0.1% of 2,000 validation
 # lines of 1-7 digits (2: a 1-digit line and a touching pair; 0.65 refused 3)
+ASKED = 40  # ink in several lines with more tall pieces than this is writing (a page): the gate is not asked
 BARS = 16  # a line of this many glyphs or more, STRAIGHT_SHARE of them straight strokes, is a barcode's
 STRAIGHT_SHARE = 0.9  # bars (16-53 glyphs in `support.images.barcode_photo`s), whose widths spread over
 BAR_WIDTHS = 2.0  # this ratio or more (90th over 10th percentile; barcodes 3.75-7.75, twenty 1s drawn 1.03-1.15)
@@ -252,7 +253,8 @@ def read_line(data: bytes, max_pixels: int) -> Line:
     or when the ink stands in several lines)."""
     page, pieces = line_ink(data, max_pixels)
     if (n := count_lines(pieces)) > 1:
-        raise SeveralLines(n, [glyph_input(page.ink, g) for g in tall_pieces(pieces)])
+        tall = tall_pieces(pieces)
+        raise SeveralLines(n, [glyph_input(page.ink, g) for g in tall] if len(tall) <= ASKED else [])
     glyphs, marks = line_marks(columns(pieces))
     glyphs = line_glyphs(glyphs)
     if misread := [m.glyph for m in marks if m.mark in MISREAD]:
@@ -353,9 +355,9 @@ def tall_pieces(pieces: list[Glyph]) -> list[Glyph]:
 
 
 class SeveralLines(InputError):
-    """Ink in several lines (422 `several_lines`), with each tall piece of it as a 28x28 input (`pieces`):
-    where the gate holds none of them a digit (`no_digit_in`), the upload is no writing of digits at all
-    (a face drawn with its eyes over its mouth), and is refused as such instead."""
+    """Ink in several lines (422 `several_lines`), with each tall piece of it as a 28x28 input (`pieces`;
+    none beyond ASKED pieces): where the gate holds none of them a digit (`no_digit_in`), the upload is no
+    writing of digits at all (a face drawn with its eyes over its mouth), and is refused as such instead."""
 
     def __init__(self, n: int, pieces: list[np.ndarray]):
         super().__init__(422, f"the image holds {n} lines of writing; the number reader reads one line: send each "
@@ -364,8 +366,8 @@ class SeveralLines(InputError):
 
 
 def no_digit_in(p_not: list[float]) -> bool:
-    """Pieces none of which the gate holds a digit alone (P(not a digit) >= ALONE_NOT each)."""
-    return all(p >= ALONE_NOT for p in p_not)
+    """Pieces none of which the gate holds a digit alone (P(not a digit) >= ALONE_NOT each); False for none."""
+    return bool(p_not) and all(p >= ALONE_NOT for p in p_not)
 
 
 def line_glyphs(glyphs: list[Glyph]) -> list[Glyph]:

@@ -198,7 +198,7 @@ class Predictor:
         try:
             line, images, filled, barred = await self.in_pool(self.line_and_glyphs, data)
         except numbers.SeveralLines as exc:
-            verdicts = await self.submit_many(spec.queue, np.stack(exc.pieces))
+            verdicts = await self.submit_many(spec.queue, np.stack(exc.pieces)) if exc.pieces else []
             if numbers.no_digit_in([v["p_not_a_digit"] for v in verdicts]):
                 raise numbers.no_digit() from None
             raise

@@ -329,3 +329,8 @@ def test_one_glyph_alone_is_refused_at_a_lower_p_than_a_glyph_among_others():
     assert numbers.refused_line([numbers.ALONE_NOT]) is not None
     assert numbers.refused_line([numbers.ALONE_NOT - 0.05]) is None
     assert numbers.refused_line([numbers.ALONE_NOT, 0.01]) is None, "beside a digit, one odd glyph is a touching pair"
+
+
+def test_no_piece_is_no_proof_that_nothing_is_a_digit():
+    assert not numbers.no_digit_in([])
+    assert numbers.no_digit_in([numbers.ALONE_NOT, 0.99]) and not numbers.no_digit_in([numbers.ALONE_NOT, 0.1])
