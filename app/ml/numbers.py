@@ -79,7 +79,7 @@ CERTAINLY_NOT = 0.999  # ...or one glyph at least this. Over the number card's 3
 # before, 123 are now.
 ALONE_NOT = 0.8  # a line of one glyph is refused at this P(not a digit): nothing beside it speaks for
 # digits, as for one digit on /predict. The lowest of 0.5-0.98 refusing at most 0.1% of 2,000 validation
-# lines of 1-7 digits (2: a 1-digit line and a touching pair; 0.65 refused 3)
+# lines of 1-7 digits (2 lines; 0.65 refused 3)
 ASKED = 40  # ink in several lines with more tall pieces than this is writing (a page): the gate is not asked
 BARS = 16  # a line of this many glyphs or more, STRAIGHT_SHARE of them straight strokes, is a barcode's
 STRAIGHT_SHARE = 0.9  # bars (16-53 glyphs in `support.images.barcode_photo`s), whose widths spread over
