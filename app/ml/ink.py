@@ -9,6 +9,7 @@ route's model sees MNIST-like strokes. Strokes already in MNIST's range are left
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -94,10 +95,18 @@ def upright_stroke(x: np.ndarray) -> bool:
 STRAIGHT = 4.5  # elongation of a straight stroke: MNIST test 1s 6.5 (median), other digits under 3.9 (99%)
 
 
-def principal_axis(x: np.ndarray, level: float = 0.3) -> tuple[float, float] | None:
-    """(angle in degrees, elongation) of the ink's principal axis (brighter than `level`, weighted by its
-    brightness): the angle positive falling to the right (image y grows downwards), the elongation the
-    spread along the axis over the spread across it. None for under 10 pixels of ink."""
+class InkAxis(NamedTuple):
+    """The principal axis of some ink (`principal_axis`)."""
+
+    angle: float  # degrees, positive falling to the right (image y grows downwards)
+    elongation: float  # the spread along the axis over the spread across it
+    width: int  # the ink's extent across columns and rows (last minus first)
+    height: int
+
+
+def principal_axis(x: np.ndarray, level: float = 0.3) -> InkAxis | None:
+    """The principal axis of the ink brighter than `level`, weighted by its brightness; None for under
+    10 pixels of ink."""
     ys, xs = np.nonzero(x > level)
     if len(xs) < 10:
         return None
@@ -106,13 +115,13 @@ def principal_axis(x: np.ndarray, level: float = 0.3) -> tuple[float, float] | N
     xx, yy, xy = np.average(dx * dx, weights=w), np.average(dy * dy, weights=w), np.average(dx * dy, weights=w)
     spread = math.hypot((xx - yy) / 2, xy)  # the covariance's eigenvalues are its mean +- this
     elongation = math.sqrt(((xx + yy) / 2 + spread) / max((xx + yy) / 2 - spread, 1e-9))
-    return math.degrees(0.5 * math.atan2(2 * xy, xx - yy)), elongation
+    return InkAxis(math.degrees(0.5 * math.atan2(2 * xy, xx - yy)), elongation, int(np.ptp(xs)), int(np.ptp(ys)))
 
 
 def straight_stroke(x: np.ndarray) -> bool:
     """A 28x28 input whose ink is one straight stroke at any angle (a bare 1, one line of a hatch)."""
     axis = principal_axis(x)
-    return axis is not None and axis[1] >= STRAIGHT
+    return axis is not None and axis.elongation >= STRAIGHT
 
 
 FLAT = 0.3  # no digit's ink is this flat: MNIST's flattest is 0.40 of its width tall (training split), 0.50 (test)

@@ -67,13 +67,11 @@ def skew(ink: np.ndarray) -> float:
     axis = principal_axis(ink)
     if axis is None:
         return 0.0
-    angle, elongation = axis
-    ys, xs = np.nonzero(ink > 0.3)
-    if abs(angle) <= MAX_SKEW and np.ptp(xs) >= 2 * max(1, np.ptp(ys)):
-        return angle
-    if abs(angle) > MAX_TURN:
+    if abs(axis.angle) <= MAX_SKEW and axis.width >= 2 * max(1, axis.height):
+        return axis.angle
+    if abs(axis.angle) > MAX_TURN:
         return 0.0
-    return angle if elongation >= LONG or (elongation >= APART and pieces(ink) >= 2) else 0.0
+    return axis.angle if axis.elongation >= LONG or (axis.elongation >= APART and pieces(ink) >= 2) else 0.0
 
 
 def pieces(ink: np.ndarray) -> int:
