@@ -17,7 +17,8 @@ there is any digit in it at all.
    digits (letters, a doodle; P >= SURELY_NOT) is refused (422 `not_a_digit`), whatever the line
    model would make of it (it reads a W as 111); so is a line with two such glyphs, or one that is
    certainly not (P >= CERTAINLY_NOT): a word whose l and o read as 1 and 0 ("hello" was "170110"); and
-   a line of one glyph at P >= ALONE_NOT (a scribble, a sign: one thing alone, as on /predict). A
+   a line none of whose glyphs the gate holds a digit, each at P >= ALONE_NOT (a scribble or a sign
+   alone, judged as one thing is on /predict; the coloured blocks of a photo of nothing). A
    glyph holding a filled area counts as surely not a digit (a face's hair). A line of BARS or more
    glyphs nearly all straight strokes of unequal widths is a barcode's bars (each a 1 to both models),
    refused too.
@@ -77,9 +78,10 @@ CERTAINLY_NOT = 0.999  # ...or one glyph at least this. Over the number card's 3
 # glyphs >= SURELY_NOT never stand in one line, and 4 lines (0.11%) hold a glyph >= CERTAINLY_NOT (an odd
 # MNIST digit, 0.9991-0.9998; a drawn W scores 0.9998 too); of 240 typed words (5 fonts) 5 were refused
 # before, 123 are now.
-ALONE_NOT = 0.8  # a line of one glyph is refused at this P(not a digit): nothing beside it speaks for
-# digits, as for one digit on /predict. The lowest of 0.5-0.98 refusing at most 0.1% of 2,000 validation
-# lines of 1-7 digits (2 lines; 0.65 refused 3)
+ALONE_NOT = 0.8  # a line whose every glyph is at least this P(not a digit) is refused: no glyph speaks
+# for digits (one glyph alone is judged as one digit is on /predict). The lowest of 0.5-0.98 refusing at
+# most 0.1% of 2,000 validation lines of 1-7 digits (2 lines of one glyph; 0.65 refused 3); of their
+# 1,690 lines of 2-7 glyphs none has every glyph over 0.6
 ASKED = 40  # ink in several lines with more tall pieces than this is writing (a page): the gate is not asked
 BARS = 16  # a line of this many glyphs or more, STRAIGHT_SHARE of them straight strokes, is a barcode's
 STRAIGHT_SHARE = 0.9  # bars (16-53 glyphs in `support.images.barcode_photo`s), whose widths spread over
@@ -468,7 +470,7 @@ def refused_line(p_not: list[float], filled: list[bool] | None = None, barred: b
     if filled:
         p_not = [max(p, SURELY_NOT) if f else p for p, f in zip(p_not, filled)]
     surely = sum(p >= SURELY_NOT for p in p_not)
-    if surely == len(p_not) or len(p_not) == 1 and p_not[0] >= ALONE_NOT:
+    if not p_not or no_digit_in(p_not):
         return no_digit()
     if surely >= 2 or max(p_not, default=0.0) >= CERTAINLY_NOT:
         return not_only_digits()

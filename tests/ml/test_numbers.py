@@ -103,7 +103,7 @@ def test_a_glyph_holding_a_filled_area_counts_as_surely_not_a_digit():
     assert err.value.reason == "not_a_digit"
 
 
-@pytest.mark.parametrize("p_not", [[0.995, 0.0, 0.995, 0.0], [0.0, 0.0, 0.9995, 0.0], [0.999, 0.999, 0.9, 0.999]])
+@pytest.mark.parametrize("p_not", [[0.995, 0.0, 0.995, 0.0], [0.0, 0.0, 0.9995, 0.0], [0.999, 0.999, 0.1, 0.999]])
 def test_a_line_with_two_glyphs_surely_not_digits_or_one_certainly_not_is_not_a_digit(p_not):
     # Words whose letters partly look like digits were read ("hello" as 170110): two letters surely not
     # digits, or one certainly not (a W among digits), refuse the line, naming writing that is not digits.
@@ -329,6 +329,12 @@ def test_one_glyph_alone_is_refused_at_a_lower_p_than_a_glyph_among_others():
     assert numbers.refused_line([numbers.ALONE_NOT]) is not None
     assert numbers.refused_line([numbers.ALONE_NOT - 0.05]) is None
     assert numbers.refused_line([numbers.ALONE_NOT, 0.01]) is None, "beside a digit, one odd glyph is a touching pair"
+
+
+def test_a_line_none_of_whose_glyphs_is_a_digit_is_refused_at_the_same_p_as_one_glyph_alone():
+    assert numbers.refused_line([numbers.ALONE_NOT, 0.9]).reason == "not_a_digit"
+    assert numbers.refused_line([numbers.ALONE_NOT - 0.05, 0.9]) is None
+    assert numbers.refused_line([0.9, 0.9, 0.3]) is None, "one glyph that may be a digit speaks for the line"
 
 
 def test_no_piece_is_no_proof_that_nothing_is_a_digit():
