@@ -1,12 +1,13 @@
 """Numbers written with a mark among their digits (a thousands comma, a decimal point or comma, a minus
-sign, a dash between groups) through POST /predict/number: how often the digits are read right
+sign, a dash between groups, a time's colon) through POST /predict/number: how often the digits are read right
 (`number`) and the line as written (`text`); and how often lines without any mark are given one.
 
     python -m bench.marks [--n 60]     # ~2 min on 2 cores
 
 The lines are MNIST test digits side by side (scaled 4x, 0.15-0.45 of a digit's height apart, on a
 common baseline) with the mark drawn by a round pen as thick as the digits' strokes: a comma's short
-leaning stroke from the baseline down, a dot on the baseline, a dash across the middle; each line as a
+leaning stroke from the baseline down, a dot on the baseline, a dash across the middle, a colon's
+two dots (one on the baseline, one 0.45-0.6 of the digits' height over it); each line as a
 canvas PNG (dark on white or light on black) and as a 1600x1200 phone photo of paper
 (`support.images.phone_jpeg`, the line 12-20% of its height). Lines without marks: the first 1,000
 fixed test strings of the number card (`training.strings.fixed_strings`).
@@ -28,7 +29,7 @@ from training.strings import fixed_strings
 
 SCALE = 4  # MNIST digits drawn at 112 px: smooth marks
 KINDS = {"thousands comma": ("d,ddd", "dd,ddd"), "decimal point": ("d.dd", "dd.d"), "decimal comma": ("d,dd", "dd,d"),
-         "minus sign": ("-d", "-dd"), "dash between groups": ("dd-dd", "ddd-d")}
+         "minus sign": ("-d", "-dd"), "dash between groups": ("dd-dd", "ddd-d"), "colon (a time)": ("dd:dd", "d:dd")}
 RENDERINGS = ("canvas", "photo")
 
 
@@ -52,9 +53,13 @@ def mark_ink(mark: str, h: float, pen: float, rng) -> Image.Image:
     img = Image.new("L", (w, 36 * SCALE), 0)
     d = ImageDraw.Draw(img)
     x = w / 2
-    if mark == ".":
+    if mark in ".:":
         r = pen * rng.uniform(0.5, 0.8)
         d.ellipse([x - r, base - 2 * r, x + r, base], fill=255)
+        if mark == ":":  # the upper dot a little under the digits' middle, its own size and place
+            y, ru = base - h * rng.uniform(0.45, 0.6), pen * rng.uniform(0.5, 0.8)
+            x += h * rng.uniform(-0.04, 0.04)
+            d.ellipse([x - ru, y - ru, x + ru, y + ru], fill=255)
         return img
     if mark == ",":
         length, lean = h * rng.uniform(0.2, 0.35), h * rng.uniform(0.03, 0.1)

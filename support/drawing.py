@@ -22,6 +22,7 @@ STROKES = {
     "-": [[(0, 0.5), (1, 0.5)]],
     ",": [[(0.55, 0.85), (0.5, 1), (0.35, 1.2)]],  # a comma's tail reaches below the line
     ".": [[(0.5, 0.95), (0.5, 0.95)]],  # a dot: the pen's width
+    ":": [[(0.5, 0.4), (0.5, 0.4)], [(0.5, 0.95), (0.5, 0.95)]],  # two dots, one over the other (a time)
 }
 
 

@@ -41,7 +41,7 @@ from scipy import ndimage
 from app.ml import lines
 from app.ml.cards import read_fitted_card
 from app.ml.clutter import without_clutter
-from app.ml.ink import EIGHT, Glyph, around, columns, components, straight_stroke, stroke_width
+from app.ml.ink import EIGHT, Glyph, around, columns, components, merge, straight_stroke, stroke_width
 from app.ml.lines import Strip, line_image
 from app.ml.preprocess import (
     FINE_SIDE,
@@ -281,6 +281,7 @@ def line_marks(glyphs: list[Glyph]) -> tuple[list[Glyph], list[Mark]]:
     tallest = max(g.height for g in glyphs)
     tall = [g for g in glyphs if g.height >= 0.6 * tallest]
     top, bottom = float(np.median([g.top for g in tall])), float(np.median([g.bottom for g in tall]))
+    glyphs = with_colons(glyphs, top, bottom - top)
     named = {i: mark for i, g in enumerate(glyphs) if (mark := mark_of(g, top, bottom - top))}
     if named:
         pen = float(np.median([stroke_width(g.mask) for g in tall]))
@@ -291,11 +292,25 @@ def line_marks(glyphs: list[Glyph]) -> tuple[list[Glyph], list[Mark]]:
     return [g for i, g in enumerate(glyphs) if i not in named], [Mark(named[i], glyphs[i]) for i in sorted(named)]
 
 
+def with_colons(glyphs: list[Glyph], top: float, height: float) -> list[Glyph]:
+    """The columns with each colon's two dots as one (`columns` keeps two pieces of one height apart)."""
+    out: list[Glyph] = []
+    for g in glyphs:
+        if out and min(out[-1].right, g.right) - max(out[-1].left, g.left) > 0 \
+                and colon_dots(pair := merge(out[-1], g), top, height):
+            out[-1] = pair
+            continue
+        out.append(g)
+    return out
+
+
 def mark_of(g: Glyph, top: float, height: float) -> str | None:
     """The mark a column of ink would be, beside digits standing between rows `top` and `top + height`:
     "-" a flat stroke across the middle of the band; "." a round dot and "," a short upright stroke
-    (or one whose tail reaches below the band) in its lowest two-fifths, down to its bottom; None
-    for anything else."""
+    (or one whose tail reaches below the band) in its lowest two-fifths, down to its bottom; ":" two
+    dots one over the other (`colon_dots`); None for anything else."""
+    if colon_dots(g, top, height):
+        return ":"
     if g.height >= MARK * height or g.width >= 1.5 * height or max(g.height, g.width) < 0.08 * height:
         return None
     middle = (g.top + g.bottom) / 2 - top
@@ -310,8 +325,38 @@ def mark_of(g: Glyph, top: float, height: float) -> str | None:
     return None
 
 
+def dots(g: Glyph) -> list[Glyph]:
+    """The separate pieces of a column's ink (8-connected), in the column's own coordinates."""
+    labels, _ = ndimage.label(g.mask, structure=EIGHT)
+    return [Glyph(a.start, b.start, a.stop, b.stop, labels[a, b] == i + 1)
+            for i, (a, b) in enumerate(ndimage.find_objects(labels))]
+
+
+def round_dot(d: Glyph, height: float) -> bool:
+    """A dot beside digits `height` tall, as `mark_of` takes a '.': small, filled, about as tall as wide."""
+    return (0.05 * height <= max(d.height, d.width) <= 0.3 * height and d.mask.mean() >= 0.45
+            and d.height <= 1.25 * d.width <= 1.9 * d.height)
+
+
+def colon_dots(g: Glyph, top: float, height: float) -> bool:
+    """A colon (a time, 12:30): a column of exactly two round dots, the lower one in the band's lowest
+    two-fifths, the upper one over it in the band, a dot's height or more of paper between them."""
+    if g.height >= 0.9 * height or g.width > 0.4 * height:
+        return False
+    pieces = dots(g)
+    if len(pieces) != 2 or not all(round_dot(b, height) for b in pieces):
+        return False
+    upper, lower = sorted(pieces, key=lambda b: b.top)
+    low_top, low_bottom = g.top + lower.top - top, g.top + lower.bottom - top
+    return (low_top >= 0.6 * height and low_bottom >= 0.75 * height and g.top + upper.top - top >= 0.05 * height
+            and lower.top - upper.bottom >= min(upper.height, lower.height))
+
+
 def thickness(g: Glyph, mark: str) -> int:
-    """How thick a mark is drawn: a dash's height, a comma's width, a dot's smaller side."""
+    """How thick a mark is drawn: a dash's height, a comma's width, a dot's smaller side (a colon's:
+    its smaller dot's)."""
+    if mark == ":":
+        return min(min(b.height, b.width) for b in dots(g))
     return {"-": g.height, ",": g.width}.get(mark, min(g.height, g.width))
 
 

@@ -177,8 +177,8 @@ def test_the_page_without_javascript_reads_a_number_and_boxes_it(client):
     assert r.text.count('class="box"') == 2 and r.text.count('alt="digit ') == 2
 
 
-@pytest.mark.parametrize("text", ["1,234", "3.14", "-5", "12-45", "2,50"])
-def test_a_comma_a_point_or_a_dash_written_among_the_digits_is_a_mark_in_the_text_and_not_a_digit(client, text):
+@pytest.mark.parametrize("text", ["1,234", "3.14", "-5", "12-45", "2,50", "12:30", "7:05"])
+def test_a_comma_a_point_a_dash_or_a_colon_written_among_the_digits_is_a_mark_in_the_text_and_not_a_digit(client, text):
     r = read(client, draw(text, height=100, pen=10, background="white"))
     assert r.status_code == 200, r.text
     body = r.json()

@@ -209,6 +209,24 @@ def test_a_comma_a_point_and_a_dash_beside_digits_are_marks():
     assert marks_of([block(17, -30, 6, 20)]) == ["-"]  # a minus sign before them
 
 
+def colon_of(extra: list[Glyph]) -> tuple[int, list[str]]:
+    kept, marks = numbers.line_marks(sorted(DIGITS + extra, key=lambda g: g.left))
+    return len(kept), [m.mark for m in marks]
+
+
+def test_two_dots_one_over_the_other_beside_digits_are_one_colon():
+    assert colon_of([block(12, 20, 6, 6), block(30, 20, 6, 6)]) == (2, [":"])  # a time, 1:1
+    assert colon_of([block(10, 21, 7, 6), block(31, 19, 7, 8)]) == (2, [":"]), "dots a little apart and unequal"
+
+
+def test_dots_that_are_no_colon_are_not_one():
+    assert colon_of([block(27, 20, 6, 6), block(30, 20, 6, 6)])[1] != [":"], "touching: one blob"
+    assert colon_of([block(14, 20, 6, 6), block(22, 20, 6, 6)])[1] == [], "both over the line's lowest two-fifths"
+    assert colon_of([block(-12, 20, 6, 6), block(30, 20, 6, 6)])[1] == [], "the upper dot over the digits' tops"
+    assert colon_of([block(12, 20, 2, 2), block(30, 20, 2, 2)])[1] == [], "specks thinner than the pen"
+    assert colon_of([block(12, -20, 6, 6), block(30, -20, 6, 6)])[1] == [], "before every digit"
+
+
 def test_pieces_of_digits_and_specks_are_not_marks():
     assert marks_of([block(31, 20, 3, 3)]) == [], "a speck thinner than the pen"
     assert marks_of([block(31, 4, 8, 8)]) == [], "a piece under a digit (a detached foot)"
