@@ -234,6 +234,23 @@ def test_number_mode_shows_a_comma_drawn_between_the_digits_as_written(page, ser
     expect(page.locator("#boxes-caption")).to_have_text("each digit found, each mark dashed")
 
 
+def test_number_mode_reads_a_time_whose_colon_is_two_taps(page, server):
+    # A tap used to leave nothing: the canvas drew no dot and the upload dropped strokes of one point.
+    page.goto(server + "/")
+    page.check("input[name=task][value=number]")
+    x, y, w, h = canvas_box(page)
+    stroke(page, [(0.3, 0.2), (0.55, 0), (0.55, 1)], (x + 0.25 * w, y + 0.2 * h, 0.12 * w, 0.6 * h))
+    for ty in (0.45, 0.75):  # the colon: two taps, one over the other, between the digits
+        page.mouse.click(x + 0.43 * w, y + ty * h)
+    stroke(page, [(0.1, 0.25), (0.35, 0.02), (0.7, 0.02), (0.9, 0.25), (0.8, 0.45), (0.1, 1), (0.95, 1)],
+           (x + 0.5 * w, y + 0.2 * h, 0.14 * w, 0.6 * h))
+    page.click("#predict-drawing")
+    expect(page.locator("#answer strong.number-answer")).to_have_text("1:2", timeout=10_000)
+    assert page.locator("#boxes rect.box").count() == 2 and page.locator("#boxes rect.mark-box").count() == 1
+    dots = uploaded_drawing(page)[int(0.4 * 280):int(0.85 * 280), int(0.41 * 840):int(0.45 * 840)] > 0.5
+    assert dots.any(1).sum() >= 2, "the taps are in the upload"
+
+
 def test_a_number_drawn_in_digit_mode_is_read_at_a_click_on_read_it_as_a_number(page, server):
     page.goto(server + "/")
     x, y, w, h = canvas_box(page)

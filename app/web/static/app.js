@@ -234,8 +234,16 @@ function usePen(ctx, width) {
   Object.assign(ctx, { strokeStyle: "#fff", lineWidth: width, lineCap: "round", lineJoin: "round" });
 }
 
+// A stroke along its points; a tap (one point) is a dot as wide as the pen (a point, a colon's dots),
+// which a path of one point would not draw at all.
 function strokePath(ctx, stroke) {
   ctx.beginPath();
+  if (stroke.length === 1) {
+    ctx.arc(...stroke[0], ctx.lineWidth / 2, 0, 2 * Math.PI);
+    ctx.fillStyle = ctx.strokeStyle;
+    ctx.fill();
+    return;
+  }
   ctx.moveTo(...stroke[0]);
   stroke.slice(1).forEach((p) => ctx.lineTo(...p));
   ctx.stroke();
@@ -253,7 +261,7 @@ function clearCanvas() {
 // The drawing as uploaded: white strokes on black, the canvas's size, redrawn with `uploadPen`.
 function uploadCanvas() {
   const shown = $("canvas");
-  const lines = strokes.filter((s) => s.length > 1);
+  const lines = strokes;
   const out = document.createElement("canvas");
   out.width = shown.width;
   out.height = shown.height;
@@ -280,7 +288,7 @@ function readAsNumber() {
   if (!last.drawing) return predict(last.blob, last.filename);
   const ctx = $("canvas").getContext("2d");
   usePen(ctx, Number($("canvas").dataset.pen));
-  kept.filter((s) => s.length > 1).forEach((s) => strokePath(ctx, s));
+  kept.forEach((s) => strokePath(ctx, s));
   strokes = kept;
   drawn = true;
   predictDrawing();
@@ -299,10 +307,12 @@ function setupCanvas() {
     drawing = true;
     canvas.setPointerCapture(ev.pointerId);
     usePen(ctx, Number(canvas.dataset.pen));
-    ctx.beginPath();
     const p = point(ev);
+    strokePath(ctx, [p]);  // the pen's dot where it touches down: a tap leaves one
+    ctx.beginPath();
     ctx.moveTo(...p);
     strokes.push([p]);
+    drawn = true;
   });
   canvas.addEventListener("pointermove", (ev) => {
     if (!drawing) return;
