@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from app.ml.ink import EIGHT, INK_FLOOR, STRONG, Box
+from app.ml.ink import EIGHT, INK_FLOOR, STRONG, Box, label_sums
 
 BAR_SPAN = 0.9  # a piece touching the image's edge that runs along this share of that side ...
 BAR_THICK = 0.15  # ... and is at most this share of the other side thick is a bar, not writing
@@ -48,7 +48,7 @@ def pieces_of(x: np.ndarray) -> tuple[np.ndarray, list[Piece]]:
     labels, n = ndimage.label(x > STRONG, EIGHT)
     if n < 2:
         return labels, []
-    masses = np.bincount(labels.ravel(), weights=x.ravel(), minlength=n + 1)[1:]
+    masses = label_sums(labels, n, x)
     return labels, [Piece(sl[0].start, sl[1].start, sl[0].stop, sl[1].stop, i + 1, float(m))
                     for i, (sl, m) in enumerate(zip(ndimage.find_objects(labels), masses))]
 

@@ -183,13 +183,21 @@ class Glyph(Box):
     mask: np.ndarray
 
 
+def label_sums(labels: np.ndarray, n: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """For labels 1..n of `ndimage.label`: each one's pixel count, or its sum of `weights` (an array of
+    the labels' shape), bit for bit `np.bincount(labels.ravel(), weights)[1:]`, counted over the
+    labelled pixels alone (the whole image's bincount took ~1 ms on a 1000x300 line, this ~0.15)."""
+    on = labels > 0
+    return np.bincount(labels[on], None if weights is None else weights[on], minlength=n + 1)[1:]
+
+
 def components(x: np.ndarray, level: float = INK_LEVEL) -> list[Glyph]:
     """Connected pieces of ink (8-connected), specks smaller than 1% of the largest piece dropped."""
     mask = x > level
     labels, n = ndimage.label(mask, structure=EIGHT)
     if n == 0:
         return []
-    sizes = np.bincount(labels.ravel())[1:]
+    sizes = label_sums(labels, n)
     keep = sizes >= max(3, 0.01 * sizes.max())
     pieces = []
     for i, sl in enumerate(ndimage.find_objects(labels)):

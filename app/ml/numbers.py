@@ -41,7 +41,7 @@ from scipy import ndimage
 from app.ml import lines
 from app.ml.cards import read_fitted_card
 from app.ml.clutter import without_clutter
-from app.ml.ink import EIGHT, Glyph, around, columns, components, merge, straight_stroke, stroke_width
+from app.ml.ink import EIGHT, Glyph, around, columns, components, label_sums, merge, straight_stroke, stroke_width
 from app.ml.lines import Strip, line_image
 from app.ml.preprocess import (
     FINE_SIDE,
@@ -190,7 +190,7 @@ def writing_box(ink: np.ndarray, pieces: list[Glyph]) -> tuple[int, int, int, in
     labels, n = ndimage.label(ndimage.binary_dilation(smooth > WRITING * smooth.max(), EIGHT))
     if n == 0:
         return None
-    mass = np.bincount(labels.ravel(), smooth.ravel())[1:]
+    mass = label_sums(labels, n, smooth)
     boxes = [(2 * r.start, 2 * c.start, 2 * r.stop, 2 * c.stop) for r, c in ndimage.find_objects(labels)]
     first = int(np.argmax(mass))
     top, left, bottom, right = boxes[first]

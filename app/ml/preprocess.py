@@ -51,7 +51,7 @@ from scipy import ndimage
 
 from app.ml.clutter import without_clutter
 from app.ml.constants import IMAGE_SIZE
-from app.ml.ink import BOX, EIGHT, INK_FLOOR, STRONG, Glyph, filled_shape, normalize_pen, separated, tall_columns
+from app.ml.ink import BOX, EIGHT, INK_FLOOR, STRONG, Glyph, filled_shape, label_sums, normalize_pen, separated, tall_columns
 from app.ml.rules import is_grid, printed_lines, remove_rules, without_thin_lines
 from app.ml.screens import without_chrome
 
@@ -845,11 +845,11 @@ def without_edge_slivers(x: np.ndarray) -> np.ndarray:
     band = np.ones(x.shape, dtype=bool)
     band[k:-k, k:-k] = False  # within k pixels of an edge
     in_band = np.bincount(labels[band], minlength=n + 1)
-    boxes, areas = ndimage.find_objects(labels), np.bincount(labels.ravel())
+    boxes, areas = ndimage.find_objects(labels), label_sums(labels, n)
     edge_pieces = np.flatnonzero(in_band[1:]) + 1
-    long_thin = [label for label in edge_pieces if is_sliver(*boxes[label - 1], int(areas[label]), h, w)]
-    hugging = [label for label in edge_pieces if in_band[label] >= HUG * areas[label]
-               and is_sliver(*boxes[label - 1], int(areas[label]), h, w, along=0.0)]
+    long_thin = [label for label in edge_pieces if is_sliver(*boxes[label - 1], int(areas[label - 1]), h, w)]
+    hugging = [label for label in edge_pieces if in_band[label] >= HUG * areas[label - 1]
+               and is_sliver(*boxes[label - 1], int(areas[label - 1]), h, w, along=0.0)]
     if not long_thin and not hugging:
         return x
     peaks = np.atleast_1d(ndimage.maximum(x, labels, long_thin)) if long_thin else []

@@ -23,7 +23,7 @@ import math
 import numpy as np
 from scipy import ndimage
 
-from app.ml.ink import EIGHT, STRONG
+from app.ml.ink import EIGHT, STRONG, label_sums
 
 MAX_TILT = 8.0  # degrees: a phone held a little askew
 COVERAGE = 0.6  # a line crosses at least this share of the image (a margin or the digit may break it)
@@ -245,7 +245,7 @@ def without_remnants(x: np.ndarray, brightness: float) -> np.ndarray:
     labels, n = ndimage.label(x > 0, structure=np.ones((3, 3), dtype=bool))
     if n < 2:
         return x
-    sizes = np.bincount(labels.ravel())[1:]
+    sizes = label_sums(labels, n)
     peaks = np.asarray(ndimage.maximum(x, labels, np.arange(1, n + 1)))
     h, w = x.shape
     my, mx = max(1, round(EDGE * h)), max(1, round(EDGE * w))

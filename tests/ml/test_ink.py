@@ -126,3 +126,15 @@ def test_digits_drawn_with_any_pen_hold_no_filled_area_once_prepared():
     for pen in (6, 20, 40):
         for text in "0123457":
             assert not prepare(draw(text, height=160, pen=pen, background="white")).filled, (text, pen)
+
+
+def test_label_sums_are_bincounts_of_the_whole_labelled_image_bit_for_bit():
+    from scipy import ndimage
+
+    from app.ml.ink import EIGHT, label_sums
+
+    x = np.random.default_rng(0).random((120, 300)).astype(np.float32) ** 4
+    labels, n = ndimage.label(x > 0.3, EIGHT)
+    assert n > 50
+    assert np.array_equal(label_sums(labels, n), np.bincount(labels.ravel())[1:])
+    assert np.array_equal(label_sums(labels, n, x), np.bincount(labels.ravel(), x.ravel())[1:])
