@@ -318,7 +318,7 @@ def mark_of(g: Glyph, top: float, height: float) -> str | None:
         return "-"
     if g.top - top < 0.6 * height or g.bottom - top < 0.75 * height or g.width > 0.4 * height:
         return None
-    if g.height <= 0.3 * height and g.mask.mean() >= 0.45 and g.height <= 1.25 * g.width <= 1.9 * g.height:
+    if round_dot(g, height):
         return "."
     if g.height >= 1.2 * g.width or g.bottom - top > 1.1 * height:
         return ","
@@ -333,9 +333,9 @@ def dots(g: Glyph) -> list[Glyph]:
 
 
 def round_dot(d: Glyph, height: float) -> bool:
-    """A dot beside digits `height` tall, as `mark_of` takes a '.': small, filled, about as tall as wide."""
-    return (0.05 * height <= max(d.height, d.width) <= 0.3 * height and d.mask.mean() >= 0.45
-            and d.height <= 1.25 * d.width <= 1.9 * d.height)
+    """A dot beside digits `height` tall (a '.', each of a colon's two): at most 0.3 of their height tall,
+    filled, about as tall as wide. (How small it may be is `thickness`'s: half the digits' pen.)"""
+    return d.height <= 0.3 * height and d.mask.mean() >= 0.45 and d.height <= 1.25 * d.width <= 1.9 * d.height
 
 
 def colon_dots(g: Glyph, top: float, height: float) -> bool:
