@@ -1,4 +1,4 @@
-"""Calibrate and score the number reader (the line model + the gate); write its card.
+"""Calibrate and score the number reader (the line model, the gate, the digit model on separate glyphs); write its card.
 
     python -m training.number_card                 # models/number.json, reports/number/
     python -m training.number_card --n-test 300    # a quicker run
@@ -131,7 +131,7 @@ def main(argv=None) -> None:
         test = run(client, fixed_strings(mnist.test_x, mnist.test_y, args.n_test))
         long = run(client, make_strings(mnist.test_x, mnist.test_y, list(range(1, 21)), args.n_long, 4242))
         models = client.app.state.store.models
-    card = {"reader": "line model (CTC) + gate", "calibration": calibration.as_dict(),
+    card = {"reader": "line model (CTC) + gate + digit model on separate glyphs", "calibration": calibration.as_dict(),
             "calibration_method": "Platt scaling of log(-log p), p the string's CTC probability",
             "checkpoints": {name: models[name].card.sha256 for name in numbers.READER},
             "validation": {k: v for k, v in summarize(val, calibration).items() if k != "reliability"},

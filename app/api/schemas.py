@@ -38,7 +38,9 @@ class SumPrediction(BaseModel):
 
 class NumberDigit(BaseModel):
     digit: int = Field(ge=0, le=9)
-    confidence: float = Field(ge=0, le=1, description="calibrated probability of `digit`")
+    confidence: float = Field(ge=0, le=1, description="probability of `digit`: the line model's share of it over the "
+                                                      "columns it spans, or where the digit model's reading of its "
+                                                      "own glyph changed it, that model's (calibrated) probability")
     box: list[int] = Field(min_length=4, max_length=4,
                            description="[x, y, w, h] in the upload's pixels (after EXIF orientation)")
 

@@ -156,7 +156,8 @@ def read_fitted_card(path: Path, fitted_for: tuple[str, ...], served: dict[str, 
         log.warning("%s. Fix: run `%s`", why, fix)
         return {"error": why}, None
     if checkpoints != {name: served.get(name) for name in fitted_for}:
-        why = f"{path.name} was fitted for other checkpoints than the served {' and '.join(fitted_for)}: {without}"
+        names = " and ".join([", ".join(fitted_for[:-1]), fitted_for[-1]] if len(fitted_for) > 2 else fitted_for)
+        why = f"{path.name} was fitted for other checkpoints than the served {names}: {without}"
         log.warning("%s. Fix: run `%s`", why, fix)
         return {**card, "error": why}, None
     return card, parsed

@@ -190,22 +190,23 @@ class Predictor:
         return "several_digits" if not any(alone) and not strokes else reason
 
     async def read_number(self, data: bytes) -> tuple[dict, numbers.Line, ServedModel]:
-        """A line of digits: the line model reads it (in the pool) while the gate scores each glyph.
-        `result["inputs"]`: a 28x28 picture of each digit read, as the line model saw it."""
+        """A line of digits: the line model reads it (in the pool) while the digit model and the gate
+        read each glyph. `result["inputs"]`: a 28x28 picture of each digit read, as the line model saw it."""
         spec = TASK_SPECS["number"]
         self.check_available(spec)
         model = self.models[spec.model]
         try:
             line, images, filled, barred = await self.in_pool(self.line_and_glyphs, data)
         except numbers.SeveralLines as exc:
-            verdicts = await self.submit_many(spec.queue, np.stack(exc.pieces)) if exc.pieces else []
-            if numbers.no_digit_in([v["p_not_a_digit"] for v in verdicts]):
+            pairs = await self.submit_many(spec.queue, np.stack(exc.pieces)) if exc.pieces else []
+            if numbers.no_digit_in([verdict["p_not_a_digit"] for _, verdict in pairs]):
                 raise numbers.no_digit() from None
             raise
-        log_probs, verdicts = await asyncio.gather(self.in_pool(self.read_strips, model, line.views),
-                                                   asyncio.gather(*(self.submit(spec.queue, x) for x in images)))
-        result = numbers.assemble(line, log_probs, [v["p_not_a_digit"] for v in verdicts], self.number_calibration,
-                                  filled, barred)
+        log_probs, pairs = await asyncio.gather(self.in_pool(self.read_strips, model, line.views),
+                                                asyncio.gather(*(self.submit(spec.queue, x) for x in images)))
+        result = numbers.assemble(line, log_probs, [verdict["p_not_a_digit"] for _, verdict in pairs],
+                                  self.number_calibration, filled, barred,
+                                  [np.asarray(glyph["probabilities"]) for glyph, _ in pairs])
         self.telemetry.predictions.labels("number", str(len(result["digits"]))).inc()
         return result, line, model
 

@@ -4,6 +4,8 @@ routes, the page and /ready. Adding a task is one entry here plus its route and 
 import re
 from dataclasses import dataclass
 
+LINE_GLYPHS = "digit"  # the model that reads each separate glyph of a line of digits, with the gate
+
 
 @dataclass(frozen=True)
 class TaskSpec:
@@ -13,15 +15,17 @@ class TaskSpec:
     pen: bool = True  # bring strokes to MNIST's width in preprocessing (not for averaged overlap pairs)
     gated: bool = False  # answer 422 (with a reason) unless the gate sees exactly one digit
     takes_number: bool = False  # needs the form field `number` (0-9)
-    reads_line: bool = False  # a line of digits, read whole by `model`; the gate says if it holds any digit
+    reads_line: bool = False  # a line of digits, read whole by `model`; each glyph also goes to the digit task's
+    # unit (the digit model with the gate): whether it is a digit at all, and which (`app.ml.numbers.glyph_reading`)
     with_gate: bool = False  # answer with `model` and the gate's digits together (app.ml.ensemble), when fitted
 
     @property
     def queue(self) -> str:
         """The batcher its 28x28 images queue in: a gated task's model runs with the gate as one unit
-        (`app.services.models.GatedModel`), named "<model>+gate"; the number task's glyphs go to the gate."""
+        (`app.services.models.GatedModel`), named "<model>+gate"; the number task's glyphs go to the digit
+        task's."""
         if self.reads_line:
-            return "gate"
+            return f"{LINE_GLYPHS}+gate"
         return f"{self.model}+gate" if self.gated else self.model
 
 
@@ -35,7 +39,9 @@ TASK_SPECS = {spec.name: spec for spec in (
 
 def models_needed(spec: TaskSpec) -> tuple[str, ...]:
     """The served models a task cannot answer without."""
-    return (spec.model, "gate") if spec.gated or spec.reads_line else (spec.model,)
+    if spec.reads_line:
+        return spec.model, "gate", LINE_GLYPHS
+    return (spec.model, "gate") if spec.gated else (spec.model,)
 
 
 UPLOAD_ROUTES = {"/predict": "digit", "/predict/overlap": "overlap", "/predict/sum": "sum", "/predict/number": "number"}

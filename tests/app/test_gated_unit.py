@@ -20,8 +20,8 @@ def batches(metrics: str, queue: str) -> float:
 def test_each_gated_task_queues_its_images_with_the_gate_in_one_batcher(client):
     batchers = client.app.state.batchers
     assert {"digit+gate", "sum+gate"} <= set(batchers), "one unit per gated task"
-    assert {"digit", "sum", "gate", "overlap"} <= set(batchers), "each model alone (v2 without `rejected`, number glyphs)"
-    assert [s.queue for s in TASK_SPECS.values()] == ["digit+gate", "overlap", "sum+gate", "gate"]
+    assert {"digit", "sum", "gate", "overlap"} <= set(batchers), "each model alone (v2 without `rejected`, /predict's pieces)"
+    assert [s.queue for s in TASK_SPECS.values()] == ["digit+gate", "overlap", "sum+gate", "digit+gate"], "number glyphs"
 
 
 def test_an_upload_runs_one_batch_of_the_unit_and_none_of_the_gate_alone(client, mnist_fixture):
@@ -54,7 +54,7 @@ def test_the_unit_answers_what_the_model_and_the_gate_answer_each_on_their_own(c
 def test_the_shedding_middleware_checks_the_queue_each_route_uses():
     assert queued_models("/predict") == ("digit+gate",)
     assert queued_models("/predict/overlap") == ("overlap",)
-    assert queued_models("/predict/number") == ("gate",)
+    assert queued_models("/predict/number") == ("digit+gate",), "its glyphs are read as /predict reads one digit"
     assert queued_models("/v2/models/digit/infer") == ("digit+gate", "digit"), "v2 may leave the gate out"
     assert queued_models("/v2/models/sum/versions/1/infer") == ("sum+gate", "sum")
     assert queued_models("/models") is None

@@ -373,3 +373,13 @@ def test_a_number_shown_on_a_white_page_or_chalked_on_a_blackboard_is_read(clien
     from support import images
 
     assert lines_read_right(client, mnist_fixture, 10, lambda row, i: getattr(images, upload)(row, seed=i)) >= 9
+
+
+@pytest.mark.parametrize("name, number", [("line_874.png", "874"), ("line_6804.jpg", "6804")])
+def test_a_digit_the_line_model_misreads_is_read_right_from_its_own_glyph(client, name, number):
+    """Two validation lines (`training.strings`, MNIST training-split digits) whose fat 7 and blotted 0 the
+    line model alone read as 2 and 9 ("824", "6809"); the digit model reads each glyph apart."""
+    from pathlib import Path
+
+    r = read(client, (Path(__file__).parents[1] / "fixtures" / name).read_bytes(), name)
+    assert r.status_code == 200 and r.json()["number"] == number

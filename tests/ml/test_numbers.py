@@ -78,6 +78,55 @@ def test_the_answer_carries_the_calibrated_string_probability_and_each_digits_cr
     assert all(0.5 < d["confidence"] <= 1 for d in answer["digits"])
 
 
+def doubting(ln: numbers.Line, digits: list[int], k: int, other: int, share: float) -> list[np.ndarray]:
+    """`outputs_reading`, but at glyph k's frame the line model gives `digits[k]` only `share` and
+    `other` the rest but 0.05."""
+    out = []
+    for strip in ln.views:
+        log_probs = view_reading(strip, ln.glyphs, digits, 0.95)
+        g = ln.glyphs[k]
+        x, _, _ = np.linalg.inv(strip.to_work) @ np.array([(g.left + g.right) / 2, (g.top + g.bottom) / 2, 1])
+        row = np.full(11, 0.05 / 9)
+        row[digits[k]], row[other] = share, 0.95 - share
+        log_probs[int(x) // FRAME] = np.log(row)
+        out.append(log_probs)
+    return out
+
+
+def sure(digit: int, p: float) -> np.ndarray:
+    """The digit model's probabilities for one glyph: `digit` at p, the rest shared."""
+    q = np.full(10, (1 - p) / 9)
+    q[digit] = p
+    return q
+
+
+def test_a_digit_the_line_model_doubts_is_read_as_the_digit_model_reads_its_own_glyph():
+    ln = line("17", height=100, pen=10)
+    log_probs, calibration = doubting(ln, [1, 7], 1, other=1, share=0.55), numbers.Calibration(0.7, 0.6)
+    assert numbers.assemble(ln, log_probs, [0.0, 0.0], calibration)["number"] == "17"
+    answer = numbers.assemble(ln, log_probs, [0.0, 0.0], calibration, glyph_digits=[sure(1, 0.99), sure(1, 0.97)])
+    assert answer["number"] == "11" and answer["text"] == "11"
+    assert answer["digits"][1]["confidence"] == pytest.approx(0.97), "the digit model's probability of the digit it chose"
+    ctc = np.mean([lines.string_log_prob(outputs, [1, 1]) for outputs in log_probs])
+    assert answer["confidence"] == pytest.approx(calibration.confidence(ctc)), "the line model's probability of the string"
+
+
+def test_a_sure_reading_of_the_line_model_stands_against_a_doubtful_glyph():
+    ln = line("17", height=100, pen=10)
+    glyphs = [sure(1, 0.99), np.array([0, 0.6, 0, 0, 0, 0, 0, 0.4, 0, 0])]
+    log_probs = outputs_reading(ln, [1, 7])
+    alone = numbers.assemble(ln, log_probs, [0.0, 0.0], numbers.Calibration())
+    answer = numbers.assemble(ln, log_probs, [0.0, 0.0], numbers.Calibration(), glyph_digits=glyphs)
+    assert answer["number"] == "17" and answer["digits"] == alone["digits"]
+
+
+def test_glyphs_that_are_not_the_digits_read_one_for_one_change_nothing():
+    ln = line("17", height=100, pen=10)
+    one = [view_reading(strip, ln.glyphs[:1], [1], 0.6) for strip in ln.views]  # a digit read for two glyphs
+    answer = numbers.assemble(ln, one, [0.0, 0.0], numbers.Calibration(), glyph_digits=[sure(7, 0.999)] * 2)
+    assert answer["number"] == "1"
+
+
 def test_a_line_the_gate_holds_for_letters_only_is_not_a_digit_whatever_the_line_model_reads():
     ln = line("2025", height=100, pen=10)
     with pytest.raises(numbers.InputError) as err:
@@ -158,12 +207,15 @@ def test_a_calibration_that_could_not_be_monotone_is_refused(a, b):
 def test_the_number_card_calibrates_only_the_checkpoints_it_names(tmp_path):
     import json
 
-    served = {"line": "1" * 64, "gate": "2" * 64, "digit": "3" * 64}
-    card = {"calibration": {"a": 0.7, "b": 0.6}, "checkpoints": {"line": "1" * 64, "gate": "2" * 64}}
+    served = {"line": "1" * 64, "gate": "2" * 64, "digit": "3" * 64, "sum": "4" * 64}
+    card = {"calibration": {"a": 0.7, "b": 0.6}, "checkpoints": {"line": "1" * 64, "gate": "2" * 64, "digit": "3" * 64}}
     (tmp_path / numbers.CARD).write_text(json.dumps(card))
     assert numbers.read_number_card(tmp_path, served) == (card, numbers.Calibration(0.7, 0.6))
-    stale, calibration = numbers.read_number_card(tmp_path, {**served, "gate": "0" * 64})
-    assert calibration == numbers.Calibration() and "other checkpoints" in stale["error"]
+    assert numbers.read_number_card(tmp_path, {**served, "sum": "0" * 64})[1] == numbers.Calibration(0.7, 0.6)
+    for name in ("line", "gate", "digit"):  # each reads the line: the digit model its separate glyphs
+        stale, calibration = numbers.read_number_card(tmp_path, {**served, name: "0" * 64})
+        assert calibration == numbers.Calibration() and "other checkpoints" in stale["error"]
+    assert "the served line, gate and digit" in stale["error"]
     (tmp_path / numbers.CARD).unlink()
     missing, calibration = numbers.read_number_card(tmp_path, served)
     assert calibration == numbers.Calibration() and "missing" in missing["error"]
