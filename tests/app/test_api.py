@@ -208,6 +208,16 @@ def test_a_bad_checkpoint_is_reported_and_the_other_models_keep_serving(tmp_path
     assert len(errors) == 1 and "make train" in errors[0].getMessage() and "overlap.pt" in errors[0].getMessage()
 
 
+def test_the_number_route_needs_the_digit_model_that_reads_its_separate_glyphs(tmp_path, seven):
+    copy_models(tmp_path)
+    (tmp_path / "digit.pt").unlink()
+    with make_client(model_dir=tmp_path) as partial:
+        line = draw("17", height=100, pen=10)
+        r = partial.post("/predict/number", files={"file": ("17.png", line, "image/png")})
+        assert "digit" in error_of(r, 503) and r.headers["retry-after"]
+        assert partial.post("/predict/overlap", files={"file": ("7.png", seven, "image/png")}).status_code == 200
+
+
 def test_a_tampered_onnx_export_is_never_run(tmp_path, seven, caplog):
     """By default the service falls back from the 8-bit export to the 32-bit one, and from that to the
     verified checkpoint in torch; with INFERENCE_RUNTIME=onnx the model is unavailable instead."""
