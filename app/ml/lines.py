@@ -177,10 +177,15 @@ def consensus(log_probs: list[np.ndarray]) -> Reading | None:
         if not digits or tuple(digits) in seen:
             continue
         seen.add(tuple(digits))
-        log_p = float(np.mean([string_log_prob(other, digits) for other in log_probs]))
+        log_p = views_log_prob(log_probs, digits)
         if best is None or log_p > best.log_p:
             best = Reading(view, read, log_p)
     return best
+
+
+def views_log_prob(log_probs: list[np.ndarray], digits: list[int]) -> float:
+    """The string's CTC log-probability (`string_log_prob`) averaged over the views of one line."""
+    return float(np.mean([string_log_prob(outputs, digits) for outputs in log_probs]))
 
 
 def best_path(log_probs: np.ndarray) -> list[tuple[int, int]]:

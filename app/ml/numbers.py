@@ -573,7 +573,7 @@ def glyph_reading(line: Line, log_probs: list[np.ndarray], reading: lines.Readin
     if not glyph_digits or len(glyph_digits) != len(read) or len(line.glyphs) != len(read) or not all(
             g.left <= (x0 + x1) / 2 <= g.right for g, (x0, _, x1, _) in zip(line.glyphs, boxes)):
         return reading, {}
-    p = [np.asarray(g[:10], dtype=np.float64) / max(float(np.sum(g[:10])), 1e-12) for g in glyph_digits]
+    p = [np.asarray(g, dtype=np.float64) for g in glyph_digits]
     other = {i: int(np.argmax(q)) for i, q in enumerate(p) if int(np.argmax(q)) != read[i]}
     if not other:
         return reading, {}
@@ -583,14 +583,15 @@ def glyph_reading(line: Line, log_probs: list[np.ndarray], reading: lines.Readin
     else:
         changes = [(i,) for i in places] + [tuple(places)]
 
-    def score(digits: list[int]) -> tuple[float, float]:
-        ctc = float(np.mean([lines.string_log_prob(o, digits) for o in log_probs]))
-        return ctc + GLYPH_WEIGHT * sum(math.log(max(float(q[d]), 1e-12)) for q, d in zip(p, digits)), ctc
+    def score(digits: list[int], ctc: float) -> float:
+        return ctc + GLYPH_WEIGHT * sum(math.log(max(float(q[d]), 1e-12)) for q, d in zip(p, digits))
 
-    best, (best_score, best_ctc), best_change = read, score(read), ()
+    best, best_ctc, best_change = read, reading.log_p, ()  # the reading's log_p is its views' CTC log-probability
+    best_score = score(read, best_ctc)
     for change in changes:
         digits = [other.get(i, d) if i in change else d for i, d in enumerate(read)]
-        total, ctc = score(digits)
+        ctc = lines.views_log_prob(log_probs, digits)
+        total = score(digits, ctc)
         if total > best_score:
             best, best_score, best_ctc, best_change = digits, total, ctc, change
     if not best_change:

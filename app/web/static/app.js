@@ -261,16 +261,15 @@ function clearCanvas() {
 // The drawing as uploaded: white strokes on black, the canvas's size, redrawn with `uploadPen`.
 function uploadCanvas() {
   const shown = $("canvas");
-  const lines = strokes;
   const out = document.createElement("canvas");
   out.width = shown.width;
   out.height = shown.height;
   const ctx = out.getContext("2d");
   ctx.fillStyle = "#000";
   ctx.fillRect(0, 0, out.width, out.height);
-  sentPen = uploadPen(lines.flat());
+  sentPen = uploadPen(strokes.flat());
   usePen(ctx, sentPen);
-  lines.forEach((s) => strokePath(ctx, s));
+  strokes.forEach((s) => strokePath(ctx, s));
   return out;
 }
 
