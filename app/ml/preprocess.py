@@ -197,9 +197,13 @@ def to_gray(img: Image.Image) -> np.ndarray:
         return np.clip(arr / top, 0, 1)
     if img.mode == "P" and "transparency" in img.info or img.mode in ("PA", "LA", "RGBA", "La", "RGBa"):
         return flatten_alpha(img.convert("RGBA"))
-    if img.mode == "1":
-        img = img.convert("L")
-    return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+    if img.mode == "LAB":  # Pillow converts LAB to nothing else; its L band is the lightness
+        img = img.getchannel("L")
+    try:
+        gray = img.convert("L")
+    except ValueError as exc:  # a colour mode Pillow cannot turn into gray
+        raise InputError(415, f"the image's colour mode {img.mode} is not supported; send RGB or grayscale") from exc
+    return np.asarray(gray, dtype=np.float32) / 255.0
 
 
 def flatten_alpha(rgba: Image.Image) -> np.ndarray:

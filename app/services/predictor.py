@@ -178,7 +178,7 @@ class Predictor:
         whole as not a digit: "several_digits" when each piece alone is one digit (a typed number) and
         not every one a straight stroke (a hatch's lines)."""
         pieces = prepared.pieces
-        if not pieces or not (prepared.glyphs > 1 or reason == "not_a_digit"):
+        if not spec.gated or not pieces or not (prepared.glyphs > 1 or reason == "not_a_digit"):
             return reason
         verdicts = await self.submit_many("gate", np.stack(pieces))
         filled = [filled_shape(x) for x in pieces]

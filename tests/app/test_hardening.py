@@ -76,6 +76,7 @@ def corpus(digit: np.ndarray) -> list[tuple[str, bytes, set]]:
         ("palette gif", encode(white.convert("P"), "GIF"), {200}),
         ("animated gif", animated_gif(digit), {200}),
         ("tiff", encode(white, "TIFF"), {200}),
+        ("lab tiff", encode(white.convert("LAB"), "TIFF"), {200}),
         ("bmp", encode(white, "BMP"), {200}),
         ("webp", encode(white, "WEBP", quality=95), {200}),
         ("avif", encode(white.convert("RGB"), "AVIF", quality=90), {200}),
@@ -102,6 +103,24 @@ def test_every_corpus_input_gets_a_4xx_or_the_right_digit(client, three):
             assert isinstance(body["detail"], str) and body["detail"], name
     r = client.post("/predict", files={"file": ("3.png", png(three), "image/png")})
     assert r.status_code == 200 and r.json()["digit"] == THREE, "still alive and right after the corpus"
+
+
+def test_every_corpus_input_gets_a_4xx_or_an_answer_on_every_upload_route(client, three):
+    for route in ("/predict/overlap", "/predict/sum", "/predict/number"):
+        for name, data, accepted in corpus(three):
+            r = client.post(route, data={"number": "4"}, files={"file": ("upload", data, "application/octet-stream")})
+            assert r.status_code < 500, f"{route}, {name}: {r.status_code} {r.text[:200]}"
+            if r.status_code != 200:
+                assert r.status_code in accepted | {422}, f"{route}, {name}: {r.status_code} {r.text[:200]}"
+                assert isinstance(r.json()["detail"], str) and r.json()["detail"], (route, name)
+
+
+def test_the_overlap_route_answers_ink_in_several_pieces_side_by_side(client, mnist_fixture):
+    images, labels = mnist_fixture
+    side_by_side = np.hstack([images[0], images[1]])
+    r = client.post("/predict/overlap", files={"file": ("two.png", png(side_by_side), "image/png")})
+    assert r.status_code in (200, 422), r.text[:200]
+    assert r.status_code == 200 or r.json()["reason"] == "several_digits", r.text[:200]
 
 
 def test_request_level_mistakes_are_4xx(client, three):
