@@ -101,9 +101,10 @@ async def form_prediction(request: Request, with_thumbnail: bool) -> tuple[int, 
         return p.status, {**view, "error": p.message, "reason": p.extra.get("reason")}
     inputs = result.pop("inputs", None)
     previews = [data_uri(to_png(x)) for x in inputs] if inputs is not None else [data_uri(to_png(line.image))]
+    boxes = [d["box"] for d in result["digits"]] if TASK_SPECS[task].reads_line else []  # overlap's digits are ints
     view.update(result=result, model=model.ref, preview=previews[0], previews=previews, width=line.width,
                 height=line.height, upload_size=f"{line.width}x{line.height}", inverted=line.inverted,
-                figure=figure_region([d["box"] for d in result.get("digits", [])], line.width, line.height))
+                figure=figure_region(boxes, line.width, line.height))
     # The server-rendered page shows a thumbnail; the live page shows the file itself, except HEIC, which
     # most browsers cannot display (Chrome, Firefox). Decoding a large upload stays off the loop.
     if with_thumbnail or is_heic(data):
