@@ -59,8 +59,9 @@ def main() -> None:
           + (f"; with the gate, as served: {100 * ensemble['accuracy']:.2f}%)" if ensemble else ")"))
     print(f"sum     API sum accuracy {100 * accuracy(answers['sum']):.2f}% counting a 422 as wrong  "
           f"(model card: {100 * cards['sum']['sum_accuracy']:.2f}%)")
-    print(f"overlap API exact-set accuracy {100 * accuracy(answers['overlap']):.2f}%  "
-          f"(model card: {100 * cards['overlap']['exact_set_accuracy']:.2f}%)")
+    refused = 100 * np.mean([a == [] for a in answers["overlap"]["answers"]])
+    print(f"overlap API exact-set accuracy {100 * accuracy(answers['overlap']):.2f}% counting a 422 as wrong; "
+          f"{refused:.2f}% answered 422  (model card: {100 * cards['overlap']['exact_set_accuracy']:.2f}%)")
 
 
 if __name__ == "__main__":

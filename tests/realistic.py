@@ -249,6 +249,38 @@ def rejection_report(client, mnist, n: int, per_kind: int, n_pen: int, out: Path
     return report
 
 
+def overlap_refusals(client, mnist, n: int, per_kind: int) -> dict:
+    """POST /predict/overlap on what it reads (averaged MNIST test pairs, as 28x28 PNGs and rendered the
+    four ways; single MNIST test digits, the set of one) and on what it refuses (the held-out non-digits
+    and signs), by set: the share answered 422 and, where there is a truth, the share answered right.
+    Also two digits drawn over each other with one pen (their maximum, not their average)."""
+    from training.data import pair_images
+    from training.heldout import nondigit_sets, sign_sets
+
+    def row(samples: list[tuple[bytes, list[int] | None]]) -> dict:
+        answers = statuses(client, [d for d, _ in samples], "/predict/overlap")
+        reasons = [b.get("reason") for s, b in answers if s == 422]
+        truths = [(a, t) for a, (_, t) in zip(answers, samples) if t is not None]
+        return {"n": len(samples), "refused": refused(answers),
+                "reasons": {r: reasons.count(r) for r in sorted(set(reasons))},
+                **({"exact": float(np.mean([s == 200 and b["digits"] == t for (s, b), t in truths]))} if truths else {})}
+
+    rng = np.random.default_rng(7)
+    idx, single = rng.integers(0, len(mnist.test_x), (n, 2)), rng.choice(len(mnist.test_x), n, replace=False)
+    truth = [sorted({int(mnist.test_y[a]), int(mnist.test_y[b])}) for a, b in idx]
+    averaged = np.round(pair_images(mnist.test_x, idx) * 255).astype(np.uint8)
+    union = np.maximum(mnist.test_x[idx[:, 0]], mnist.test_x[idx[:, 1]])
+    sets = {"pairs 28x28": [(encode(Image.fromarray(p), "PNG"), t) for p, t in zip(averaged, truth)],
+            **{f"pairs {k}": v for k, v in overlap_sets(mnist.test_x, mnist.test_y, n, seed=1).items()},
+            "single 28x28": [(encode(Image.fromarray(mnist.test_x[i]), "PNG"), [int(mnist.test_y[i])]) for i in single],
+            **{f"single {k}": [(d, [y]) for d, y in v]
+               for k, v in handwriting_sets(mnist.test_x[single], mnist.test_y[single], seed=1).items()},
+            "two drawn over each other, one pen (28x28)": [(encode(Image.fromarray(u), "PNG"), t) for u, t in zip(union, truth)]}
+    sets |= {k: [(d, None) for d in v] for k, v in nondigit_sets(mnist.test_x, mnist.test_y, per_kind).items()}
+    sets |= {f"sign: {k}": [(d, None) for d in v] for k, v in sign_sets(max(1, per_kind // 2)).items()}
+    return {name: row(samples) for name, samples in sets.items()}
+
+
 def pen_failures_figure(missed: list[tuple[dict, dict]], path: Path) -> None:
     """Each pen drawing the service got wrong, as the model saw it: 'label -> answer', its source and pen."""
     import matplotlib.pyplot as plt
@@ -331,11 +363,22 @@ def main() -> None:
                    help="instead: issue #11's rejection and pen figures, written to this folder (e.g. reports/rejection)")
     p.add_argument("--per-kind", type=int, default=200, help="with --rejection: non-digits per kind")
     p.add_argument("--pen", type=int, default=2000, help="with --rejection: pen drawings")
+    p.add_argument("--overlap-refusals", type=Path, default=None,
+                   help="instead: what POST /predict/overlap refuses and answers, as JSON in this file "
+                        "(e.g. reports/rejection/overlap.json; --n pairs and digits per set, --per-kind non-digits)")
     args = p.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     mnist = load_mnist()
     idx = np.random.default_rng(7).choice(len(mnist.test_x), args.n, replace=False)
     with TestClient(create_app(Settings(device="cpu", log_level="warning"))) as client:
+        if args.overlap_refusals:
+            report = overlap_refusals(client, mnist, args.n, args.per_kind)
+            args.overlap_refusals.parent.mkdir(parents=True, exist_ok=True)
+            args.overlap_refusals.write_text(json.dumps(report, indent=1) + "\n")
+            for name, r in report.items():
+                exact = f"  exact {100 * r['exact']:.2f}%" if "exact" in r else ""
+                print(f"{name:44s} n={r['n']:5d} refused {100 * r['refused']:6.2f}%{exact}  {r['reasons']}")
+            return
         if args.rejection:
             report = rejection_report(client, mnist, args.n, args.per_kind, args.pen, args.rejection)
             print(json.dumps({k: v for k, v in report.items() if k != "mnist_test"} | {"mnist_test": {

@@ -34,7 +34,7 @@ from app.api.schemas import (
     ServerReadiness,
 )
 from app.ml.constants import DIGITS, IMAGE_SIZE
-from app.ml.preprocess import Prepared
+from app.ml.preprocess import mnist_format
 from app.services.predictor import Predictor
 from app.services.tasks import TASK_SPECS
 
@@ -194,7 +194,7 @@ async def infer_outputs(predictor: Predictor, model: str, req: oip.InferRequest,
         if ((numbers < 0) | (numbers > 9)).any():
             raise oip.bad("input 'number' must hold integers 0-9")
     if "pixels" in req.inputs:
-        prepared = [Prepared(x, IMAGE_SIZE, IMAGE_SIZE, False) for x in pixels(req.inputs["pixels"])]
+        prepared = [mnist_format(x, TASK_SPECS[model].pen) for x in pixels(req.inputs["pixels"])]
         present = list(range(n))
     else:
         prepared = await predictor.prepare_many(model, uploads(req.inputs["image"]))

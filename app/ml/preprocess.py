@@ -51,7 +51,19 @@ from scipy import ndimage
 
 from app.ml.clutter import without_clutter
 from app.ml.constants import IMAGE_SIZE
-from app.ml.ink import BOX, EIGHT, INK_FLOOR, STRONG, Glyph, filled_shape, label_sums, normalize_pen, separated, tall_columns
+from app.ml.ink import (
+    BOX,
+    EIGHT,
+    INK_FLOOR,
+    STRONG,
+    Glyph,
+    averaged,
+    filled_shape,
+    label_sums,
+    normalize_pen,
+    separated,
+    tall_columns,
+)
 from app.ml.rules import is_grid, printed_lines, remove_rules, without_thin_lines
 from app.ml.screens import without_chrome
 
@@ -128,6 +140,10 @@ class Prepared:
     # several, however close (a word's letters, a typed number's digits): the gate's verdicts on them
     # tell a number from a word when it refuses the whole (`Predictor.settled`).
     pieces: tuple[np.ndarray, ...] = ()
+    # Prepared without the pen's normalization (an overlap pair), an upload whose ink is of one level all over,
+    # one pen's (`ink.averaged` says it is not two digits averaged), prepared with it too: the input the gate
+    # judges as it judges one digit on /predict (a letter, a doodle, digits side by side are refused there).
+    one_pen: np.ndarray | None = None
 
 
 def is_heic(data: bytes) -> bool:
@@ -415,15 +431,23 @@ def fit_and_center(x: np.ndarray, pen: bool = True) -> np.ndarray:
     return out
 
 
+def mnist_format(x: np.ndarray, pen: bool = True, inverted: bool = False) -> Prepared:
+    """A 28x28 input already in MNIST's format, as it is (never resampled nor redrawn); with `pen` off
+    (an overlap pair), ink of one pen's level is its own `one_pen` input too."""
+    image = np.ascontiguousarray(x, dtype=np.float32)
+    return Prepared(image, SIZE, SIZE, inverted, one_pen=None if pen or averaged(image) else image)
+
+
 def prepare(data: bytes, max_pixels: int = 40_000_000, pen: bool = True) -> Prepared:
     """Bytes of an upload -> Prepared (28x28 model input in [0, 1]). Raises InputError.
 
-    `pen`: normalize the stroke width (one drawn digit); off for overlapped pairs."""
+    `pen`: normalize the stroke width (one drawn digit); off for overlapped pairs, where an upload whose
+    ink is one pen's (not two digits averaged) is also prepared with it (`Prepared.one_pen`)."""
     x, background, width, height, inverted = read_upload(data, max_pixels, WORK_SIDE)
     if (height, width) == (SIZE, SIZE):
         if x.max() - background < INK_MIN:
             raise no_ink("the image is blank")
-        return Prepared(np.ascontiguousarray(x, dtype=np.float32), width, height, inverted)
+        return mnist_format(x, pen, inverted)
     if max(x.shape) <= WORK_SIDE:
         x = isolate_ink(x, background)
     else:
@@ -446,10 +470,12 @@ def prepare(data: bytes, max_pixels: int = 40_000_000, pen: bool = True) -> Prep
                 window = fine_window(data, max_pixels, x)
                 x = window if window is not None else strong_part(x)
     x = without_frame(without_clutter(x))
-    image = fit_and_center(without_faint_pieces(x), pen)
+    ink = without_faint_pieces(x)
+    image = fit_and_center(ink, pen)
     tall, ink_height = tall_columns(x)
     return Prepared(image, width, height, inverted, len(separated(tall, ink_height)), pen and filled_shape(image),
-                    tuple(glyph_input(x, g) for g in tall) if len(tall) > 1 else ())
+                    tuple(glyph_input(x, g) for g in tall) if len(tall) > 1 else (),
+                    None if pen or averaged(ink) else fit_and_center(ink))
 
 
 def glyph_input(ink: np.ndarray, g: Glyph) -> np.ndarray:

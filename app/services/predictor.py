@@ -7,6 +7,7 @@ reads a line of digits whole with the line model (in the pool), while the gate s
 """
 
 import asyncio
+import dataclasses
 import logging
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -50,6 +51,17 @@ def not_one_digit(reason: str, p_reject: float | None = None, page_photo: bool =
     crop = "; a digit written small on a page photographed from afar is read best from a photo cropped close to it"
     return InputError(422, f"the image does not look like a handwritten digit{sure}; send one digit 0-9"
                            f"{crop if page_photo else ''}", reason)
+
+
+def not_overlapped_digits(reason: str, p_reject: float | None = None) -> InputError:
+    """The overlap route's 422 for an upload of one pen's ink that is not one digit (`Predictor.judged`)."""
+    if reason == "several_digits":
+        return InputError(422, "the image holds several digits side by side; this route reads two digits averaged "
+                               f"into one image (overlapped); to read a whole number use {NUMBER_ROUTE}", reason)
+    sure = f" (P = {p_reject:.2f})" if p_reject is not None else ""
+    return InputError(422, f"the image does not look like a handwritten digit, nor like two digits averaged into one "
+                           f"image{sure}; send one digit, or two digits averaged pixel-wise (two drawn over each other "
+                           "with one pen are not what this route reads)", reason)
 
 
 def refusal(spec: TaskSpec, glyphs: int, image: np.ndarray, verdict: dict | None, filled: bool = False) -> str | None:
@@ -121,14 +133,17 @@ class Predictor:
             reason = await self.settled(spec, prepared, "several_digits")
             self.count(task, None, reason)
             raise not_one_digit(reason)
-        answer = await self.submit(spec.queue, prepared.image, number)
+        answer, (judged, p_judged) = await asyncio.gather(self.submit(spec.queue, prepared.image, number),
+                                                         self.judged(spec, prepared))
         result, verdict = answer if spec.gated else (answer, None)
         reason = refusal(spec, prepared.glyphs, prepared.image, verdict, prepared.filled)
         reason = await self.settled(spec, prepared, reason)
-        self.count(task, result, reason)
+        self.count(task, result, reason or judged)
         if reason:
             raise not_one_digit(reason, verdict["p_reject"] if verdict["reason"] == reason else None,
                                 is_page_photo(prepared.width, prepared.height))
+        if judged:
+            raise not_overlapped_digits(judged, p_judged)
         return result, prepared, self.models[spec.model]
 
     async def prepare_many(self, task: str, uploads: list[bytes]) -> list[Prepared | None]:
@@ -164,6 +179,8 @@ class Predictor:
         reasons = [refusal(spec, p.glyphs, p.image, v, p.filled) for p, v in zip(prepared, verdicts)]
         if spec.gated and gate:
             reasons = await asyncio.gather(*(self.settled(spec, p, r) for p, r in zip(prepared, reasons)))
+        if spec.judges_one_pen and gate:
+            reasons = [judged for judged, _ in await asyncio.gather(*(self.judged(spec, p) for p in prepared))]
         for result, reason in zip(results, reasons):
             self.count(task, result, reason)
         return list(zip(results, reasons))
@@ -188,6 +205,21 @@ class Predictor:
         alone = [refusal(spec, 1, x, v, f) for x, v, f in zip(pieces, verdicts, filled)]
         strokes = all(straight_stroke(x) for x in pieces)  # a hatch's or a barcode's lines, each a 1 alone
         return "several_digits" if not any(alone) and not strokes else reason
+
+    async def judged(self, spec: TaskSpec, prepared: Prepared) -> tuple[str | None, float | None]:
+        """For a task that judges one pen's ink (`TaskSpec.judges_one_pen`: the overlap task), why it refuses
+        an upload whose ink is one pen's (`Prepared.one_pen`, not two digits averaged): what /predict would
+        refuse that input for (`refusal`, `settled`: not a digit, several digits side by side), with the
+        gate's P(not one digit) when its verdict is why. (None, None): not judged, or one digit."""
+        if not spec.judges_one_pen or prepared.one_pen is None:
+            return None, None
+        digit = TASK_SPECS["digit"]
+        one_pen = dataclasses.replace(prepared, image=prepared.one_pen, filled=filled_shape(prepared.one_pen))
+        if prepared.glyphs > 1:
+            return await self.settled(digit, one_pen, "several_digits"), None
+        verdict = (await self.submit_many("gate", one_pen.image[None]))[0]
+        reason = await self.settled(digit, one_pen, refusal(digit, 1, one_pen.image, verdict, one_pen.filled))
+        return reason, verdict["p_reject"] if reason and verdict["reason"] == reason else None
 
     async def read_number(self, data: bytes) -> tuple[dict, numbers.Line, ServedModel]:
         """A line of digits: the line model reads it (in the pool) while the digit model and the gate

@@ -18,6 +18,8 @@ class TaskSpec:
     reads_line: bool = False  # a line of digits, read whole by `model`; each glyph also goes to the digit task's
     # unit (the digit model with the gate): whether it is a digit at all, and which (`app.ml.numbers.glyph_reading`)
     with_gate: bool = False  # answer with `model` and the gate's digits together (app.ml.ensemble), when fitted
+    judges_one_pen: bool = False  # not gated, but an upload whose ink is one pen's (`Prepared.one_pen`: not two
+    # digits averaged) is judged by the gate as the digit task judges one, and refused as it would be there
 
     @property
     def queue(self) -> str:
@@ -31,7 +33,7 @@ class TaskSpec:
 
 TASK_SPECS = {spec.name: spec for spec in (
     TaskSpec("digit", "digit", "Digit", gated=True, with_gate=True),
-    TaskSpec("overlap", "overlap", "Overlap", pen=False),
+    TaskSpec("overlap", "overlap", "Overlap", pen=False, judges_one_pen=True),
     TaskSpec("sum", "sum", "Sum", gated=True, takes_number=True),
     TaskSpec("number", "line", "Number", reads_line=True),
 )}
@@ -41,7 +43,7 @@ def models_needed(spec: TaskSpec) -> tuple[str, ...]:
     """The served models a task cannot answer without."""
     if spec.reads_line:
         return spec.model, "gate", LINE_GLYPHS
-    return (spec.model, "gate") if spec.gated else (spec.model,)
+    return (spec.model, "gate") if spec.gated or spec.judges_one_pen else (spec.model,)
 
 
 UPLOAD_ROUTES = {"/predict": "digit", "/predict/overlap": "overlap", "/predict/sum": "sum", "/predict/number": "number"}
@@ -52,8 +54,11 @@ def queued_models(path: str) -> tuple[str, ...] | None:
     """The batchers a predict route's request queues in (None: not a predict route). An OIP v2 request
     that leaves out the gate's output queues in its model's own batcher instead (`v2.infer_outputs`)."""
     if task := UPLOAD_ROUTES.get(path):
-        return (TASK_SPECS[task].queue,)
+        spec = TASK_SPECS[task]
+        return (spec.queue, "gate") if spec.judges_one_pen else (spec.queue,)
     spec = TASK_SPECS.get(match.group(1)) if (match := V2_INFER.match(path)) else None
     if spec is None:
         return None
+    if spec.judges_one_pen:
+        return spec.queue, "gate"
     return (spec.queue, spec.model) if spec.gated else (spec.queue,)

@@ -218,6 +218,14 @@ def test_the_number_route_needs_the_digit_model_that_reads_its_separate_glyphs(t
         assert partial.post("/predict/overlap", files={"file": ("7.png", seven, "image/png")}).status_code == 200
 
 
+def test_the_overlap_route_needs_the_gate_that_judges_one_pens_ink(tmp_path, seven):
+    copy_models(tmp_path)
+    (tmp_path / "gate.pt").unlink()
+    with make_client(model_dir=tmp_path) as partial:
+        r = partial.post("/predict/overlap", files={"file": ("7.png", seven, "image/png")})
+        assert "gate" in error_of(r, 503) and r.headers["retry-after"]
+
+
 def test_a_tampered_onnx_export_is_never_run(tmp_path, seven, caplog):
     """By default the service falls back from the 8-bit export to the 32-bit one, and from that to the
     verified checkpoint in torch; with INFERENCE_RUNTIME=onnx the model is unavailable instead."""

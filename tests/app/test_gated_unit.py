@@ -53,7 +53,7 @@ def test_the_unit_answers_what_the_model_and_the_gate_answer_each_on_their_own(c
 
 def test_the_shedding_middleware_checks_the_queue_each_route_uses():
     assert queued_models("/predict") == ("digit+gate",)
-    assert queued_models("/predict/overlap") == ("overlap",)
+    assert queued_models("/predict/overlap") == ("overlap", "gate"), "one pen's ink is put to the gate"
     assert queued_models("/predict/number") == ("digit+gate",), "its glyphs are read as /predict reads one digit"
     assert queued_models("/v2/models/digit/infer") == ("digit+gate", "digit"), "v2 may leave the gate out"
     assert queued_models("/v2/models/sum/versions/1/infer") == ("sum+gate", "sum")
