@@ -2,9 +2,11 @@
 canvas's 20-px pen) against redrawn along the same strokes with `app.web.pages.upload_pen`, as the page
 now uploads a drawing. Accuracy (a 422 counts as wrong) by the digit's share of the 280-px canvas; and
 the same for Number mode: lines of 3-5 digits on its 840x280 canvas through POST /predict/number
-(the whole number right), by the line's height.
+(the whole number right), by the line's height. And Overlap mode: two digits drawn over each other,
+through POST /predict/overlap (the set right), sent as one pen's ink (the page before 2026-12-07)
+against the two averaged pixel-wise (drawn one after the other, as the page now sends them).
 
-    python -m bench.page_pen [--n 600] [--lines 200]      # ~40 s on 2 cores
+    python -m bench.page_pen [--n 600] [--lines 200] [--pairs 300]      # ~50 s on 2 cores
 
 The strokes are what a person draws: MNIST test digits' skeletons (`training.heldout.skeleton_digit`,
 stamped with a round pen) and the held-out stroke templates (`training.heldout.template_digit`), placed
@@ -88,6 +90,52 @@ def number_lines(n: int, seed: int):
         yield draw, "".join(map(str, digits)), height
 
 
+def centred(mask: Image.Image, cx: float, cy: float) -> np.ndarray:
+    """The ink of a drawing moved so that its ink box's centre is at (cx, cy), in [0, 1]."""
+    ink = np.asarray(mask, np.float32) / 255
+    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+    dy, dx = round(cy - (rows[0] + rows[-1]) / 2), round(cx - (cols[0] + cols[-1]) / 2)
+    return np.roll(ink, (dy, dx), (0, 1))
+
+
+def overlap_pairs(mnist, n: int, seed: int):
+    """n (draw(pen) -> the two digits' ink, each in [0, 1], the set of digits): two digits drawn over each
+    other, centred on one point, 40-80% of the canvas tall; half MNIST skeleton pairs, half stroke templates."""
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        height = float(rng.uniform(0.4, 0.8)) * SIDE
+        at, (cx, cy) = int(rng.integers(1 << 30)), rng.uniform(0.45, 0.55, 2) * SIDE
+        if i % 2 == 0:
+            j, k = rng.integers(len(mnist.test_x), size=2)
+            digits = (int(mnist.test_y[j]), int(mnist.test_y[k]))
+
+            def draw(pen, images=(mnist.test_x[j], mnist.test_x[k]), at=at, height=height, c=(cx, cy)):
+                return [centred(skeleton_digit(img, np.random.default_rng(at), height, pen, SIDE), *c) for img in images]
+        else:
+            digits = tuple(int(d) for d in rng.integers(10, size=2))
+
+            def draw(pen, digits=digits, at=at, height=height, c=(cx, cy)):
+                return [centred(template_digit(d, np.random.default_rng(at), height, pen, SIDE), *c) for d in digits]
+        yield draw, sorted(set(digits)), "mnist" if i % 2 == 0 else "template"
+
+
+def read_pair(client, ink: np.ndarray, digits: list[int]) -> bool:
+    mask = Image.fromarray(np.round(ink * 255).astype(np.uint8))
+    r = client.post("/predict/overlap", files={"file": ("drawing.png", on_canvas(mask, "black"), "image/png")})
+    return r.status_code == 200 and r.json()["digits"] == digits
+
+
+def measure_pairs(client, mnist, n: int, seed: int) -> list[dict]:
+    """Each pair redrawn with the page's pen for the two digits' extent, sent both ways."""
+    rows = []
+    for draw, digits, source in overlap_pairs(mnist, n, seed):
+        pen = upload_pen(extent(Image.fromarray((np.maximum(*draw(1)) * 255).astype(np.uint8))))
+        first, second = draw(pen)
+        rows.append({"source": source, "pen": pen, "as_drawn": read_pair(client, np.maximum(first, second), digits),
+                     "redrawn": read_pair(client, (first + second) / 2, digits)})
+    return rows
+
+
 def right(client, mask: Image.Image, digit: int) -> bool:
     r = client.post("/predict", files={"file": ("drawing.png", on_canvas(mask, "black"), "image/png")})
     return r.status_code == 200 and r.json()["digit"] == digit
@@ -134,8 +182,13 @@ def table(rows: list[dict]) -> dict:
                    | {"all": rows})
 
 
-def print_table(title: str, result: dict) -> None:
-    print(f"| {title} | n | canvas pen ({CANVAS_PEN} px), as drawn | redrawn (upload_pen) |")
+def pair_table(rows: list[dict]) -> dict:
+    return summary({source: [r for r in rows if r["source"] == source] for source in ("mnist", "template")} | {"all": rows})
+
+
+def print_table(title: str, result: dict, columns: tuple[str, str] = (f"canvas pen ({CANVAS_PEN} px), as drawn",
+                                                                        "redrawn (upload_pen)")) -> None:
+    print(f"| {title} | n | {columns[0]} | {columns[1]} |")
     print("|---|---|---|---|")
     for name, r in result.items():
         print(f"| {name} | {r['n']} | {100 * r['as_drawn']:.1f}% | {100 * r['redrawn']:.1f}% |")
@@ -145,6 +198,7 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--n", type=int, default=600, help="single-digit drawings")
     p.add_argument("--lines", type=int, default=200, help="Number-mode lines")
+    p.add_argument("--pairs", type=int, default=300, help="Overlap-mode pairs")
     p.add_argument("--seed", type=int, default=123)
     p.add_argument("--out", type=Path, default=Path("reports/page_pen.json"))
     args = p.parse_args(argv)
@@ -152,12 +206,17 @@ def main(argv=None) -> None:
     with TestClient(create_app(Settings(device="cpu", log_level="warning"))) as client:
         digits = table(measure(client, mnist, args.n, args.seed))
         lines = line_table(measure_lines(client, args.lines, args.seed))
+        pairs = pair_table(measure_pairs(client, mnist, args.pairs, args.seed))
     print_table("digit's share of the canvas", digits)
     print()
     print_table("Number mode, line height", lines)
+    print()
+    print_table("Overlap mode, two digits over each other", pairs,
+                ("one pen's ink (the page before)", "averaged (the page now, upload_pen)"))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"n": args.n, "lines": args.lines, "seed": args.seed, "canvas_pen": CANVAS_PEN,
-                                    "by": digits, "number_lines": lines}, indent=2) + "\n")
+    args.out.write_text(json.dumps({"n": args.n, "lines": args.lines, "pairs": args.pairs, "seed": args.seed,
+                                    "canvas_pen": CANVAS_PEN, "by": digits, "number_lines": lines,
+                                    "overlap_pairs": pairs}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -193,6 +193,31 @@ def test_a_small_digit_with_a_loop_drawn_with_the_fat_default_pen_is_read_right(
     assert abs(sent - pen) <= 1  # the caption names the pen the drawing was sent with
 
 
+@pytest.mark.parametrize("first,second", [(4, 7), (3, 8)])
+def test_overlap_mode_sends_two_drawn_digits_averaged_and_reads_both(page, server, first, second):
+    """Drawn over each other with one pen, two digits are one pen's ink, which the overlap route judges as
+    one digit (and refuses or misreads: 10 of 45 template pairs read right); drawn one after the other,
+    they are sent averaged pixel-wise, as the overlap model reads them (45 of 45)."""
+    page.goto(server + "/")
+    page.check("input[name=task][value=overlap]")
+    x, y, w, h = canvas_box(page)
+    area = (x + 0.25 * w, y + 0.2 * h, 0.5 * w, 0.6 * h)
+    assert page.is_visible("#second-digit") and page.is_disabled("#second-digit"), "nothing drawn yet"
+    stroke(page, TEMPLATES[first][0], area)
+    page.click("#second-digit")
+    stroke(page, TEMPLATES[second][0], area)
+    expect(page.locator("#answer strong")).to_have_text(f"{first} and {second}", timeout=10_000)
+    ink = uploaded_drawing(page)
+    inked = ink[ink > 0.05]
+    assert np.mean((inked > 0.35) & (inked < 0.65)) > 0.4, "where one digit alone has ink, half as bright"
+    assert ink.max() > 0.95, "where both have ink, full"
+    assert "two digits averaged" in page.inner_text("#uploaded-caption")
+    page.click("#clear")
+    assert page.is_disabled("#second-digit") and page.inner_text("#second-digit") == "Draw the second digit"
+    page.check("input[name=task][value=digit]")
+    assert not page.is_visible("#second-digit")
+
+
 def test_a_flat_stroke_is_sent_with_a_pen_for_its_length_not_a_hairline(page, server):
     page.goto(server + "/")
     x, y, w, h = canvas_box(page)

@@ -12,6 +12,7 @@ function currentTask() {
 
 function syncNumberField() {
   $("number-field").hidden = currentTask() !== "sum";
+  syncSecondDigit();
   const canvas = $("canvas");
   const wide = currentTask() === "number";
   const width = wide ? Number(canvas.dataset.wideWidth) : canvas.height;
@@ -68,7 +69,8 @@ function render(view, fileUrl) {
   const number = view.task === "number";
   $("uploaded").src = imageUrl;
   $("uploaded-caption").textContent = last && last.drawing
-    ? `your drawing, as sent: redrawn with a ${sentPen}-px pen` : `your image: ${last ? last.filename : ""}`;
+    ? `your drawing, as sent: ${sentAveraged ? "two digits averaged, each " : ""}redrawn with a ${sentPen}-px pen`
+    : `your image: ${last ? last.filename : ""}`;
   $("preview").src = view.preview;
   $("uploaded-figure").hidden = number;
   $("preview-figure").hidden = number;
@@ -159,8 +161,10 @@ function keepLabelInside(label, boxY, boxHeight, viewTop, viewBottom) {
 // The last upload sent (its blob and name, and whether it was the drawing): "Read it as a number"
 // sends it again in Number mode.
 let last = null;
+let latest = 0;  // the newest request: a drawing asks at every stroke, and an older answer may come later
 
 async function predict(blob, filename, drawing = false) {
+  const ticket = ++latest;
   last = { blob, filename, drawing };
   const data = new FormData();
   data.append("task", currentTask());
@@ -170,10 +174,11 @@ async function predict(blob, filename, drawing = false) {
   try {
     const response = await fetch("/ui/predict", { method: "POST", body: data });
     const view = await response.json();
+    if (ticket !== latest) return;  // superseded: the newer request's answer is the one to show
     if (!response.ok && !view.error) view.error = view.detail || `request failed (${response.status})`;
     render(view, imageUrl);
   } catch (err) {
-    render({ error: `could not reach the server: ${err}` }, imageUrl);
+    if (ticket === latest) render({ error: `could not reach the server: ${err}` }, imageUrl);
   }
 }
 
@@ -216,6 +221,13 @@ function setupExamples() {
 let drawn = false;
 let strokes = [];  // what was drawn, as lists of [x, y] canvas points: the upload is redrawn from them
 let sentPen = 0;  // the pen the last uploaded drawing was redrawn with
+let sentAveraged = false;  // whether it was two digits averaged (Overlap mode)
+// Overlap mode: where in `strokes` the second digit begins (null: one digit so far). The overlap model
+// reads two digits averaged pixel-wise; two drawn over each other with one pen are one pen's ink, which
+// the route judges as one digit (app/ml/ink.py: averaged). So the page draws each digit apart and
+// uploads their average, and shows the second digit in another colour.
+let secondFrom = null;
+const SECOND_INK = "#ffc04d";
 
 // The pen the upload is drawn with (app/web/pages.py: upload_pen, which hands the page both numbers):
 // the canvas pen suits a digit that fills the canvas, but a small digit drawn with it is a blob whose
@@ -229,9 +241,10 @@ function uploadPen(points) {
   return Math.min(Number(pen), Math.max(2, Math.round(Number(penShare) * extent)));
 }
 
-// A white round pen of `width` px on `ctx` (the canvas, and the upload drawn again from its strokes).
-function usePen(ctx, width) {
-  Object.assign(ctx, { strokeStyle: "#fff", lineWidth: width, lineCap: "round", lineJoin: "round" });
+// A round pen of `width` px on `ctx` (the canvas, and the upload drawn again from its strokes), white
+// unless the canvas shows Overlap mode's second digit.
+function usePen(ctx, width, colour = "#fff") {
+  Object.assign(ctx, { strokeStyle: colour, lineWidth: width, lineCap: "round", lineJoin: "round" });
 }
 
 // A stroke along its points; a tap (one point) is a dot as wide as the pen (a point, a colon's dots),
@@ -256,20 +269,54 @@ function clearCanvas() {
   ctx.fillRect(0, 0, canvas.width, canvas.height);
   drawn = false;
   strokes = [];
+  secondFrom = null;
+  syncSecondDigit();
 }
 
-// The drawing as uploaded: white strokes on black, the canvas's size, redrawn with `uploadPen`.
+// The digits drawn, as groups of strokes: two in Overlap mode once the second digit has strokes.
+function drawnDigits() {
+  if (currentTask() !== "overlap" || secondFrom === null || secondFrom >= strokes.length) return [strokes];
+  return [strokes.slice(0, secondFrom), strokes.slice(secondFrom)];
+}
+
+function syncSecondDigit() {
+  const button = $("second-digit");
+  button.hidden = $("overlap-hint").hidden = currentTask() !== "overlap";
+  button.disabled = strokes.length === 0 || secondFrom !== null;
+  button.textContent = secondFrom === null ? "Draw the second digit" : "Drawing the second digit";
+}
+
+function startSecondDigit() {
+  if (strokes.length === 0 || secondFrom !== null) return;
+  secondFrom = strokes.length;
+  syncSecondDigit();
+}
+
+// The drawing as uploaded: white strokes on black, the canvas's size, redrawn with `uploadPen`; two
+// digits (Overlap mode) each drawn alone, then averaged pixel-wise.
 function uploadCanvas() {
   const shown = $("canvas");
-  const out = document.createElement("canvas");
-  out.width = shown.width;
-  out.height = shown.height;
-  const ctx = out.getContext("2d");
-  ctx.fillStyle = "#000";
-  ctx.fillRect(0, 0, out.width, out.height);
+  const layer = (group) => {
+    const out = document.createElement("canvas");
+    out.width = shown.width;
+    out.height = shown.height;
+    const ctx = out.getContext("2d");
+    ctx.fillStyle = "#000";
+    ctx.fillRect(0, 0, out.width, out.height);
+    usePen(ctx, sentPen);
+    group.forEach((s) => strokePath(ctx, s));
+    return out;
+  };
   sentPen = uploadPen(strokes.flat());
-  usePen(ctx, sentPen);
-  strokes.forEach((s) => strokePath(ctx, s));
+  const digits = drawnDigits().map(layer);
+  sentAveraged = digits.length === 2;
+  if (!sentAveraged) return digits[0];
+  const out = layer([]);
+  const ctx = out.getContext("2d");
+  ctx.globalAlpha = 0.5;
+  ctx.drawImage(digits[0], 0, 0);
+  ctx.globalCompositeOperation = "lighter";
+  ctx.drawImage(digits[1], 0, 0);
   return out;
 }
 
@@ -305,13 +352,14 @@ function setupCanvas() {
   canvas.addEventListener("pointerdown", (ev) => {
     drawing = true;
     canvas.setPointerCapture(ev.pointerId);
-    usePen(ctx, Number(canvas.dataset.pen));
+    usePen(ctx, Number(canvas.dataset.pen), secondFrom !== null && currentTask() === "overlap" ? SECOND_INK : "#fff");
     const p = point(ev);
     strokePath(ctx, [p]);  // the pen's dot where it touches down: a tap leaves one
     ctx.beginPath();
     ctx.moveTo(...p);
     strokes.push([p]);
     drawn = true;
+    syncSecondDigit();
   });
   canvas.addEventListener("pointermove", (ev) => {
     if (!drawing) return;
@@ -325,6 +373,7 @@ function setupCanvas() {
   canvas.addEventListener("pointerup", end);
   canvas.addEventListener("pointercancel", end);
   $("clear").addEventListener("click", clearCanvas);
+  $("second-digit").addEventListener("click", startSecondDigit);
   $("predict-drawing").addEventListener("click", () => drawn && predictDrawing());
   $("as-number").addEventListener("click", readAsNumber);
 }
