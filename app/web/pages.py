@@ -6,14 +6,15 @@ import io
 import math
 from pathlib import Path
 
+import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
-from PIL import ImageOps
+from PIL import Image, ImageOps
 
 from app.api.errors import REQUEST_ERRORS, problem
 from app.api.routes import digit_number, one_file
-from app.ml.preprocess import InputError, decode, is_heic, to_png
+from app.ml.preprocess import InputError, decode, is_heic, to_gray, to_png
 from app.services.predictor import Predictor
 from app.services.tasks import TASK_SPECS
 
@@ -67,8 +68,14 @@ def data_uri(png: bytes) -> str:
 
 
 def thumbnail(data: bytes, max_pixels: int) -> str:
-    img = ImageOps.exif_transpose(decode(data, max_pixels))
-    img.thumbnail((280, 280))
+    """The upload as the page shows it: 280 px at most, EXIF-oriented."""
+    decoded = decode(data, max_pixels)
+    try:
+        img = ImageOps.exif_transpose(decoded)
+        img.thumbnail((280, 280))
+    except ValueError:  # a mode Pillow cannot resize (16- and 32-bit gray, LAB): shown in gray, as the model's input is made
+        img = Image.fromarray(np.round(to_gray(decoded) * 255).astype(np.uint8))
+        img.thumbnail((280, 280))
     if img.mode not in ("RGB", "RGBA", "L", "LA"):
         img = img.convert("RGBA")
     buf = io.BytesIO()

@@ -53,6 +53,13 @@ def rgba_transparent(digit: np.ndarray) -> bytes:
     return encode(Image.merge("RGBA", [Image.new("L", (200, 200), 0)] * 3 + [alpha]), "PNG")
 
 
+def tall_one() -> np.ndarray:
+    """A 16-bit 64x4000 image of one dark bar on white: Pillow cannot reduce an image of that mode."""
+    one = np.full((4000, 64), 65535, np.uint16)
+    one[1000:3000, 28:36] = 0
+    return one
+
+
 def corpus(digit: np.ndarray) -> list[tuple[str, bytes, set]]:
     """(name, file bytes, accepted statuses); 200 must also be the right digit."""
     good = png(digit)
@@ -72,6 +79,7 @@ def corpus(digit: np.ndarray) -> list[tuple[str, bytes, set]]:
         ("20000x1", encode(Image.fromarray(line_wide.T.copy()), "PNG"), {200, 422}),
         ("decompression bomb", encode(Image.new("1", (20000, 20000)), "PNG"), {413}),
         ("16-bit grayscale png", encode(Image.fromarray(digit.astype(np.uint16) * 257), "PNG"), {200}),
+        ("tall 16-bit grayscale png of a 1", encode(Image.fromarray(tall_one()), "PNG"), {200, 422}),
         ("cmyk jpeg", encode(white.convert("CMYK"), "JPEG", quality=95), {200}),
         ("palette gif", encode(white.convert("P"), "GIF"), {200}),
         ("animated gif", animated_gif(digit), {200}),
@@ -113,6 +121,13 @@ def test_every_corpus_input_gets_a_4xx_or_an_answer_on_every_upload_route(client
             if r.status_code != 200:
                 assert r.status_code in accepted | {422}, f"{route}, {name}: {r.status_code} {r.text[:200]}"
                 assert isinstance(r.json()["detail"], str) and r.json()["detail"], (route, name)
+
+
+def test_every_corpus_input_gets_a_page_or_a_4xx_from_the_page_with_and_without_javascript(client, three):
+    for route in ("/", "/ui/predict"):  # "/" also draws the upload's thumbnail
+        for name, data, accepted in corpus(three):
+            r = client.post(route, data={"task": "digit"}, files={"file": ("upload", data, "application/octet-stream")})
+            assert r.status_code in accepted | {422}, f"{route}, {name}: {r.status_code} {r.text[:200]}"
 
 
 def test_the_overlap_route_answers_ink_in_several_pieces_side_by_side(client, mnist_fixture):
