@@ -36,7 +36,8 @@ ERRORS = {status: {"model": ErrorBody, "description": text} for status, text in 
     413: "file larger than MAX_UPLOAD_BYTES, or image with too many pixels",
     415: "not a decodable image",
     422: "no file, two files, bad `number`, or not one digit in the image (`reason`: no_ink, not_a_digit, "
-         "several_digits; /predict/number: no_ink, not_a_digit, several_lines)",
+         "several_digits; /predict/overlap: the same, for ink of one pen's level, not two digits averaged; "
+         "/predict/number: no_ink, not_a_digit, several_lines)",
     503: "model unavailable, or overloaded (see Retry-After)",
     504: "not answered within REQUEST_TIMEOUT_S",
 }.items()}

