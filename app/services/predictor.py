@@ -2,8 +2,9 @@
 
 What a task needs comes from its entry in the task registry (`app.services.tasks.TASK_SPECS`): gated
 tasks ask the gate whether the image is one digit in the same batch as their own model (one queue,
-`app.services.models.GatedModel`, which also combines the digit model with the gate); the number task
-reads a line of digits whole with the line model (in the pool), while the gate scores each glyph.
+`app.services.models.GatedModel`, which also combines the digit model with the gate); the overlap task
+asks it only about an upload whose ink is one pen's, not two digits averaged (`Predictor.judged`); the
+number task reads a line of digits whole with the line model (in the pool), while the gate scores each glyph.
 """
 
 import asyncio
