@@ -134,8 +134,11 @@ class Predictor:
             reason = await self.settled(spec, prepared, "several_digits")
             self.count(task, None, reason)
             raise not_one_digit(reason)
-        answer, (judged, p_judged) = await asyncio.gather(self.submit(spec.queue, prepared.image, number),
-                                                         self.judged(spec, prepared))
+        if spec.judges_one_pen and prepared.one_pen is not None:  # the model and the gate side by side
+            answer, (judged, p_judged) = await asyncio.gather(self.submit(spec.queue, prepared.image, number),
+                                                             self.judged(spec, prepared))
+        else:
+            answer, judged, p_judged = await self.submit(spec.queue, prepared.image, number), None, None
         result, verdict = answer if spec.gated else (answer, None)
         reason = refusal(spec, prepared.glyphs, prepared.image, verdict, prepared.filled)
         reason = await self.settled(spec, prepared, reason)
