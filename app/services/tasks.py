@@ -53,12 +53,10 @@ V2_INFER = re.compile(r"^/v2/models/([^/]+)(?:/versions/[^/]+)?/infer$")
 def queued_models(path: str) -> tuple[str, ...] | None:
     """The batchers a predict route's request queues in (None: not a predict route). An OIP v2 request
     that leaves out the gate's output queues in its model's own batcher instead (`v2.infer_outputs`)."""
-    if task := UPLOAD_ROUTES.get(path):
-        spec = TASK_SPECS[task]
-        return (spec.queue, "gate") if spec.judges_one_pen else (spec.queue,)
-    spec = TASK_SPECS.get(match.group(1)) if (match := V2_INFER.match(path)) else None
+    upload = UPLOAD_ROUTES.get(path)
+    spec = TASK_SPECS[upload] if upload else TASK_SPECS.get(match.group(1)) if (match := V2_INFER.match(path)) else None
     if spec is None:
         return None
     if spec.judges_one_pen:
         return spec.queue, "gate"
-    return (spec.queue, spec.model) if spec.gated else (spec.queue,)
+    return (spec.queue, spec.model) if spec.gated and not upload else (spec.queue,)
