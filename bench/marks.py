@@ -1,13 +1,15 @@
 """Numbers written with a mark among their digits (a thousands comma, a decimal point or comma, a minus
-sign, a dash between groups, a time's colon) through POST /predict/number: how often the digits are read right
-(`number`) and the line as written (`text`); and how often lines without any mark are given one.
+sign, a dash between groups, a time's colon, a plus sign, brackets, an equals sign) through POST
+/predict/number: how often the digits are read right (`number`) and the line as written (`text`); and how
+often lines without any mark are given one.
 
-    python -m bench.marks [--n 60]     # ~2 min on 2 cores
+    python -m bench.marks [--n 60]     # ~4 min on 2 cores
 
 The lines are MNIST test digits side by side (scaled 4x, 0.15-0.45 of a digit's height apart, on a
 common baseline) with the mark drawn by a round pen as thick as the digits' strokes: a comma's short
 leaning stroke from the baseline down, a dot on the baseline, a dash across the middle, a colon's
-two dots (one on the baseline, one 0.45-0.6 of the digits' height over it); each line as a
+two dots (one on the baseline, one 0.45-0.6 of the digits' height over it), a '+' or '=' across the
+middle, brackets a little taller than the digits (`sign_ink`); each line as a
 canvas PNG (dark on white or light on black) and as a 1600x1200 phone photo of paper
 (`support.images.phone_jpeg`, the line 12-20% of its height). Lines without marks: the first 1,000
 fixed test strings of the number card (`training.strings.fixed_strings`).
@@ -29,7 +31,8 @@ from training.strings import fixed_strings
 
 SCALE = 4  # MNIST digits drawn at 112 px: smooth marks
 KINDS = {"thousands comma": ("d,ddd", "dd,ddd"), "decimal point": ("d.dd", "dd.d"), "decimal comma": ("d,dd", "dd,d"),
-         "minus sign": ("-d", "-dd"), "dash between groups": ("dd-dd", "ddd-d"), "colon (a time)": ("dd:dd", "d:dd")}
+         "minus sign": ("-d", "-dd"), "dash between groups": ("dd-dd", "ddd-d"), "colon (a time)": ("dd:dd", "d:dd"),
+         "plus sign": ("+dd", "d+d"), "brackets": ("(ddd)d", "(dd)"), "sum with '='": ("d+d=d", "dd=dd")}
 RENDERINGS = ("canvas", "photo")
 
 
@@ -43,6 +46,8 @@ def digit_columns(digit: np.ndarray) -> np.ndarray:
 def mark_ink(mark: str, h: float, pen: float, rng) -> Image.Image:
     """The mark drawn on its own canvas, its rows those of the digits at SCALE (and 32 more below)."""
     base = 24 * SCALE  # MNIST's ink ends ~4 px above the box's bottom
+    if mark in "+=()":
+        return sign_ink(mark, h, pen, rng, base)
     if mark == "-":
         length, y = h * rng.uniform(0.35, 0.6), base - h + h * rng.uniform(0.42, 0.58)
         tilt = length * rng.uniform(-0.08, 0.08)
@@ -65,6 +70,38 @@ def mark_ink(mark: str, h: float, pen: float, rng) -> Image.Image:
         length, lean = h * rng.uniform(0.2, 0.35), h * rng.uniform(0.03, 0.1)
         pts = [(x + lean / 2, base - 0.08 * h), (x, base + 0.4 * length), (x - lean, base + length - 0.08 * h)]
     pen_stroke(d, pts, pen)
+    return img
+
+
+def sign_ink(mark: str, h: float, pen: float, rng, base: float) -> Image.Image:
+    """'+' (two strokes 0.35-0.65 of the digits' height long, crossing across their middle), '=' (two
+    such bars 0.15-0.3 of it apart) or a bracket (a bow 1-1.25 of it tall, its middle 0.12-0.25 of that
+    aside), each end of a stroke a little off true."""
+    size = h * rng.uniform(0.35, 0.65)
+    if mark in "+=":
+        w, cy = int(size + 2 * pen), base - h + h * rng.uniform(0.42, 0.58)
+    else:
+        tall = h * rng.uniform(1.0, 1.25)
+        bulge = tall * rng.uniform(0.12, 0.25)
+        w, y0 = int(bulge + 2 * pen + 2), base + (tall - h) / 2
+    img = Image.new("L", (w, 36 * SCALE), 0)
+    d = ImageDraw.Draw(img)
+
+    def off() -> float:
+        return size * rng.uniform(-0.06, 0.06)
+
+    if mark == "+":
+        pen_stroke(d, [(w / 2 - size / 2, cy + off()), (w / 2 + size / 2, cy + off())], pen)
+        pen_stroke(d, [(w / 2 + off(), cy - size / 2), (w / 2 + off(), cy + size / 2)], pen)
+    elif mark == "=":
+        gap = h * rng.uniform(0.15, 0.3)
+        for y in (cy - gap / 2, cy + gap / 2):
+            pen_stroke(d, [(pen, y + off() / 2), (pen + size, y + off() / 2)], pen)
+    else:
+        t = np.linspace(0, 1, 24)
+        aside = bulge * 4 * t * (1 - t)  # 0 at the ends, `bulge` in the middle
+        x = pen + bulge - aside if mark == "(" else pen + aside
+        pen_stroke(d, list(zip(x, y0 - tall * t)), pen)
     return img
 
 

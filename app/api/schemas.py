@@ -46,9 +46,10 @@ class NumberDigit(BaseModel):
 
 
 class NumberMark(BaseModel):
-    mark: Literal[",", ".", "-", ":"] = Field(description="',' or '.' written low between the digits, '-' a "
-                                                          "dash across their middle, ':' two dots one over the "
-                                                          "other (a time)")
+    mark: Literal[",", ".", "-", ":", "+", "=", "(", ")"] = Field(
+        description="',' or '.' written low between the digits, '-' a dash across their middle, ':' two dots "
+                    "one over the other (a time), '+' and '=' across their middle, '(' and ')' a pair of "
+                    "brackets")
     box: list[int] = Field(min_length=4, max_length=4,
                            description="[x, y, w, h] in the upload's pixels (after EXIF orientation)")
 
@@ -57,8 +58,8 @@ class NumberPrediction(BaseModel):
     number: str = Field(description="the digits read left to right (leading zeros kept), without any mark "
                                     "written among them", pattern=r"^[0-9]+$")
     text: str = Field(description="the line as written: `number` with each mark in `marks` where it stands "
-                                  "among the digits (\"1,234\", \"3.14\", \"-5\", \"12:30\"); equal to `number` "
-                                  "when there is none", pattern=r"^[0-9,.\-:]+$")
+                                  "among the digits (\"1,234\", \"3.14\", \"-5\", \"12:30\", \"+44\", \"(555)123\"); "
+                                  "equal to `number` when there is none", pattern=r"^[0-9,.\-:+=()]+$")
     digits: list[NumberDigit]
     marks: list[NumberMark] = Field(description="marks written among the digits, left to right: not read "
                                                 "as digits")

@@ -72,8 +72,20 @@ WRITING = 0.6  # in a large photo, ink whose smoothed level reaches this share o
 # (a notebook page's lines, photographed from afar, are thinner and fainter at LINE_SIDE)
 MARK = 0.6  # a mark written between the digits (',' '.' '-') is under this share of their height tall
 PEN_SHARE = 0.5  # and drawn at least this share of their stroke width thick
-MISREAD = (",", "-")  # marks taken out of the ink before the line model reads it, which read them as a 1
-# or a 2; it passes over a dot, which stays (so a speck taken for one never changes the digits read)
+MISREAD = (",", "-", "+", "=", "(", ")")  # marks taken out of the ink before the line model reads it, which
+# reads them as digits (a comma or a bracket as a 1, a dash or '=' as a 2, '+' as a 4); it passes over a dot,
+# which stays (so a speck taken for one never changes the digits read)
+LEADING = ("-", "+", "(")  # marks that may stand before every digit (a minus sign, a phone number's plus)
+BOW = 0.08  # a bracket's middle stands this share of its height or more to one side of its ends (MNIST training
+# 1s drawn that curved and no more than BRACKET_LEAN aslant: 0.5% to the left, 0.13% to the right; brackets are
+# named in pairs only)
+BRACKET_LEAN = 0.15  # a bracket's ends stand this share of its height apart sideways at most
+CROSS_OFF = 0.05  # a '+' has at most this share of its ink off its two arms in any corner between them...
+CROSS_ENDS = 0.2  # ...and of the ink of its outermost rows and columns (MNIST test digits scaled to 16-90 px,
+# as wide as tall or so: 11 of 3,733 pass both, without the size and place a '+' has among the digits; drawn
+# crosses of `bench.marks`'s generator: 990 of 1,000)
+THIN_MARK = 0.3  # a '+', '=' or bracket is drawn at least this share of the digits' stroke width thick (their
+# shapes are no speck's or broken stroke's, and a thin stroke's measured width falls more than a dot's)
 SURELY_NOT = 0.99  # a line is refused when the gate gives every glyph, or two of them, at least this
 # P(not a digit): stricter than one digit's rejection threshold, since touching digits make odd glyphs
 # (a "01" read as one glyph has P 0.83) while letters and doodles score ~1.0
@@ -281,30 +293,33 @@ def line_marks(glyphs: list[Glyph]) -> tuple[list[Glyph], list[Mark]]:
     rows the digits stand in (the median top and bottom of the columns at least 0.6 of the tallest's
     height) and their pen: a mark is a column that `mark_of` names, drawn at least PEN_SHARE of the
     digits' stroke width thick (a stray speck or a fragment of a broken stroke is thinner) and
-    standing `apart` (a digit's detached foot or bar stands under or over its digit); a ',' or '.'
-    after a digit, a '-' anywhere."""
+    standing `apart` (a digit's detached foot or bar stands under or over its digit); a '-', '+' or '('
+    anywhere, the others after a digit; brackets in pairs (`paired_brackets`)."""
     if len(glyphs) < 2:
         return glyphs, []
     tallest = max(g.height for g in glyphs)
     tall = [g for g in glyphs if g.height >= 0.6 * tallest]
     top, bottom = float(np.median([g.top for g in tall])), float(np.median([g.bottom for g in tall]))
-    glyphs = with_colons(glyphs, top, bottom - top)
+    glyphs = with_two_piece_marks(glyphs, top, bottom - top)
     named = {i: mark for i, g in enumerate(glyphs) if (mark := mark_of(g, top, bottom - top))}
     if named:
         pen = float(np.median([stroke_width(g.mask) for g in tall]))
         named = {i: mark for i, mark in named.items()
-                 if thickness(glyphs[i], mark) >= PEN_SHARE * pen and apart(glyphs[i], mark, glyphs, pen)}
-        named = {i: mark for i, mark in named.items()
-                 if mark == "-" or any(o.right <= glyphs[i].left for j, o in enumerate(glyphs) if j not in named)}
+                 if thickness(glyphs[i], mark) >= (THIN_MARK if mark in "+=()" else PEN_SHARE) * pen
+                 and apart(glyphs[i], mark, glyphs, pen)}
+        named = {i: mark for i, mark in named.items() if mark in LEADING
+                 or any(o.right <= glyphs[i].left for j, o in enumerate(glyphs) if j not in named)}
+        named = paired_brackets(named)
     return [g for i, g in enumerate(glyphs) if i not in named], [Mark(named[i], glyphs[i]) for i in sorted(named)]
 
 
-def with_colons(glyphs: list[Glyph], top: float, height: float) -> list[Glyph]:
-    """The columns with each colon's two dots as one (`columns` keeps two pieces of one height apart)."""
+def with_two_piece_marks(glyphs: list[Glyph], top: float, height: float) -> list[Glyph]:
+    """The columns with each colon's two dots and each '='s two bars as one (`columns` keeps two pieces
+    of one height apart)."""
     out: list[Glyph] = []
     for g in glyphs:
-        if out and min(out[-1].right, g.right) - max(out[-1].left, g.left) > 0 \
-                and colon_dots(pair := merge(out[-1], g), top, height):
+        if out and min(out[-1].right, g.right) - max(out[-1].left, g.left) > 0 and (
+                colon_dots(pair := merge(out[-1], g), top, height) or equals_bars(pair, top, height)):
             out[-1] = pair
             continue
         out.append(g)
@@ -315,9 +330,17 @@ def mark_of(g: Glyph, top: float, height: float) -> str | None:
     """The mark a column of ink would be, beside digits standing between rows `top` and `top + height`:
     "-" a flat stroke across the middle of the band; "." a round dot and "," a short upright stroke
     (or one whose tail reaches below the band) in its lowest two-fifths, down to its bottom; ":" two
-    dots one over the other (`colon_dots`); None for anything else."""
+    dots one over the other (`colon_dots`); "=" two flat bars one over the other across the middle
+    (`equals_bars`); "+" two strokes crossing there (`plus_cross`); "(" or ")" a curved stroke about as
+    tall as the digits (`bracket_of`); None for anything else."""
     if colon_dots(g, top, height):
         return ":"
+    if equals_bars(g, top, height):
+        return "="
+    if plus_cross(g, top, height):
+        return "+"
+    if bracket := bracket_of(g, height):
+        return bracket
     if g.height >= MARK * height or g.width >= 1.5 * height or max(g.height, g.width) < 0.08 * height:
         return None
     middle = (g.top + g.bottom) / 2 - top
@@ -359,11 +382,107 @@ def colon_dots(g: Glyph, top: float, height: float) -> bool:
             and lower.top - upper.bottom >= min(upper.height, lower.height))
 
 
-def thickness(g: Glyph, mark: str) -> int:
+def equals_bars(g: Glyph, top: float, height: float) -> bool:
+    """An '=': a column of exactly two flat bars (each at most half as tall as wide, at least a quarter
+    of the digits' height wide), one over the other, the two together under 0.7 of the digits' height
+    and centred across the band's middle. (Bars that touch are one piece, like a flat 0 or a small 4's
+    top: not taken for one.)"""
+    if g.height >= 0.7 * height or not 0.25 * height <= g.width <= 1.5 * height \
+            or not 0.3 * height <= (g.top + g.bottom) / 2 - top <= 0.7 * height:
+        return False
+    pieces = dots(g)
+    if len(pieces) != 2 or not all(b.height <= 0.5 * b.width and b.width >= 0.25 * height for b in pieces):
+        return False
+    upper, lower = sorted(pieces, key=lambda b: b.top)
+    return min(upper.right, lower.right) - max(upper.left, lower.left) >= 0.5 * min(upper.width, lower.width)
+
+
+def plus_cross(g: Glyph, top: float, height: float) -> bool:
+    """A '+': two straight arms crossing inside each other's middle three-fifths (the row and the column
+    holding the most ink, each as thick as the pen and a pixel more on either side): each arm spans the
+    column's box (at least 85% of it), at most CROSS_OFF of the ink lies off both, and the ink of its
+    outermost rows (top and bottom) and columns (left and right) lies on an arm; a quarter to 0.85 of the
+    digits' height tall, about as wide, centred across the band's middle. (A small 4's slanted stroke, a
+    2's curve, an x's diagonals or a T's ends stand off such arms.)"""
+    if not (0.25 * height <= g.height <= 0.95 * height and 0.25 * height <= g.width <= height
+            and 0.6 <= g.width / g.height <= 1.7 and 0.25 * height <= (g.top + g.bottom) / 2 - top <= 0.8 * height):
+        return False
+    m = g.mask
+    row, col = middle_of_most(m.sum(1)), middle_of_most(m.sum(0))
+    if not (0.2 * g.height <= row <= 0.8 * g.height and 0.2 * g.width <= col <= 0.8 * g.width):
+        return False
+    half = 0.75 * max(2.0, stroke_width(m)) + 1
+    if 2 * half > 0.6 * min(g.height, g.width) or m.mean() > 0.5 or holes(m):
+        return False  # arms too fat to tell from a blob (a 6 drawn with a fat pen); a loop (a 6, a 9, a closed 4)
+    rows = np.abs(np.arange(g.height) - row) <= half  # the horizontal arm's rows
+    cols = np.abs(np.arange(g.width) - col) <= half  # the vertical arm's columns
+    if m[rows].any(0).mean() < 0.85 or m[:, cols].any(1).mean() < 0.85:
+        return False
+    above, left = np.arange(g.height) < row, np.arange(g.width) < col
+    corners = [m[np.ix_(~rows & a, ~cols & b)].sum() for a in (above, ~above) for b in (left, ~left)]
+    if max(corners) > CROSS_OFF * m.sum():
+        return False
+    k, j = max(1, int(0.15 * g.height)), max(1, int(0.15 * g.width))
+    rows = np.abs(np.arange(g.height) - row) <= half + 0.12 * g.height  # an arm's end may lean off its middle
+    cols = np.abs(np.arange(g.width) - col) <= half + 0.12 * g.width
+    ends = [(m[:k], cols[None, :]), (m[-k:], cols[None, :]), (m[:, :j], rows[:, None]), (m[:, -j:], rows[:, None])]
+    return all((end & ~arm).sum() <= CROSS_ENDS * end.sum() for end, arm in ends)
+
+
+def middle_of_most(counts: np.ndarray) -> int:
+    """The middle one of the places where `counts` (ink per row or column) comes within 10% of its most:
+    a thick arm's middle row, not its first."""
+    return int(np.median(np.flatnonzero(counts >= 0.9 * counts.max())))
+
+
+def holes(mask: np.ndarray) -> int:
+    """How many areas of paper the ink encloses (a 0 one, an 8 two)."""
+    _, n = ndimage.label(np.pad(~mask, 1, constant_values=True))
+    return n - 1
+
+
+def bracket_of(g: Glyph, height: float) -> str | None:
+    """'(' or ')': one curved stroke (a single run of ink across at least 85% of its rows) 0.75-1.6 of
+    the digits' height tall and under 0.45 of that wide, its ends at most BRACKET_LEAN of its height
+    apart sideways and its middle rows BOW of its height or more to the left of them ('(') or to the
+    right (')'). A 1 is straight: see `paired_brackets` for the rare curved one."""
+    if not 0.75 * height <= g.height <= 1.6 * height or g.width >= 0.45 * g.height:
+        return None
+    m = g.mask[g.mask.any(1)]
+    n = len(m)
+    runs = (np.diff(m.astype(np.int8), axis=1) == 1).sum(1) + m[:, 0]
+    if n < 8 or (runs == 1).mean() < 0.85:
+        return None
+    centres = (m * np.arange(m.shape[1])).sum(1) / m.sum(1)
+    k = max(1, int(0.15 * n))
+    upper, lower = centres[:k].mean(), centres[-k:].mean()
+    bow = (centres[int(0.4 * n):int(0.6 * n) + 1].mean() - (upper + lower) / 2) / n
+    if abs(upper - lower) > BRACKET_LEAN * n:
+        return None
+    return "(" if bow <= -BOW else ")" if bow >= BOW else None
+
+
+def paired_brackets(named: dict[int, str]) -> dict[int, str]:
+    """The marks named (column -> mark) with only the brackets that pair up left to right, '(' before
+    its ')': a bracket alone is more likely a curved 1 (see BOW)."""
+    opened, paired = [], set()
+    for i in sorted(named):
+        if named[i] == "(":
+            opened.append(i)
+        elif named[i] == ")" and opened:
+            paired |= {opened.pop(), i}
+    return {i: mark for i, mark in named.items() if mark not in "()" or i in paired}
+
+
+def thickness(g: Glyph, mark: str) -> float:
     """How thick a mark is drawn: a dash's height, a comma's width, a dot's smaller side (a colon's:
-    its smaller dot's)."""
+    its smaller dot's, an '='s: its thinner bar's height), the stroke width of a '+' or a bracket."""
     if mark == ":":
         return min(min(b.height, b.width) for b in dots(g))
+    if mark == "=":
+        return min(b.height for b in dots(g))
+    if mark in "+()":
+        return stroke_width(g.mask)
     return {"-": g.height, ",": g.width}.get(mark, min(g.height, g.width))
 
 

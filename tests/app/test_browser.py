@@ -276,6 +276,28 @@ def test_number_mode_reads_a_time_whose_colon_is_two_taps(page, server):
     assert dots.any(1).sum() >= 2, "the taps are in the upload"
 
 
+def test_number_mode_reads_a_sum_drawn_with_a_plus_and_an_equals_sign_as_written(page, server):
+    # The line model read '+' as a 4 and '=' as a 2: "1+2=2" was "14222"
+    page.goto(server + "/")
+    page.check("input[name=task][value=number]")
+    x, y, w, h = canvas_box(page)
+
+    def at(left: float, width: float) -> tuple[float, float, float, float]:
+        return x + left * w, y + 0.2 * h, width * w, 0.6 * h
+
+    stroke(page, [(0.3, 0.2), (0.55, 0), (0.55, 1)], at(0.05, 0.1))
+    stroke(page, [(0, 0.5), (1, 0.5)], at(0.2, 0.1))  # the plus: two strokes crossing
+    stroke(page, [(0.5, 0.25), (0.5, 0.75)], at(0.2, 0.1))
+    for digit_left in (0.35, 0.7):
+        stroke(page, [(0.1, 0.25), (0.35, 0.02), (0.7, 0.02), (0.9, 0.25), (0.8, 0.45), (0.1, 1), (0.95, 1)],
+               at(digit_left, 0.12))
+    stroke(page, [(0, 0.4), (1, 0.4)], at(0.53, 0.1))  # the equals sign's two bars
+    stroke(page, [(0, 0.62), (1, 0.62)], at(0.53, 0.1))
+    page.click("#predict-drawing")
+    expect(page.locator("#answer strong.number-answer")).to_have_text("1+2=2", timeout=10_000)
+    assert page.locator("#boxes rect.box").count() == 3 and page.locator("#boxes rect.mark-box").count() == 2
+
+
 def test_a_number_drawn_in_digit_mode_is_read_at_a_click_on_read_it_as_a_number(page, server):
     page.goto(server + "/")
     x, y, w, h = canvas_box(page)

@@ -191,6 +191,24 @@ def test_a_comma_a_point_a_dash_or_a_colon_written_among_the_digits_is_a_mark_in
     assert all(b[0] + b[2] / 2 > mark[0] + mark[2] / 2 for b in boxes[before:])
 
 
+@pytest.mark.parametrize("text", ["+44", "1+2", "(12)", "(5)12", "2+2=4", "7=7", "(12)+3=15", "-3+5=2"])
+def test_a_plus_an_equals_sign_or_a_pair_of_brackets_written_among_the_digits_is_a_mark_and_not_a_digit(client, text):
+    # Read as digits before: "+44" was 444, "(12)" 1121, "7=7" 727
+    for background in ("white", "transparent"):
+        r = read(client, draw(text, height=90, pen=9, background=background))
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert (body["number"], body["text"]) == ("".join(c for c in text if c.isdigit()), text)
+        assert [m["mark"] for m in body["marks"]] == [c for c in text if not c.isdigit()]
+
+
+def test_a_bracket_without_its_pair_is_no_mark(client):
+    # A lone bracket looks like a curved 1 (0.5% of MNIST training 1s bow as far), so only pairs are brackets
+    for text in ("(12", "12)"):
+        body = read(client, draw(text, height=90, pen=9, background="white")).json()
+        assert body["marks"] == [] and len(body["number"]) == 3, body
+
+
 def test_the_page_shows_a_number_as_written_with_its_marks(client):
     r = client.post("/", data={"task": "number"}, files={"file": ("n.png", draw("1,234", height=100, pen=10), "image/png")})
     assert r.status_code == 200 and 'class="number-answer">1,234<' in r.text

@@ -116,7 +116,7 @@ function drawBoxes(view, imageUrl) {
     title.textContent = `${d.digit}: ${percent} confident`;
     label.append(title);
   });
-  // Marks written among the digits (a comma, a point, a dash): boxed dashed, not read as digits.
+  // Marks written among the digits (a comma, a point, a dash, a plus, brackets...): boxed dashed, not read as digits.
   view.result.marks.forEach((m) => {
     const [x, y, w, h] = m.box;
     const rect = svgElement("rect", { class: "mark-box", x, y, width: w, height: h, "stroke-width": unit * 0.4 });
