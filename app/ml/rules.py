@@ -91,6 +91,8 @@ def line_bands(mask: np.ndarray, least: int = MIN_LINES) -> tuple[float, list[tu
     small = mask[:h - h % COARSE, :w - w % COARSE].reshape(h // COARSE, COARSE, w // COARSE, COARSE).any((1, 3))
     if small.sum() < least * COVERAGE * small.shape[1]:  # too little ink for `least` lines
         return 0.0, []
+    if small.any(0).mean() < COVERAGE:  # no line crosses COVERAGE of the columns when fewer have any ink
+        return 0.0, []
     coarse, coverage = best_slope(small, tilt_slopes(1.0))
     if coverage.max() < COVERAGE:
         return 0.0, []

@@ -56,6 +56,19 @@ def test_strokes_that_are_not_a_pages_faint_printed_lines_are_left_as_they_are(x
     assert rules.remove_rules(x) is x
 
 
+def test_ink_across_under_coverage_of_the_columns_is_not_searched_for_lines(monkeypatch):
+    # Lines of digits spanning half the image held enough ink for the tilt search (~1 ms a direction)
+    def searched(*args):
+        raise AssertionError("the tilt was searched")
+
+    digits = strokes(*[(40 + 10 * (i % 3), 20 + 25 * i, 150, 32 + 25 * i) for i in range(5)])  # 5 tall strokes
+    monkeypatch.setattr(rules, "best_slope", searched)
+    assert rules.line_bands(digits > rules.LINE_INK) == (0.0, [])
+    wide = strokes(*[(y, 10, y + 2, 246) for y in range(20, 180, 30)])
+    with pytest.raises(AssertionError, match="searched"):  # a page's lines cross it: searched
+        rules.line_bands(wide > rules.LINE_INK)
+
+
 def test_two_faint_lines_are_not_a_ruled_page():
     x = strokes((40, 0, 42, 256), (120, 0, 122, 256), level=0.3) + strokes((60, 100, 140, 106))
     assert rules.remove_rules(x) is x
