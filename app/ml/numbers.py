@@ -81,9 +81,10 @@ BOW = 0.08  # a bracket's middle stands this share of its height or more to one 
 # named in pairs only)
 BRACKET_LEAN = 0.15  # a bracket's ends stand this share of its height apart sideways at most
 CROSS_OFF = 0.05  # a '+' has at most this share of its ink off its two arms in any corner between them...
-CROSS_ENDS = 0.2  # ...and of the ink of its outermost rows and columns (MNIST test digits scaled to 16-90 px,
-# as wide as tall or so: 11 of 3,733 pass both, without the size and place a '+' has among the digits; drawn
-# crosses of `bench.marks`'s generator: 990 of 1,000)
+CROSS_ENDS = 0.2  # ...and of the ink of its outermost rows and columns off an arm. With every other test of
+# `plus_cross`: 8 of 10,000 MNIST test digits scaled to 16-90 px and set 0.4-1 of the band tall anywhere in
+# its middle are taken for a '+' (open 4s, a few 9s and 2s); 977 of 1,000 crosses drawn as `bench.marks`
+# draws them, 0.3-1x scaled, are
 THIN_MARK = 0.3  # a '+', '=' or bracket is drawn at least this share of the digits' stroke width thick (their
 # shapes are no speck's or broken stroke's, and a thin stroke's measured width falls more than a dot's)
 SURELY_NOT = 0.99  # a line is refused when the gate gives every glyph, or two of them, at least this
@@ -398,12 +399,13 @@ def equals_bars(g: Glyph, top: float, height: float) -> bool:
 
 
 def plus_cross(g: Glyph, top: float, height: float) -> bool:
-    """A '+': two straight arms crossing inside each other's middle three-fifths (the row and the column
-    holding the most ink, each as thick as the pen and a pixel more on either side): each arm spans the
-    column's box (at least 85% of it), at most CROSS_OFF of the ink lies off both, and the ink of its
-    outermost rows (top and bottom) and columns (left and right) lies on an arm; a quarter to 0.85 of the
-    digits' height tall, about as wide, centred across the band's middle. (A small 4's slanted stroke, a
-    2's curve, an x's diagonals or a T's ends stand off such arms.)"""
+    """A '+': two straight arms crossing inside each other's middle three-fifths (the middle of the rows,
+    and of the columns, holding the most ink; each arm as thick as 0.75 of the pen and a pixel more on
+    either side): each arm spans the column's box (at least 85% of it), at most CROSS_OFF of the ink lies
+    in any corner between them, and at most CROSS_ENDS of the ink of its outermost rows (top and bottom)
+    and columns (left and right) lies off an arm (an arm's end may lean a little); no loop, no blob of
+    fat strokes; 0.25-0.95 of the digits' height tall, about as wide, its middle at 0.25-0.8 of the band.
+    (A small 4's slanted stroke, a 2's curve, an x's diagonals or a T's ends stand off such arms.)"""
     if not (0.25 * height <= g.height <= 0.95 * height and 0.25 * height <= g.width <= height
             and 0.6 <= g.width / g.height <= 1.7 and 0.25 * height <= (g.top + g.bottom) / 2 - top <= 0.8 * height):
         return False
@@ -443,7 +445,7 @@ def holes(mask: np.ndarray) -> int:
 
 def bracket_of(g: Glyph, height: float) -> str | None:
     """'(' or ')': one curved stroke (a single run of ink across at least 85% of its rows) 0.75-1.6 of
-    the digits' height tall and under 0.45 of that wide, its ends at most BRACKET_LEAN of its height
+    the digits' height tall and narrower than 0.45 of its own height, its ends at most BRACKET_LEAN of its height
     apart sideways and its middle rows BOW of its height or more to the left of them ('(') or to the
     right (')'). A 1 is straight: see `paired_brackets` for the rare curved one."""
     if not 0.75 * height <= g.height <= 1.6 * height or g.width >= 0.45 * g.height:
