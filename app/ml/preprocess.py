@@ -61,6 +61,7 @@ from app.ml.ink import (
     filled_shape,
     label_sums,
     normalize_pen,
+    scattered,
     separated,
     tall_columns,
 )
@@ -144,6 +145,9 @@ class Prepared:
     # one pen's (`ink.averaged` says it is not two digits averaged), prepared with it too: the input the gate
     # judges as it judges one digit on /predict (a letter, a doodle, digits side by side are refused there).
     one_pen: np.ndarray | None = None
+    # Prepared without the pen's normalization, ink that looks averaged but lies in pieces apart
+    # (`ink.scattered`): no two digits overlapped, maybe a photo of nothing, for the gate to judge whole.
+    scattered: bool = False
 
 
 def is_heic(data: bytes) -> bool:
@@ -435,7 +439,11 @@ def mnist_format(x: np.ndarray, pen: bool = True, inverted: bool = False) -> Pre
     """A 28x28 input already in MNIST's format, as it is (never resampled nor redrawn); with `pen` off
     (an overlap pair), ink of one pen's level is its own `one_pen` input too."""
     image = np.ascontiguousarray(x, dtype=np.float32)
-    return Prepared(image, SIZE, SIZE, inverted, one_pen=None if pen or averaged(image) else image)
+    if pen:
+        return Prepared(image, SIZE, SIZE, inverted)
+    if averaged(image):
+        return Prepared(image, SIZE, SIZE, inverted, scattered=scattered(image))
+    return Prepared(image, SIZE, SIZE, inverted, one_pen=image)
 
 
 def prepare(data: bytes, max_pixels: int = 40_000_000, pen: bool = True) -> Prepared:
@@ -473,9 +481,10 @@ def prepare(data: bytes, max_pixels: int = 40_000_000, pen: bool = True) -> Prep
     ink = without_faint_pieces(x)
     image = fit_and_center(ink, pen)
     tall, ink_height = tall_columns(x)
+    looks_averaged = not pen and averaged(ink)
     return Prepared(image, width, height, inverted, len(separated(tall, ink_height)), pen and filled_shape(image),
                     tuple(glyph_input(x, g) for g in tall) if len(tall) > 1 else (),
-                    None if pen or averaged(ink) else fit_and_center(ink))
+                    None if pen or looks_averaged else fit_and_center(ink), looks_averaged and scattered(image))
 
 
 def glyph_input(ink: np.ndarray, g: Glyph) -> np.ndarray:

@@ -3,7 +3,8 @@
 What a task needs comes from its entry in the task registry (`app.services.tasks.TASK_SPECS`): gated
 tasks ask the gate whether the image is one digit in the same batch as their own model (one queue,
 `app.services.models.GatedModel`, which also combines the digit model with the gate); the overlap task
-asks it only about an upload whose ink is one pen's, not two digits averaged (`Predictor.judged`); the
+asks it only about an upload whose ink is one pen's, not two digits averaged, or looks averaged but lies in
+pieces apart (`Predictor.judged`); the
 number task reads a line of digits whole with the line model (in the pool), while the gate scores each glyph.
 """
 
@@ -27,6 +28,11 @@ log = logging.getLogger("digitserve.predictor")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 INLINE_MAX_SIDE = 64
 NUMBER_ROUTE = "POST /predict/number (or the page's Number mode)"
+SCATTERED_NOT = 0.95  # an overlap upload that looks averaged but lies in pieces apart (`Prepared.scattered`) is
+# refused at this P(not one digit) of the gate on it whole. The lowest of 0.5-0.99 refusing at most 1 of 300
+# (or 0.5%) of each set of MNIST validation pairs (1,000 as 28x28 PNGs, 300 each as a phone photo, two canvases
+# and a scan: 0 / 1 / 0 / 0 / 0; 0.9 refused 2 photos); training.negatives' photos of nothing: 94 of 358 that
+# looked averaged (0.9: 155)
 
 
 def is_small_png(data: bytes) -> bool:
@@ -63,6 +69,11 @@ def not_overlapped_digits(reason: str, p_reject: float | None = None) -> InputEr
     return InputError(422, f"the image does not look like a handwritten digit, nor like two digits averaged into one "
                            f"image{sure}; send one digit, or two digits averaged pixel-wise (two drawn over each other "
                            "with one pen are not what this route reads)", reason)
+
+
+def judges(spec: TaskSpec, prepared: Prepared) -> bool:
+    """Whether the gate judges an upload to a task that judges one pen's ink (`Predictor.judged`)."""
+    return spec.judges_one_pen and (prepared.one_pen is not None or prepared.scattered)
 
 
 def refusal(spec: TaskSpec, glyphs: int, image: np.ndarray, verdict: dict | None, filled: bool = False) -> str | None:
@@ -134,7 +145,7 @@ class Predictor:
             reason = await self.settled(spec, prepared, "several_digits")
             self.count(task, None, reason)
             raise not_one_digit(reason)
-        if spec.judges_one_pen and prepared.one_pen is not None:  # the model and the gate side by side
+        if judges(spec, prepared):  # the model and the gate side by side
             answer, (judged, p_judged) = await asyncio.gather(self.submit(spec.queue, prepared.image, number),
                                                              self.judged(spec, prepared))
         else:
@@ -214,9 +225,14 @@ class Predictor:
         """For a task that judges one pen's ink (`TaskSpec.judges_one_pen`: the overlap task), why it refuses
         an upload whose ink is one pen's (`Prepared.one_pen`, not two digits averaged): what /predict would
         refuse that input for (`refusal`, `settled`: not a digit, several digits side by side), with the
-        gate's P(not one digit) when its verdict is why. (None, None): not judged, or one digit."""
-        if not spec.judges_one_pen or prepared.one_pen is None:
+        gate's P(not one digit) when its verdict is why; or one that looks averaged but lies in pieces apart
+        (`Prepared.scattered`): "not_a_digit" when the gate holds it whole not a digit at SCATTERED_NOT.
+        (None, None): not judged, or one digit (or two overlapped)."""
+        if not judges(spec, prepared):
             return None, None
+        if prepared.one_pen is None:
+            p_reject = (await self.submit_many("gate", prepared.image[None]))[0]["p_reject"]
+            return ("not_a_digit", p_reject) if p_reject >= SCATTERED_NOT else (None, None)
         digit = TASK_SPECS["digit"]
         one_pen = dataclasses.replace(prepared, image=prepared.one_pen, filled=filled_shape(prepared.one_pen))
         if prepared.glyphs > 1:

@@ -154,3 +154,17 @@ def test_two_digits_averaged_are_told_from_one_pens_ink(mnist_fixture):
     drawn = [prepare(draw(text, pen=pen), pen=False) for text in "AX7" for pen in (6, 18)]
     assert all(p.one_pen is not None for p in drawn), "a pen's strokes, thin or fat, are one level all over"
     assert prepare(draw("7", pen=12)).one_pen is None, "only an upload prepared for averaged pairs gets one"
+
+
+def test_averaged_looking_ink_in_pieces_apart_is_scattered_and_two_overlapped_digits_are_not(mnist_fixture):
+    from app.ml.ink import scattered
+    from training.data import pair_images
+
+    images, _ = mnist_fixture
+    pairs = pair_images(images, np.arange(200).reshape(100, 2)).astype(np.float32)
+    assert sum(map(scattered, pairs)) <= 1, "the two digits overlap in one box"
+    blotches = np.zeros((28, 28), np.float32)
+    blotches[3:10, 2:12], blotches[15:25, 14:26] = 0.5, 1.0  # a photo of nothing's blotches, apart
+    assert scattered(blotches)
+    blotches[15:25, 14:26], blotches[24, 5] = 0.0, 1.0  # one blotch and a speck under 5% of the ink
+    assert not scattered(blotches)
