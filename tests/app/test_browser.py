@@ -277,7 +277,7 @@ def test_number_mode_reads_a_time_whose_colon_is_two_taps(page, server):
 
 
 def test_number_mode_reads_a_sum_drawn_with_a_plus_and_an_equals_sign_as_written(page, server):
-    # The line model read '+' as a 4 and '=' as a 2: "1+2=2" was "14222"
+    # The line model read the plus as a 4: "1+2=2" was "142-2" (the equals sign's upper bar taken for a dash)
     page.goto(server + "/")
     page.check("input[name=task][value=number]")
     x, y, w, h = canvas_box(page)

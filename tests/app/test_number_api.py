@@ -193,7 +193,7 @@ def test_a_comma_a_point_a_dash_or_a_colon_written_among_the_digits_is_a_mark_in
 
 @pytest.mark.parametrize("text", ["+44", "1+2", "(12)", "(5)12", "2+2=4", "7=7", "(12)+3=15", "-3+5=2"])
 def test_a_plus_an_equals_sign_or_a_pair_of_brackets_written_among_the_digits_is_a_mark_and_not_a_digit(client, text):
-    # Read as digits before: "+44" was 444, "(12)" 1121, "7=7" 727
+    # Before: "+44" was read 444 and "(12)" 1121; "7=7" and "2+2=4" were refused as not digits
     for background in ("white", "transparent"):
         r = read(client, draw(text, height=90, pen=9, background=background))
         assert r.status_code == 200, r.text
