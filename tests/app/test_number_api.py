@@ -203,7 +203,7 @@ def test_a_plus_an_equals_sign_or_a_pair_of_brackets_written_among_the_digits_is
 
 
 def test_a_bracket_without_its_pair_is_no_mark(client):
-    # A lone bracket looks like a curved 1 (0.5% of MNIST training 1s bow as far), so only pairs are brackets
+    # A lone bracket looks like a curved 1 (0.7% of MNIST training 1s pass for one), so only pairs are brackets
     for text in ("(12", "12)"):
         body = read(client, draw(text, height=90, pen=9, background="white")).json()
         assert body["marks"] == [] and len(body["number"]) == 3, body

@@ -331,6 +331,24 @@ def test_mnist_digits_written_smaller_than_their_neighbours_are_seldom_a_plus(mn
     assert taken <= 2, taken  # 8 of 10,000 MNIST test digits drawn this way (0 of these 300)
 
 
+def bow(left: bool, height: int = 44, bulge: int = 7, pen: int = 5) -> np.ndarray:
+    """A bracket's stroke, every fifth row notched in two (a pen's skip, a polyline's joints)."""
+    mask = np.zeros((height, bulge + pen + 2), dtype=bool)
+    for r in range(height):
+        aside = round(bulge * 4 * (r / (height - 1)) * (1 - r / (height - 1)))
+        mask[r, (bulge - aside if left else aside):][:pen] = True
+    for r in range(0, height, 5):
+        mask[r, np.flatnonzero(mask[r])[pen // 2]] = False
+    return mask
+
+
+def test_a_pair_of_brackets_around_digits_are_marks_even_when_their_strokes_are_notched():
+    opening, closing = bow(True), bow(False)
+    kept, marks = numbers.line_marks([Glyph(-2, -30, 42, -30 + opening.shape[1], opening), *DIGITS,
+                                      Glyph(-2, 60, 42, 60 + closing.shape[1], closing)])
+    assert [m.mark for m in marks] == ["(", ")"] and [g.left for g in kept] == [0, 40]
+
+
 def test_brackets_are_marks_only_in_pairs_opened_before_closed():
     marks = numbers.paired_brackets({0: "(", 2: ")", 4: "("})
     assert marks == {0: "(", 2: ")"}, "the third bracket closes nothing"
