@@ -33,6 +33,11 @@ def stroke_width(mask: np.ndarray) -> float:
     return 2.0 * float(np.median(dt[ridge])) - 1.0 if ridge.any() else 0.0
 
 
+def row_runs(mask: np.ndarray) -> np.ndarray:
+    """How many separate runs of ink each row of `mask` holds (0 for an empty row)."""
+    return np.count_nonzero(np.diff(mask.astype(np.int8), axis=1, prepend=0, append=0) == 1, axis=1)
+
+
 def medial_ridge(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distance of each ink pixel to the background, and the ink pixels where it peaks locally."""
     dt = ndimage.distance_transform_edt(mask)

@@ -44,7 +44,18 @@ from scipy import ndimage
 from app.ml import lines
 from app.ml.cards import read_fitted_card
 from app.ml.clutter import without_clutter
-from app.ml.ink import EIGHT, Glyph, around, columns, components, label_sums, merge, straight_stroke, stroke_width
+from app.ml.ink import (
+    EIGHT,
+    Glyph,
+    around,
+    columns,
+    components,
+    label_sums,
+    merge,
+    row_runs,
+    straight_stroke,
+    stroke_width,
+)
 from app.ml.lines import Strip, line_image
 from app.ml.preprocess import (
     FINE_SIDE,
@@ -425,9 +436,9 @@ def plus_cross(g: Glyph, top: float, height: float) -> bool:
     if max(corners) > CROSS_OFF * m.sum():
         return False
     k, j = max(1, int(0.15 * g.height)), max(1, int(0.15 * g.width))
-    rows = np.abs(np.arange(g.height) - row) <= half + 0.12 * g.height  # an arm's end may lean off its middle
-    cols = np.abs(np.arange(g.width) - col) <= half + 0.12 * g.width
-    ends = [(m[:k], cols[None, :]), (m[-k:], cols[None, :]), (m[:, :j], rows[:, None]), (m[:, -j:], rows[:, None])]
+    across = np.abs(np.arange(g.height) - row) <= half + 0.12 * g.height  # an arm's end may lean off its middle
+    down = np.abs(np.arange(g.width) - col) <= half + 0.12 * g.width
+    ends = [(m[:k], down[None, :]), (m[-k:], down[None, :]), (m[:, :j], across[:, None]), (m[:, -j:], across[:, None])]
     return all((end & ~arm).sum() <= CROSS_ENDS * end.sum() for end, arm in ends)
 
 
@@ -452,8 +463,7 @@ def bracket_of(g: Glyph, height: float) -> str | None:
         return None
     m = g.mask[g.mask.any(1)]
     n = len(m)
-    runs = (np.diff(m.astype(np.int8), axis=1) == 1).sum(1) + m[:, 0]
-    if n < 8 or (runs == 1).mean() < 0.75:
+    if n < 8 or (row_runs(m) == 1).mean() < 0.75:
         return None
     centres = (m * np.arange(m.shape[1])).sum(1) / m.sum(1)
     k = max(1, int(0.15 * n))

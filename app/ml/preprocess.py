@@ -61,6 +61,7 @@ from app.ml.ink import (
     filled_shape,
     label_sums,
     normalize_pen,
+    row_runs,
     scattered,
     separated,
     tall_columns,
@@ -827,7 +828,7 @@ def small_sheet(sheet: np.ndarray, writing: float) -> bool:
 
 def one_run(mask: np.ndarray) -> bool:
     """At least 95% of the rows that hold any of `mask` hold it in one run (a convex shape's rows all do)."""
-    starts = np.count_nonzero(np.diff(mask.astype(np.int8), axis=1, prepend=0, append=0) == 1, axis=1)
+    starts = row_runs(mask)
     return float(np.mean(starts[starts > 0] == 1)) >= 0.95
 
 

@@ -231,13 +231,13 @@ class Predictor:
         if not judges(spec, prepared):
             return None, None
         if prepared.one_pen is None:
-            p_reject = (await self.submit_many("gate", prepared.image[None]))[0]["p_reject"]
+            p_reject = (await self.submit("gate", prepared.image))["p_reject"]
             return ("not_a_digit", p_reject) if p_reject >= SCATTERED_NOT else (None, None)
         digit = TASK_SPECS["digit"]
         one_pen = dataclasses.replace(prepared, image=prepared.one_pen, filled=filled_shape(prepared.one_pen))
         if prepared.glyphs > 1:
             return await self.settled(digit, one_pen, "several_digits"), None
-        verdict = (await self.submit_many("gate", one_pen.image[None]))[0]
+        verdict = await self.submit("gate", one_pen.image)
         reason = await self.settled(digit, one_pen, refusal(digit, 1, one_pen.image, verdict, one_pen.filled))
         return reason, verdict["p_reject"] if reason and verdict["reason"] == reason else None
 
