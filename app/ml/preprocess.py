@@ -480,6 +480,8 @@ def prepare(data: bytes, max_pixels: int = 40_000_000, pen: bool = True) -> Prep
                 x = window if window is not None else strong_part(x)
     x = without_frame(without_clutter(x))
     ink = without_faint_pieces(x)
+    if not (ink > INK_FLOOR).any():  # an empty page: its lines, frame and clutter were all there was
+        raise no_ink("no ink is left once the page's lines and surroundings are taken out")
     image = fit_and_center(ink, pen)
     tall, ink_height = tall_columns(x)
     looks_averaged = not pen and averaged(ink)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from app.ml.preprocess import InputError, prepare
-from support.images import encode, heic, png
+from support.images import encode, heic, notebook_photo, png
 from support.server import running_service
 
 THREE = 3
@@ -96,6 +96,10 @@ def corpus(digit: np.ndarray) -> list[tuple[str, bytes, set]]:
         ("all white", encode(Image.new("L", (100, 100), 255), "PNG"), {422}),
         ("all black", encode(Image.new("L", (100, 100), 0), "PNG"), {422}),
         ("all gray noise-free", encode(Image.new("RGB", (64, 64), (120, 120, 120)), "JPEG"), {422}),
+        # empty notebook pages: nothing is left once their lines are taken out (a 500 on /predict and
+        # /predict/overlap before 2026-12-07)
+        ("empty ruled page", notebook_photo(np.zeros((28, 28), np.uint8), "ruled", seed=2, size=(800, 600)), {422}),
+        ("empty squared page", notebook_photo(np.zeros((28, 28), np.uint8), "squared", seed=3, size=(1600, 1200)), {422}),
     ]
 
 
@@ -128,6 +132,14 @@ def test_every_corpus_input_gets_a_page_or_a_4xx_from_the_page_with_and_without_
         for name, data, accepted in corpus(three):
             r = client.post(route, data={"task": "digit"}, files={"file": ("upload", data, "application/octet-stream")})
             assert r.status_code in accepted | {422}, f"{route}, {name}: {r.status_code} {r.text[:200]}"
+
+
+@pytest.mark.parametrize("paper,seed", [("ruled", 2), ("ruled", 8), ("squared", 3)])
+def test_an_empty_notebook_page_is_422_no_ink_on_the_digit_and_overlap_routes(client, paper, seed):
+    page = notebook_photo(np.zeros((28, 28), np.uint8), paper, seed=seed, size=(1600, 1200))
+    for route in ("/predict", "/predict/overlap"):
+        r = client.post(route, files={"file": ("page.jpg", page, "image/jpeg")})
+        assert r.status_code == 422 and r.json()["reason"] == "no_ink", (route, r.status_code, r.text[:200])
 
 
 def test_the_overlap_route_answers_ink_in_several_pieces_side_by_side(client, mnist_fixture):
