@@ -23,6 +23,12 @@ INK_LEVEL = 0.35  # a pixel at least this bright counts as ink for geometry
 INK_FLOOR = 0.05  # cleaned ink (background 0, strongest 1) brighter than this is ink at all (a digit is cropped to it)
 STRONG = 0.3  # ... and brighter than this, strong: a pen's, not a photo's faint haze (0.05-0.1)
 MAX_COVER = 0.45  # widening a thin pen stops before ink covers this share of the (square) digit box
+# An ink box under this many pixels on its longer side (a digit drawn 8-15 px tall: a small canvas, a
+# thumbnail) is always redrawn, whatever its stroke width: scaled up from so few pixels, its strokes are
+# staircases, which no model saw in training (MNIST's are smooth). TINY_BLUR (px, at the upload's scale)
+# rounds the staircase before the redraw.
+TINY_INK = 16
+TINY_BLUR = 0.5
 EIGHT = np.ones((3, 3), dtype=bool)
 
 
@@ -54,19 +60,21 @@ def resize(x: np.ndarray, width: int, height: int) -> np.ndarray:
 def normalize_pen(crop: np.ndarray) -> np.ndarray:
     """The ink crop with MNIST-like strokes once its longer side is scaled to 20 px (unchanged if already so).
 
-    Returns an image at PEN_SIDE scale when it redraws the strokes, else `crop` itself."""
+    Returns an image at PEN_SIDE scale when it redraws the strokes, else `crop` itself. A tiny crop
+    (under TINY_INK px) is always redrawn."""
     h, w = crop.shape
     f = PEN_SIDE / max(h, w)
+    tiny = max(h, w) < TINY_INK
     # A margin of background: the crop is the ink's box, and a stroke touching its edge (a 1 fills its
     # box's width) must not look infinitely wide to the distance transform.
-    work = np.pad(resize(crop, round(w * f), round(h * f)), 2)
+    work = np.pad(resize(ndimage.gaussian_filter(crop, TINY_BLUR) if tiny else crop, round(w * f), round(h * f)), 2)
     peak = float(work.max())
     mask = work > INK_LEVEL * peak  # a hairline shrunk to this scale is faint, not gone
     if mask.sum() < 8:
         return crop
     side = max(np.ptp(np.flatnonzero(mask.any(1))), np.ptp(np.flatnonzero(mask.any(0)))) + 1
     width = stroke_width(mask)
-    if STROKE_RANGE[0] <= width * BOX / side <= STROKE_RANGE[1]:
+    if not tiny and STROKE_RANGE[0] <= width * BOX / side <= STROKE_RANGE[1]:
         return crop
     # Grow or shrink every stroke by r on each side; the ink box changes by 2r too, hence the (1 - T/20).
     t = MNIST_STROKE / BOX

@@ -41,6 +41,21 @@ def test_strokes_already_like_mnist_are_left_as_drawn():
     assert 2.0 <= MNIST_STROKE <= 3.5
 
 
+def test_a_tiny_digit_is_redrawn_smooth_though_its_stroke_width_is_in_range():
+    """A 7 drawn 11 px tall with a 2-px pen: its width, in the 20-px box, is MNIST's, but scaled up from 11
+    pixels its strokes are staircases; it is redrawn (at PEN_SIDE scale), the same 7 drawn at 5x is not."""
+    from app.ml.ink import PEN_SIDE, TINY_INK
+
+    tiny = ink_of(draw("7", height=11, pen=2, margin=5))
+    rows, cols = np.flatnonzero(tiny.any(1)), np.flatnonzero(tiny.any(0))
+    crop = tiny[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    assert max(crop.shape) < TINY_INK
+    redrawn = normalize_pen(crop)
+    assert redrawn is not crop and max(redrawn.shape) >= PEN_SIDE
+    mask = np.pad(redrawn > 0.35, 1)
+    assert STROKE_RANGE[0] <= stroke_width(mask) * 20 / max(redrawn.shape) <= STROKE_RANGE[1]
+
+
 def test_mnist_format_inputs_are_untouched(mnist_fixture):
     images, _ = mnist_fixture
     for img in images[:20]:
