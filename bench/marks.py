@@ -19,11 +19,9 @@ import argparse
 import logging
 
 import numpy as np
-from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
-from app.core.config import Settings
-from app.main import create_app
+from bench.inprocess import service
 from support.drawing import pen_stroke
 from support.images import encode, phone_jpeg
 from training.data import load_mnist
@@ -174,7 +172,7 @@ def main() -> None:
     args = p.parse_args()
     logging.disable(logging.INFO)
     mnist = load_mnist()
-    with TestClient(create_app(Settings(device="cpu", log_level="warning"))) as client:
+    with service() as client:
         marked_table(client, mnist, args.n)
         unmarked_table(client, mnist, args.n_unmarked)
 

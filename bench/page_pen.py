@@ -19,12 +19,10 @@ import json
 from pathlib import Path
 
 import numpy as np
-from fastapi.testclient import TestClient
 from PIL import Image
 
-from app.core.config import Settings
-from app.main import create_app
 from app.web.pages import CANVAS_PEN, upload_pen
+from bench.inprocess import service
 from training.data import load_mnist
 from training.heldout import TEMPLATES, bezier, draw_lines, on_canvas, skeleton_digit, template_digit
 
@@ -203,7 +201,7 @@ def main(argv=None) -> None:
     p.add_argument("--out", type=Path, default=Path("reports/page_pen.json"))
     args = p.parse_args(argv)
     mnist = load_mnist()
-    with TestClient(create_app(Settings(device="cpu", log_level="warning"))) as client:
+    with service() as client:
         digits = table(measure(client, mnist, args.n, args.seed))
         lines = line_table(measure_lines(client, args.lines, args.seed))
         pairs = pair_table(measure_pairs(client, mnist, args.pairs, args.seed))

@@ -17,11 +17,9 @@ import argparse
 import functools
 
 import numpy as np
-from fastapi.testclient import TestClient
 from PIL import Image
 
-from app.core.config import Settings
-from app.main import create_app
+from bench.inprocess import service
 from support.drawing import STROKES, ink_image
 from support.images import notebook_photo, pen_page_photo, phone_jpeg
 from training.data import load_mnist
@@ -102,7 +100,7 @@ def main(argv=None) -> None:
                    default=["digits", "numbers", "nondigits"], help="which tables to measure")
     args = p.parse_args(argv)
     mnist = load_mnist()
-    with TestClient(create_app(Settings(device="cpu", log_level="warning"))) as client:
+    with service() as client:
         if "digits" in args.tables:
             digit_table(client, mnist, args.n)
         if "numbers" in args.tables:

@@ -38,10 +38,8 @@ import logging
 from collections import Counter
 
 import numpy as np
-from fastapi.testclient import TestClient
 
-from app.core.config import Settings
-from app.main import create_app
+from bench.inprocess import service
 from support.images import (
     app_screenshot,
     blackboard_photo,
@@ -107,7 +105,7 @@ def main() -> None:
     images, labels = mnist.test_x, mnist.test_y
     samples = {"/predict": [(images[i], str(int(labels[i]))) for i in range(args.n)],
                "/predict/number": digit_lines(images[args.n:], labels[args.n:], args.n)}
-    with TestClient(create_app(Settings(device="cpu", log_level="warning"))) as client:
+    with service() as client:
         table(client, samples)
 
 

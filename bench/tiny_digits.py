@@ -12,14 +12,10 @@ resized (antialiased), as a photo's small digit is. The non-digits are `training
 and scribbles, drawn at full size and resized as small.
 """
 
-import argparse
-
 import numpy as np
-from fastapi.testclient import TestClient
 from PIL import Image
 
-from app.core.config import Settings
-from app.main import create_app
+from bench.inprocess import counts, service
 from training import heldout
 from training.data import load_mnist
 
@@ -107,13 +103,9 @@ def table(client, mnist, n: int, n_nondigits: int) -> dict[str, float]:
     return rows
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--n", type=int, default=500, help="digits per generator")
-    p.add_argument("--n-nondigits", type=int, default=200, help="letters, and scribbles")
-    args = p.parse_args()
-    with TestClient(create_app(Settings(device="cpu", log_level="warning"))) as client:
+def main(argv=None) -> None:
+    args = counts(__doc__, {"--n": (500, "digits per generator"), "--n-nondigits": (200, "letters, and scribbles")}, argv)
+    with service() as client:
         table(client, load_mnist(), args.n, args.n_nondigits)
 
 
