@@ -55,6 +55,22 @@ def phone_jpeg(digit: np.ndarray, size: tuple[int, int] = (4032, 3024), **photo)
     return encode(phone_photo(digit, size, **photo), "JPEG", quality=92)
 
 
+def pencil_photo(digit: np.ndarray, contrast: float, seed: int = 0, size: int = 300, noise: float = 3.0) -> bytes:
+    """A 28x28 MNIST digit written faintly (a pencil's grey, `contrast` of the paper's level darker at its
+    darkest) on near-white paper, 0.2-0.65 of the photo's side tall at a random place, with sensor noise
+    (`noise` grey levels, sigma); a JPEG."""
+    rng = np.random.default_rng(seed)
+    ys, xs = np.nonzero(digit > 30)
+    crop = Image.fromarray(digit[ys.min():ys.max() + 1, xs.min():xs.max() + 1])
+    height = int(size * rng.uniform(0.2, 0.65))
+    ink = crop.resize((max(1, crop.width * height // crop.height), height), Image.LANCZOS)
+    canvas = Image.new("L", (size, size), 0)
+    canvas.paste(ink, (int(rng.integers(0, size - ink.width + 1)), int(rng.integers(0, size - height + 1))))
+    darkness = np.asarray(canvas, np.float32) / 255 * contrast
+    paper = 245 * (1 - darkness) + rng.normal(0, noise, darkness.shape)
+    return encode(Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8)), "JPEG", quality=90)
+
+
 def heic(img: Image.Image, **kwargs) -> bytes:
     """An image as HEIC, the format an iPhone saves its photos in (pillow-heif's encoder)."""
     from app.ml.preprocess import open_heic

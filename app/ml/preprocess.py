@@ -79,6 +79,9 @@ FINE_SIDE = 1500  # a large upload whose ink at DETAIL_SIDE is still small or pa
 WINDOW = 3  # strongest ink, this many times that ink's size, is read from a decode at least this large
 PAGE = 0.9  # ink whose box covers this share of both sides of a large upload is a page's lines, not a digit
 INK_MIN = 0.15  # an image whose strongest ink is fainter than this holds no digit
+# ... and, in a photo, whose strongest ink stands less than this over the noise floor (itself 4 robust sigmas
+# and 0.04 over the paper): a pencil digit 20% darker than its paper clears it, a blank page does not
+ABOVE_FLOOR = 0.1
 FRAME = 0.8  # ink along this share of each side of its box: a printed frame around the writing
 TIGHT = 0.7  # an upload whose strong ink spans this share of its longer side or more is cropped to its ink
 FALLOFF_MARGIN = 0.02  # the light's falloff corrects the paper's level only where the opening stays this much under it
@@ -351,10 +354,10 @@ def remove_background(x: np.ndarray) -> np.ndarray:
     smooth = ndimage.uniform_filter(x, 3)
     top = max(sorted_percentile(levels, 99.5), sorted_percentile(np.sort(smooth, axis=None), 99.95))
     if top - floor < INK_MIN:
-        # A digit under 0.05% of the pixels (a 12 MP photo of a page, the digit 3-6% of its height): the
-        # brightest 3x3 mean, which a stroke reaches and a single noisy pixel does not.
+        # A digit under 0.05% of the pixels (a 12 MP photo of a page, the digit 3-6% of its height), or a
+        # faint one: the brightest 3x3 mean, which a stroke reaches and a single noisy pixel does not.
         top = float(smooth.max())
-    if top - floor < INK_MIN:
+    if top - floor < ABOVE_FLOOR:
         raise no_ink("the image has no ink that stands out from the background")
     return np.clip((x - floor) / (top - floor), 0, 1)
 
