@@ -43,7 +43,8 @@ def test_strokes_already_like_mnist_are_left_as_drawn():
 
 def test_a_tiny_digit_is_redrawn_smooth_though_its_stroke_width_is_in_range():
     """A 7 drawn 11 px tall with a 2-px pen: its width, in the 20-px box, is MNIST's, but scaled up from 11
-    pixels its strokes are staircases; it is redrawn (at PEN_SIDE scale), the same 7 drawn at 5x is not."""
+    pixels its strokes are staircases; it is redrawn (at PEN_SIDE scale) with a stroke in MNIST's range. (A 7
+    drawn large with such a pen is left as drawn: `test_strokes_already_like_mnist_are_left_as_drawn`.)"""
     from app.ml.ink import PEN_SIDE, TINY_INK
 
     tiny = ink_of(draw("7", height=11, pen=2, margin=5))
