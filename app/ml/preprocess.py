@@ -83,7 +83,11 @@ INK_MIN = 0.15  # an image whose strongest ink is fainter than this holds no dig
 # and 0.04 over the paper): a pencil digit 20% darker than its paper clears it, a blank page does not
 ABOVE_FLOOR = 0.1
 FRAME = 0.8  # ink along this share of each side of its box: a printed frame around the writing
-TIGHT = 0.7  # an upload whose strong ink spans this share of its longer side or more is cropped to its ink
+TIGHT = 0.7  # an upload whose strong ink spans this share of its longer side or more is cropped to its ink ...
+# ... unless nothing in it stands this far over the light's smooth falloff (`only_shading`): the corners of
+# empty photos under a lamp stand 0.014-0.035 over it, an empty notebook page's printed lines 0.089-0.2, and
+# close crops' strokes 0.26 or more (reports/preprocessing.md)
+SHADING = 0.06
 FALLOFF_MARGIN = 0.02  # the light's falloff corrects the paper's level only where the opening stays this much under it
 PAGE_GRID = 64  # the sheet of paper is looked for on a copy this many pixels on its longer side
 SMALL_SHEET = 0.04  # the smallest share of the photo a sheet may cover (a sticky note seen from afar)
@@ -278,10 +282,15 @@ def paper_level(x: np.ndarray) -> np.ndarray:
     where it stands more than FALLOFF_MARGIN higher. The opening is scipy's (Pillow's MinFilter/MaxFilter
     give the same values in 20x the time)."""
     h, w = x.shape
-    coarse = np.asarray(Image.fromarray(x, mode="F").resize((32, 32), Image.BOX))
+    coarse = coarse_copy(x)
     light = light_falloff(coarse)
     level = np.maximum(opening(coarse), opening(coarse - light) + light - FALLOFF_MARGIN)
     return stretched(level, w, h)
+
+
+def coarse_copy(x: np.ndarray) -> np.ndarray:
+    """The 32x32 area-downscaled copy on which the paper's level and its light falloff are found."""
+    return np.asarray(Image.fromarray(x, mode="F").resize((32, 32), Image.BOX))
 
 
 def stretched(coarse: np.ndarray, w: int, h: int) -> np.ndarray:
@@ -944,12 +953,21 @@ def lift_framed(x: np.ndarray, background: float) -> np.ndarray:
     h, w = x.shape
     smooth = ndimage.uniform_filter(x, 3)
     top = float(smooth.max())
-    if top - background < INK_MIN or ink_side(smooth - background, 0.5 * (top - background)) < TIGHT * max(h, w):
+    if (top - background < INK_MIN or ink_side(smooth - background, 0.5 * (top - background)) < TIGHT * max(h, w)
+            or only_shading(x, smooth)):
         return lift_ink(x, background)
     side = (3 * max(h, w)) // 2
     dy, dx = (side - h) // 2, (side - w) // 2
     framed = np.pad(x, ((dy, side - h - dy), (dx, side - w - dx)), constant_values=background)
     return lift_ink(framed, background)[dy:dy + h, dx:dx + w]
+
+
+def only_shading(x: np.ndarray, smooth: np.ndarray) -> bool:
+    """Nothing in `x` stands SHADING over the paper's smooth light falloff (`light_falloff`): an empty page
+    under a lamp, whose darkening corners span the photo like a close crop's strokes (`lift_framed`), but
+    are only the light's slope, not ink. `smooth`: `x`'s 3x3 mean."""
+    h, w = x.shape
+    return float((smooth - stretched(light_falloff(coarse_copy(x)), w, h)).max()) < SHADING
 
 
 def lift_ink(x: np.ndarray, background: float) -> np.ndarray:

@@ -7,12 +7,14 @@ line is a band of ink (up to MAX_TILT degrees off horizontal, or off vertical fo
 lines) that crosses at least COVERAGE of the image (short gaps bridged), at most MAX_THICKNESS of it
 thick and at least MIN_SPACING of it from the next (closer bands are one stroke's antialiased edge);
 lines are taken out only when at least MIN_LINES such bands with one tilt are fainter than FAINT
-times the brightest ink off them (a pen's strokes are not). Each line loses its own level: a long opening along
-it, at most the lines' brightness, so that where a stroke crosses a line or rests on it the stroke
-stays; what the lines leave (crossings, specks, faint pieces) goes. One or two lines alone across the
-image (ACROSS of it: a school page's red margin line, a header line, a form's answer line) go too when
-writing stands apart from them (`without_margins`). An image without such lines comes back as it was
-(the same array): drawings, MNIST, photos of plain paper.
+times the brightest ink off them (a pen's strokes are not) and stand out of the rows beside them (a
+band of what the flat-field left of the page's shading does not). Each line loses its own level: a
+long opening along it, at most the lines' brightness, so that where a stroke crosses a line or rests
+on it the stroke stays; what the lines leave (crossings, specks, faint pieces) goes. One or two lines
+alone across the image (ACROSS of it: a school page's red margin line, a header line, a form's answer
+line) go too when writing stands apart from them, or nothing at all does on a ruled page
+(`without_margins`). An image without such lines comes back as it was (the same array): drawings,
+MNIST, photos of plain paper.
 
 Works on the white-on-black ink image in [0, 1] that `app.ml.preprocess.isolate_ink` makes; NumPy and
 SciPy only (and `app.ml.ink`'s levels).
@@ -30,7 +32,8 @@ COVERAGE = 0.6  # a line crosses at least this share of the image (a margin or t
 MAX_THICKNESS = 0.03  # a printed line is thin: at most this share of the image's other side
 MIN_SPACING = 0.025  # a page's lines are at least this share of the image apart
 MIN_LINES = 3  # ruled paper shows several lines; one or two long strokes are the writing's own
-FAINT = 0.6  # a printed line is at most this bright, against the brightest ink off the lines
+FAINT = 0.6  # a printed line is at most this bright, against the brightest ink off the lines ...
+STANDS_OUT = 0.5  # ... and stands over the rows beside it by this share of its level (not a band of shading)
 LINE_INK = 0.02  # a pixel at least this bright may belong to a line (a thin line shrunk to the work scale is faint)
 RESIDUE = 0.08  # what stays of a line under this (or under its own level) is cut
 GAP = 5  # gaps in a line shorter than this (px) are bridged before its level is taken
@@ -147,10 +150,17 @@ def line_level(x: np.ndarray) -> np.ndarray | None:
     eroded = ndimage.minimum_filter1d(np.where(inside, ndimage.grey_closing(spread, size=(1, GAP)), 1.0), length, axis=1)
     level = ndimage.maximum_filter1d(np.where(inside, eroded, 0.0), length, axis=1)
     brightness = [float(np.percentile(level[a:b + 1], 90)) for a, b in bands]
-    faint = [v for v in brightness if v <= FAINT * peak]
+    faint = [v for v, (a, b) in zip(brightness, bands) if v <= FAINT * peak and standing(level, a, b) >= STANDS_OUT * v]
     if len(faint) < MIN_LINES:
         return None
     return np.minimum(level, 1.2 * max(faint))[rows, cols]
+
+
+def standing(level: np.ndarray, a: int, b: int) -> float:
+    """How far the band of rows a-b stands over the rows beside it (two rows beyond it, the lower of the
+    two sides), column by column: the 90th percentile (of the lines' `level`)."""
+    around = np.minimum(level[max(0, a - 3)], level[min(len(level) - 1, b + 3)])
+    return float(np.percentile(level[a:b + 1].max(0) - around, 90))
 
 
 Levels = tuple[np.ndarray | None, np.ndarray | None]
@@ -189,27 +199,31 @@ def without_margins(x: np.ndarray, lines: Levels = (None, None), before: np.ndar
     answer line, a page's header line (one or two, where MIN_LINES keeps `line_level` from taking them).
     Such a line is a band of ink (over RESIDUE) as `line_bands` finds them, crossing over ACROSS of the
     image, with writing beside it: pieces of strong ink apart from the lines, over SPECK of the image,
-    the longest (along the lines) under BESIDE of the image's side. A lone long stroke (a 1 drawn
-    from the top of a canvas to its bottom) stays, as do strokes as long as the lines (a hatch) and a
+    the longest (along the lines) under BESIDE of the image's side; or, on a ruled page (printed lines
+    the other way, or taken out before: `before`), with nothing beside it (an empty school page's
+    margin line, read as a 1). A lone long stroke (a 1 drawn from the top of a canvas to its bottom,
+    no page's lines around it) stays, as do strokes as long as the lines (a hatch) and a
     stroke with writing attached to it (a 7's bar across the photo). `x` itself comes back when there
     is none. `lines`: the page's printed lines (`printed_lines`), when known: where there are many,
     none is lone. `before`: `x` before a ruled page's lines were taken out, which took a part of a
     darker line along them too (a red header line over blue rules): such a line crosses the image
     there, and what stays of it goes once it crosses COVERAGE of `x`."""
+    ruled = before is not None or any(level is not None for level in lines)
     for turned, level in zip((False, True), lines):
         if level is not None:
             continue
         y = x.T if turned else x
-        on_lines = lone_lines(y, None if before is None else before.T if turned else before)
+        on_lines = lone_lines(y, None if before is None else before.T if turned else before, ruled)
         if on_lines is not None:
             y = np.where(on_lines, 0, y).astype(np.float32)
             x = y.T if turned else y
     return x
 
 
-def lone_lines(x: np.ndarray, before: np.ndarray | None = None) -> np.ndarray | None:
+def lone_lines(x: np.ndarray, before: np.ndarray | None = None, ruled: bool = False) -> np.ndarray | None:
     """The pixels of `x`'s lone horizontal printed lines (`without_margins`; `before` as there), or None
-    when it has none."""
+    when it has none. `ruled`: the page has many printed lines (`line_level`), where such a line with
+    nothing at all beside it is the page's too (an empty school page's margin line, not a 1)."""
     mask = x > RESIDUE
     # A line across ACROSS of the image has ink in as many of its columns, at any tilt.
     if mask.any(0).mean() < (ACROSS if before is None else COVERAGE):
@@ -220,22 +234,23 @@ def lone_lines(x: np.ndarray, before: np.ndarray | None = None) -> np.ndarray | 
     rows = shear(x, slope)
     on_line = np.zeros(int(rows.max()) + 1, dtype=bool)
     for a, b in bands:
-        on_line[a:b + 1] = True
+        on_line[max(0, a - 1):b + 2] = True  # and a row beyond: a long line drifts off the slope found
     on_lines = on_line[rows] & mask
     if (on_lines if before is None else on_line[rows] & (before > RESIDUE)).any(0).mean() < ACROSS:
         return None
-    return on_lines if writing_beside(x, on_lines) else None
+    lengths = lengths_beside(x, on_lines)
+    return on_lines if lengths and max(lengths) < BESIDE * x.shape[1] or ruled and not lengths else None
 
 
-def writing_beside(x: np.ndarray, on_lines: np.ndarray) -> bool:
-    """Writing stands apart from the horizontal lines `on_lines`: pieces of strong ink that do not touch
-    them, over SPECK of the image, the longest (along the lines) under BESIDE of the image's width."""
+def lengths_beside(x: np.ndarray, on_lines: np.ndarray) -> list[int]:
+    """The lengths along the horizontal lines `on_lines` of the pieces of strong ink that stand apart
+    from them (do not touch them), over SPECK of the image: writing beside them when all are under
+    BESIDE of the image's width."""
     labels, _ = ndimage.label(np.where(on_lines, 0, x) > STRONG, EIGHT)
     touching = np.unique(labels[ndimage.binary_dilation(on_lines, EIGHT)])
     speck = SPECK * max(x.shape)
-    writing = [cols for i, (rows, cols) in enumerate(ndimage.find_objects(labels))
-               if i + 1 not in touching and max(rows.stop - rows.start, cols.stop - cols.start) >= speck]
-    return bool(writing) and max(cols.stop - cols.start for cols in writing) < BESIDE * x.shape[1]
+    return [cols.stop - cols.start for i, (rows, cols) in enumerate(ndimage.find_objects(labels))
+            if i + 1 not in touching and max(rows.stop - rows.start, cols.stop - cols.start) >= speck]
 
 
 def without_remnants(x: np.ndarray, brightness: float) -> np.ndarray:

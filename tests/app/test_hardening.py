@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from app.ml.preprocess import InputError, prepare
-from support.images import encode, heic, notebook_photo, png
+from support.images import encode, heic, lamp_photo, notebook_photo, png, school_page_photo
 from support.server import running_service
 
 THREE = 3
@@ -137,6 +137,23 @@ def test_every_corpus_input_gets_a_page_or_a_4xx_from_the_page_with_and_without_
 @pytest.mark.parametrize("paper,seed", [("ruled", 2), ("ruled", 8), ("squared", 3)])
 def test_an_empty_notebook_page_is_422_no_ink_on_the_digit_and_overlap_routes(client, paper, seed):
     page = notebook_photo(np.zeros((28, 28), np.uint8), paper, seed=seed, size=(1600, 1200))
+    for route in ("/predict", "/predict/overlap"):
+        r = client.post(route, files={"file": ("page.jpg", page, "image/jpeg")})
+        assert r.status_code == 422 and r.json()["reason"] == "no_ink", (route, r.status_code, r.text[:200])
+
+
+@pytest.mark.parametrize("seed", [0, 2, 4, 6, 8])
+def test_an_empty_school_page_is_not_read_as_a_digit(client, seed):
+    # Its red margin line, alone beside nothing, stayed ink (or, cut into pieces by the page's rules
+    # when the shading left on the page was taken for a grid's lines) and was read as a 1.
+    page = school_page_photo(np.zeros((28, 28), np.uint8), seed=seed)
+    r = client.post("/predict", files={"file": ("page.jpg", page, "image/jpeg")})
+    assert r.status_code == 422 and r.json()["reason"] in ("no_ink", "not_a_digit"), r.text[:200]
+
+
+@pytest.mark.parametrize("falloff,seed", [(0.35, 0), (0.5, 1)])
+def test_an_empty_page_under_a_lamp_is_422_no_ink_on_the_digit_and_overlap_routes(client, falloff, seed):
+    page = lamp_photo(np.zeros((28, 28), np.uint8), falloff, seed=seed)
     for route in ("/predict", "/predict/overlap"):
         r = client.post(route, files={"file": ("page.jpg", page, "image/jpeg")})
         assert r.status_code == 422 and r.json()["reason"] == "no_ink", (route, r.status_code, r.text[:200])

@@ -210,6 +210,15 @@ def test_a_digit_photographed_under_a_lamp_reaches_the_model_as_under_even_light
     assert lamp.glyphs == 1 and np.abs(lamp.image - even.image).mean() < 0.03  # 0.045-0.09 before
 
 
+@pytest.mark.parametrize("falloff,seed", [(0.35, 0), (0.35, 1), (0.5, 0), (0.5, 1), (0.5, 3)])
+def test_an_empty_page_under_a_lamp_holds_no_ink(falloff, seed):
+    # Its darkening corners span the photo as a close crop's strokes do: framed as a close crop
+    # (`lift_framed`), they stood out as ink, a crescent read as a 1 (these five; 8 of 60 such photos).
+    with pytest.raises(InputError) as refused:
+        prepare(lamp_photo(np.zeros((28, 28), np.uint8), falloff, seed=seed))
+    assert refused.value.reason == "no_ink"
+
+
 @pytest.mark.parametrize("n", [1, 2, 7, 48, 49_152, 49_153])
 def test_the_median_and_percentiles_from_a_sorted_copy_are_numpys_bit_for_bit(n):
     rng = np.random.default_rng(n)

@@ -164,6 +164,28 @@ def test_a_pages_margin_line_goes_and_the_digit_beside_it_stays(ruled):
     assert (out[70:116, 150:181] > 0.5).sum() >= 0.8 * (x[70:116, 150:181] > 0.9).sum(), "the 0 stays"
 
 
+@pytest.mark.parametrize("tilt", [0.0, 2.0, -3.5])
+def test_a_margin_line_alone_on_a_ruled_page_goes_too(tilt):
+    # An empty school page: no writing beside its margin line, but the page's rules say the line is the
+    # page's (it stayed, and was read as a 1). Without the rules it would be a 1 drawn down a canvas (below).
+    x = margin_line(strokes(*[(y, 0, y + 1, 256) for y in range(12, 192, 24)], level=0.2), 40, tilt=tilt, level=1.0)
+    assert rules.remove_rules(x).max() < rules.RESIDUE
+
+
+def test_a_band_of_shading_is_no_printed_line():
+    # An empty school page (the light falling off down it), read at 512 px: what the flat-field leaves of
+    # the shading is a level over the page's lower part, and its columns crossed it as a grid's lines do,
+    # but the columns beside them stand as high. Taken for squared paper, the page kept its margin line
+    # (cut into pieces by the rules), which was read as a 1.
+    from app.ml import preprocess
+    from support.images import school_page_photo
+
+    x, background, *_ = preprocess.read_upload(school_page_photo(np.zeros((28, 28), np.uint8), seed=0), 10**8, 512)
+    lifted = preprocess.lift_framed(preprocess.downscale_to(x, 512), background)
+    across, down = rules.printed_lines(lifted)
+    assert across is not None and down is None
+
+
 def test_an_answer_line_across_the_page_goes_and_the_digit_written_on_it_stays():
     x = ring(strokes((150, 8, 152, 250), level=0.8), (110, 90, 140, 140))
     out = rules.remove_rules(x)
