@@ -83,7 +83,7 @@ INK_MIN = 0.15  # an image whose strongest ink is fainter than this holds no dig
 # and 0.04 over the paper): a pencil digit 20% darker than its paper clears it, a blank page does not
 ABOVE_FLOOR = 0.1
 FRAME = 0.8  # ink along this share of each side of its box: a printed frame around the writing
-TIGHT = 0.7  # an upload whose strong ink spans this share of its longer side or more is cropped to its ink ...
+TIGHT = 0.7  # an upload whose strong ink spans this share of its longer side or more was cropped close to it ...
 # ... unless nothing in it stands this far over the light's smooth falloff (`only_shading`): the corners of
 # empty photos under a lamp stand 0.014-0.035 over it, an empty notebook page's printed lines 0.089-0.2, and
 # close crops' strokes 0.26 or more (reports/preprocessing.md)
@@ -949,7 +949,10 @@ def lift_framed(x: np.ndarray, background: float) -> np.ndarray:
     mean, spans TIGHT of its longer side or more) as if photographed with a margin: framed in its
     background to a square 1.5 times its longer side, lifted, and cut back to its own pixels. Without
     paper around it (and stretched to the flat-field's square copy when narrow), the opening took a
-    close crop's strokes for paper and the digit came apart."""
+    close crop's strokes for paper and the digit came apart. Not an image of only shading
+    (`only_shading`: an empty page under a lamp, its dark corners spanning it). The frame, at the
+    background's level, makes the framed image clean (`is_clean`): it is lifted by subtraction, not
+    flat-fielded (reports/preprocessing.md, *Empty pages*)."""
     h, w = x.shape
     smooth = ndimage.uniform_filter(x, 3)
     top = float(smooth.max())
