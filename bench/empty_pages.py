@@ -1,13 +1,16 @@
 """Photos of empty pages (nothing written) through POST /predict, /predict/overlap and /predict/number:
 how many are answered with a digit (or a number) instead of refused, and the reasons of the refusals.
 
-    python -m bench.empty_pages [--n 20]   # ~2 min on 2 cores
+    python -m bench.empty_pages [--n 20] [--pairs 300]   # ~10 min on 2 cores
 
 A person tries the service with a photo of nothing, or sends one by mistake: it must say there is no
 digit. Uploads (`support.images`, 1200x900 JPEGs, photo k drawn with seed k): a page of a notebook, plain,
 ruled or squared; a school exercise book's page (ruled, a red margin or header line, the light falling
 off down it); a sheet under a desk lamp (20-50% darker in the farthest corner); a sheet on a desk; a
 sticky note on a desk; a whiteboard; a notebook page nearly filling the photo on a desk.
+
+And, against refusing what is written there: two MNIST test digits averaged (an overlap pair) written on
+the lined kinds of page, through `/predict/overlap`: how many are read right and how many refused.
 """
 
 import numpy as np
@@ -32,6 +35,30 @@ def empty_photos(n: int) -> dict[str, list[bytes]]:
             "notebook page on a desk": [images.notebook_desk_photo(z, seed=k) for k in range(n)]}
 
 
+PAIR_PAGES = {"notebook page, ruled": lambda pair, k: images.notebook_photo(pair, "ruled", seed=k),
+              "notebook page, squared": lambda pair, k: images.notebook_photo(pair, "squared", seed=k),
+              "school page": lambda pair, k: images.school_page_photo(pair, seed=k),
+              "notebook page on a desk": lambda pair, k: images.notebook_desk_photo(pair, seed=k)}
+
+
+def pair_table(client, digits: np.ndarray, labels: np.ndarray, n: int) -> dict[str, tuple[int, int]]:
+    """{kind of page: (pairs read right, pairs refused)} over n averaged pairs of `digits` (digit 2k with
+    2k + 1) written on each kind of `PAIR_PAGES` (photo k drawn with seed k); each row printed."""
+    from training.data import pair_images
+
+    idx = np.arange(2 * n).reshape(n, 2)
+    pairs = np.round(pair_images(digits, idx) * 255).astype(np.uint8)
+    truth = [sorted({int(labels[a]), int(labels[b])}) for a, b in idx]
+    rows = {}
+    for kind, photo in PAIR_PAGES.items():
+        answered = [client.post("/predict/overlap", files={"file": ("page.jpg", photo(pair, k), "image/jpeg")})
+                    for k, pair in enumerate(pairs)]
+        right = sum(r.status_code == 200 and r.json()["digits"] == t for r, t in zip(answered, truth))
+        rows[kind] = (right, sum(r.status_code == 422 for r in answered))
+        print(f"pairs on a {kind:24s} n={n:3d} right {rows[kind][0]:3d}  refused {rows[kind][1]:3d}", flush=True)
+    return rows
+
+
 def answers(client, route: str, photos: list[bytes]) -> tuple[int, dict[str, int]]:
     """(how many of `photos` `route` answered 200, refusals by reason)."""
     codes = []
@@ -54,9 +81,14 @@ def table(client, n: int) -> dict[str, dict[str, int]]:
 
 
 def main(argv=None) -> None:
-    args = counts(__doc__, {"--n": (20, "photos of each kind")}, argv)
+    from training.data import load_mnist
+
+    args = counts(__doc__, {"--n": (20, "photos of each kind"), "--pairs": (300, "overlap pairs on each kind of lined page")},
+                  argv)
+    mnist = load_mnist()
     with service() as client:
         rows = table(client, args.n)
+        pair_table(client, mnist.test_x, mnist.test_y, args.pairs)
     for route in ROUTES:
         total = sum(row[route] for row in rows.values())
         print(f"{route}: {total} of {args.n * len(rows)} empty photos answered", flush=True)

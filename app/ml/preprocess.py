@@ -495,8 +495,14 @@ def prepare(data: bytes, max_pixels: int = 40_000_000, pen: bool = True) -> Prep
     if not (ink > INK_FLOOR).any():  # an empty page: its lines, frame and clutter were all there was
         raise no_ink("no ink is left once the page's lines and surroundings are taken out")
     image = fit_and_center(ink, pen)
-    tall, ink_height = tall_columns(x)
     looks_averaged = not pen and averaged(ink)
+    if looks_averaged and image.max() < STRONG:
+        # Two averaged digits reach a pen's level in the model's input; what a page's lines and edges leave
+        # (thin remnants over the whole photo, shrunk to 28x28) does not (reports/preprocessing.md, *Empty pages*).
+        raise no_ink("what is left once the page's lines and edges are taken out is too faint and thin to be two "
+                     "averaged digits; digits written small on a page photographed from afar are read best from a "
+                     "photo cropped close to them")
+    tall, ink_height = tall_columns(x)
     return Prepared(image, width, height, inverted, len(separated(tall, ink_height)), pen and filled_shape(image),
                     tuple(glyph_input(x, g) for g in tall) if len(tall) > 1 else (),
                     None if pen or looks_averaged else fit_and_center(ink), looks_averaged and scattered(image))

@@ -159,6 +159,14 @@ def test_an_empty_page_under_a_lamp_is_422_no_ink_on_the_digit_and_overlap_route
         assert r.status_code == 422 and r.json()["reason"] == "no_ink", (route, r.status_code, r.text[:200])
 
 
+@pytest.mark.parametrize("paper,seed", [("squared", 0), ("squared", 5), ("ruled", 1), ("ruled", 13)])
+def test_an_empty_notebook_page_is_not_two_averaged_digits_on_the_overlap_route(client, paper, seed):
+    # What the page's lines leave lay at several faint levels, like two averaged digits' ink: answered with digits.
+    page = notebook_photo(np.zeros((28, 28), np.uint8), paper, seed=seed)
+    r = client.post("/predict/overlap", files={"file": ("page.jpg", page, "image/jpeg")})
+    assert r.status_code == 422 and r.json()["reason"] == "no_ink", r.text[:200]
+
+
 def test_the_overlap_route_answers_ink_in_several_pieces_side_by_side(client, mnist_fixture):
     images, labels = mnist_fixture
     side_by_side = np.hstack([images[0], images[1]])

@@ -24,7 +24,18 @@ from app.ml.preprocess import (
     sorted_percentile,
     without_faint_pieces,
 )
-from support.images import encode, heic, lamp_photo, phone_heic, phone_jpeg, png, whiteboard_photo
+from support.images import (
+    encode,
+    heic,
+    lamp_photo,
+    notebook_desk_photo,
+    notebook_photo,
+    phone_heic,
+    phone_jpeg,
+    png,
+    school_page_photo,
+    whiteboard_photo,
+)
 
 
 def colour_photo(size=(2400, 1800)) -> bytes:
@@ -217,6 +228,31 @@ def test_an_empty_page_under_a_lamp_holds_no_ink(falloff, seed):
     with pytest.raises(InputError) as refused:
         prepare(lamp_photo(np.zeros((28, 28), np.uint8), falloff, seed=seed))
     assert refused.value.reason == "no_ink"
+
+
+EMPTY_PAGES = {"squared": lambda seed: notebook_photo(np.zeros((28, 28), np.uint8), "squared", seed=seed),
+               "ruled": lambda seed: notebook_photo(np.zeros((28, 28), np.uint8), "ruled", seed=seed),
+               "school": lambda seed: school_page_photo(np.zeros((28, 28), np.uint8), seed=seed),
+               "on a desk": lambda seed: notebook_desk_photo(np.zeros((28, 28), np.uint8), seed=seed)}
+
+
+@pytest.mark.parametrize("page,seed", [("squared", 0), ("squared", 7), ("ruled", 0), ("ruled", 9), ("school", 3),
+                                       ("on a desk", 6), ("on a desk", 11)])
+def test_what_an_empty_pages_lines_leave_is_no_ink_for_two_averaged_digits(page, seed):
+    # Thin remnants of the page's lines across the photo, shrunk to 28x28, lie at several faint levels like
+    # two averaged digits' ink: prepared for the overlap model, which named digits (squared pages 20 of 20).
+    with pytest.raises(InputError) as refused:
+        prepare(EMPTY_PAGES[page](seed), pen=False)
+    assert refused.value.reason == "no_ink"
+
+
+def test_two_averaged_digits_photographed_on_a_page_reach_the_overlap_model_at_a_pens_level(mnist_fixture):
+    from training.data import pair_images
+
+    pairs = np.round(pair_images(mnist_fixture[0], np.arange(16).reshape(8, 2)) * 255).astype(np.uint8)
+    for seed, pair in enumerate(pairs):
+        for photo in (notebook_photo(pair, "squared", seed=seed), school_page_photo(pair, seed=seed)):
+            assert prepare(photo, pen=False).image.max() >= 0.5
 
 
 @pytest.mark.parametrize("n", [1, 2, 7, 48, 49_152, 49_153])
