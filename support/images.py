@@ -694,3 +694,31 @@ def barcode_photo(seed: int = 0, digits_below: bool = False) -> bytes:
     if rng.random() < 0.5:
         img = img.rotate(float(rng.uniform(-5, 5)), expand=True, fillcolor=240).filter(ImageFilter.GaussianBlur(0.8))
     return encode(img.convert("RGB"), "JPEG", quality=85)
+
+
+def shadow_photo(digit: np.ndarray, level: float, edge_blur: float, seed: int = 0,
+                 size: tuple[int, int] = (1200, 900)) -> tuple[bytes, bool]:
+    """A phone JPEG of a sheet filling the photo with a shadow across it (a hand's, a phone's): from one side,
+    its edge a straight slanted line, covering 15-75% of the photo, the paper in it at `level` of the lit
+    paper, the edge blurred by `edge_blur` px (2: a hard shadow, 12: a soft one); a 28x28 MNIST digit written
+    15-30% of the photo's height tall anywhere on it, in ink at 20% of the paper under it. Also whether the
+    digit's centre lies in the shadow."""
+    from PIL import ImageDraw, ImageFilter
+
+    rng = np.random.default_rng(seed)
+    w, h = size
+    paper = np.full((h, w), rng.uniform(215, 245), np.float32)
+    a, b = rng.uniform(0.3, 0.6) + rng.uniform(-0.15, 0.15, 2)
+    corners = {0: [(0, 0), (a * w, 0), (b * w, h), (0, h)], 1: [(w, 0), ((1 - a) * w, 0), ((1 - b) * w, h), (w, h)],
+               2: [(0, 0), (w, 0), (w, a * h), (0, b * h)], 3: [(0, h), (w, h), (w, (1 - a) * h), (0, (1 - b) * h)]}
+    mask = Image.new("L", size, 0)
+    ImageDraw.Draw(mask).polygon(corners[int(rng.integers(4))], fill=255)
+    shade = np.asarray(mask.filter(ImageFilter.GaussianBlur(edge_blur)), np.float32) / 255
+    lit = paper * (1 - shade * (1 - level))
+    side = int(rng.uniform(0.15, 0.3) * h)
+    ink = np.asarray(Image.fromarray(digit).resize((side, side), Image.BICUBIC), np.float32) / 255
+    y0, x0 = int(rng.integers(50, h - side - 50)), int(rng.integers(50, w - side - 50))
+    lit[y0:y0 + side, x0:x0 + side] *= 1 - 0.8 * ink
+    shot = Image.fromarray(np.clip(lit + rng.normal(0, 3, lit.shape), 0, 255).astype(np.uint8)).convert("RGB")
+    in_shadow = bool(shade[y0 + side // 2, x0 + side // 2] > 0.5)
+    return encode(shot.filter(ImageFilter.GaussianBlur(0.8)), "JPEG", quality=88), in_shadow
